@@ -1,0 +1,126 @@
+"""Builds the Bolt app. Every entry point of the bot is registered here, in one place."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Settings
+from bot.sender import OutboxSender
+from bot.timeutil import utcnow
+from handlers import commands, home
+from handlers.forms import MalformedPayload
+from storage import runtime
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the handlers and the clock share: settings, the database and the way out to Slack."""
+
+    settings: Settings
+    db: Database
+    slack: WebClient  # for direct answers (views.open, ephemeral replies); retries on its own
+    sender: OutboxSender  # for everything that must be neither lost nor doubled
+
+    def deliver_outbox(self) -> None:
+        """Send what the last change queued now, rather than at the clock's next tick."""
+        self.sender.deliver_due(now=utcnow())
+
+
+def build_services(settings: Settings, *, db: Database | None = None) -> Services:
+    db = db or Database(settings.database_url)
+    token = settings.slack_bot_token
+    interactive = WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+    # The sender schedules its own retries (a later not_before), so its client never sleeps.
+    outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
+    return Services(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing))
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener thread pool, which can also tell when all submitted work is finished
+    (the console waits for that before it prints the next prompt; tests do the same)."""
+
+    def __init__(self, max_workers: int = 10):
+        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._idle:
+            self._pending += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+
+def build_app(services: Services, *, signing_secret: str | None = None) -> App:
+    app = App(
+        client=services.slack,
+        signing_secret=signing_secret or services.settings.slack_signing_secret,
+        listener_executor=ListenerPool(),
+        logger=logging.getLogger("slack_bolt"),
+    )
+    app.use(_handle_each_event_once(services))
+    app.error(_answer_errors)
+
+    subcommands = commands.Subcommands()
+    home.register(app, services)
+    commands.register(app, services, subcommands)
+    return app
+
+
+def _handle_each_event_once(services: Services):
+    """Slack retries an Events API delivery up to three times (X-Slack-Retry-Num)."""
+
+    def middleware(body, next, ack):
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            with services.db.transaction() as session:
+                first = runtime.first_delivery(session, body.get("team_id", ""), event_id, now=utcnow())
+            if not first:
+                log.info("event %s already handled; skipping Slack's retry", event_id)
+                ack()
+                return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware
+
+
+def _answer_errors(error, body, response, logger):
+    """A malformed payload is the sender's fault (400); anything else is ours, and logged."""
+    if isinstance(error, MalformedPayload):
+        logger.warning("malformed payload: %s", error)
+        if response is not None:
+            response.status, response.body = 400, '{"error": "malformed payload"}'
+        return
+    logger.exception("unhandled error in a listener", exc_info=error)

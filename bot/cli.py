@@ -1,0 +1,175 @@
+"""`qms-bot`: the command line of QMS Bot."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from bot.config import Settings, SettingsError
+
+log = logging.getLogger("qms-bot")
+
+
+class Stop(click.ClickException):
+    """Stops the command with one line on stderr."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"qms-bot: {self.message}", err=True)
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        raise Stop(str(error)) from None
+    settings.configure_logging()
+    return settings
+
+
+def require(settings: Settings, *names: str, purpose: str) -> None:
+    try:
+        settings.require(*names, purpose=purpose)
+    except SettingsError as error:
+        raise Stop(str(error)) from None
+
+
+def ready_database(settings: Settings):
+    """The database, migrated. SQLite (the embedded default) is migrated on the spot; a shared
+    PostgreSQL is left to `qms-bot migrate` (the release phase), so that two web processes
+    starting together never race on a schema change."""
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    if not db.is_reachable():
+        raise Stop(f"cannot reach the database at DATABASE_URL ({_redacted(settings.database_url)})")
+    if not db.is_migrated():
+        if not settings.is_sqlite:
+            raise Stop("the database is not migrated: run `qms-bot migrate` first")
+        db.migrate()
+    return db
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """QMS Bot: risks, reviews, incidents and quality metrics, in Slack.
+
+    Settings come from the environment (see README): SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
+    SLACK_APP_TOKEN, DATABASE_URL (default sqlite:///qms.db), SLACK_API_URL, PORT (default 3000),
+    QMS_TIMEZONE (default UTC), LOG_LEVEL (default INFO).
+    """
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--threads", default=8, show_default=True, help="Worker threads of the HTTP server.")
+def serve(host: str, threads: int) -> None:
+    """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock."""
+    import waitress
+
+    from bot.app import build_app, build_services
+    from bot.web import create_web_app
+
+    settings = load_settings()
+    require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
+    ready_database(settings)
+    services = build_services(settings)
+    web = create_web_app(build_app(services), services, signing_secret=settings.slack_signing_secret)
+    log.info("serving Slack requests on http://%s:%d/slack/events", host, settings.port)
+    waitress.serve(web, host=host, port=settings.port, threads=threads, ident="qms-bot")
+
+
+@main.command()
+def socket() -> None:
+    """Run the same app over Socket Mode (needs SLACK_APP_TOKEN): no public URL required."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app, build_services
+
+    settings = load_settings()
+    require(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", purpose="`qms-bot socket`")
+    ready_database(settings)
+    services = build_services(settings)
+    # Socket Mode requests arrive over an authenticated WebSocket, not signed HTTP.
+    app = build_app(services, signing_secret=settings.slack_signing_secret or "unused-in-socket-mode")
+    SocketModeHandler(app, settings.slack_app_token).start()
+
+
+@main.command()
+def clock() -> None:
+    """Run the scheduler process: escalations, nudges, digests and outbox delivery."""
+    from bot import clock as clock_process
+    from bot.app import build_services
+
+    settings = load_settings()
+    require(settings, "SLACK_BOT_TOKEN", purpose="`qms-bot clock`")
+    ready_database(settings)
+    clock_process.run(build_services(settings))
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations (Alembic) up to the newest."""
+    from storage.db import Database
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    if not db.is_reachable():
+        raise Stop(f"cannot reach the database at DATABASE_URL ({_redacted(settings.database_url)})")
+    db.migrate()
+    click.echo("qms-bot: database migrated")
+
+
+@main.command()
+@click.option("--as", "user", default="alice", show_default=True, metavar="NAME",
+              help="The local user you type as (alice, bob, carol, …; `users` lists them).")
+@click.option("--channel", default="general", show_default=True, help="The channel you type in.")
+def shell(user: str, channel: str) -> None:
+    """A local console: type `/qms …` as a chosen user, no Slack and no tokens needed.
+
+    Requests go through the same Bolt app and handlers as production; what the bot sends back is
+    printed, and modals are filled in field by field. Data is kept in DATABASE_URL (qms.db).
+    """
+    from bot.console import Console
+
+    settings = load_settings()
+    if "LOG_LEVEL" not in os.environ:
+        logging.getLogger().setLevel(logging.WARNING)  # the console is for reading, not for logs
+    ready_database(settings)
+    Console(settings, user_name=user, channel_name=channel).run()
+
+
+@main.command()
+def status() -> None:
+    """Print the clock's last sweep and the outbox; exit 1 when the clock is stale."""
+    from bot.timeutil import utcnow
+    from bot.web import CLOCK_STALE_AFTER
+    from storage import outbox, runtime
+
+    settings = load_settings()
+    db = ready_database(settings)
+    now = utcnow()
+    with db.transaction() as session:
+        beats = runtime.heartbeats(session)
+        counts = outbox.counts_by_status(session)
+    if not beats:
+        click.echo("clock: never ran")
+    for beat in beats:
+        age = int((now - beat.last_run_at).total_seconds())
+        click.echo(f"clock: {beat.job_id} last ran {age}s ago ({beat.worker})")
+    click.echo("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sent", "dead")))
+    last = max((b.last_run_at for b in beats), default=None)
+    if last is None or now - last > CLOCK_STALE_AFTER:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

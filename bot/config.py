@@ -1,0 +1,122 @@
+"""Typed settings, read once from the environment.
+
+A missing or malformed setting stops start-up with one line that names it (`SettingsError`).
+Which settings are required depends on the command: the console needs none, `serve` needs the
+bot token and the signing secret, `socket` the bot and app tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_DATABASE_URL = "sqlite:///qms.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None
+    slack_signing_secret: str | None
+    slack_app_token: str | None
+    database_url: str
+    slack_api_url: str
+    port: int
+    timezone: ZoneInfo
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        return cls(
+            slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-"),
+            slack_signing_secret=_optional(env, "SLACK_SIGNING_SECRET"),
+            slack_app_token=_token(env, "SLACK_APP_TOKEN", "xapp-"),
+            database_url=_database_url(env),
+            slack_api_url=_slack_api_url(env),
+            port=_port(env),
+            timezone=_timezone(env),
+            log_level=_log_level(env),
+        )
+
+    def require(self, *names: str, purpose: str) -> None:
+        """Stop with a clear line when a setting this command needs is unset."""
+        for name in names:
+            if not getattr(self, name.lower()):
+                raise SettingsError(f"{name} is not set: {purpose} needs it")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def configure_logging(self) -> None:
+        logging.basicConfig(
+            level=self.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # Alembic narrates every schema check at INFO; start-up output should be about the bot.
+        logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(self.log_level)))
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _token(env: Mapping[str, str], name: str, prefix: str) -> str | None:
+    value = _optional(env, name)
+    if value is not None and not value.startswith(prefix):
+        raise SettingsError(f"{name} is malformed: a Slack token of this kind starts with '{prefix}'")
+    return value
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    url = _optional(env, "DATABASE_URL") or DEFAULT_DATABASE_URL
+    # Heroku and most PaaS hand out postgres:// URLs; SQLAlchemy needs the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
+        raise SettingsError(
+            "DATABASE_URL is malformed: use sqlite:///path.db or postgresql+psycopg://user@host/db"
+        )
+    return url
+
+
+def _slack_api_url(env: Mapping[str, str]) -> str:
+    url = _optional(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"SLACK_API_URL is malformed: expected an http(s) URL, got {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _port(env: Mapping[str, str]) -> int:
+    raw = _optional(env, "PORT") or "3000"
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"PORT is malformed: expected a number from 1 to 65535, got {raw!r}")
+    return int(raw)
+
+
+def _timezone(env: Mapping[str, str]) -> ZoneInfo:
+    name = _optional(env, "QMS_TIMEZONE") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"QMS_TIMEZONE is malformed: {name!r} is not an IANA time zone") from None
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (_optional(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level

@@ -1,0 +1,414 @@
+"""A stand-in for Slack's Web API on loopback.
+
+The console (`qms-bot shell`) points the bot's Web API client here so that it runs without
+Slack, and the tests do the same so that every call the bot makes is recorded and can be
+checked. It answers like Slack: `{"ok": true, ...}`, `ok: false` errors such as
+`channel_not_found`, and on demand HTTP 429 with Retry-After or a 5xx.
+
+It keeps a small workspace in memory (users, channels, messages, views, files), enough for the
+methods QMS Bot calls. It is not a general Slack emulator.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+JSON_FIELDS = {"blocks", "attachments", "view", "files", "users", "metadata"}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+
+
+class LocalSlack:
+    """A loopback Web API server with an in-memory workspace."""
+
+    def __init__(self, *, team_id: str = "T0LOCAL", team_name: str = "Local workspace", host: str = "127.0.0.1",
+                 port: int = 0):
+        self.team_id = team_id
+        self.team_name = team_name
+        self.bot_user_id = "UQMSBOT"
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.views: dict[str, dict[str, Any]] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._clock = itertools.count(1)
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        self.add_user(self.bot_user_id, "qms-bot", real_name="QMS Bot", is_bot=True)
+
+    # --- lifecycle -------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, token: str = "r") -> str:
+        return f"{self.base_url}/respond/{token}"
+
+    def start(self) -> "LocalSlack":
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-slack", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "LocalSlack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- the workspace -----------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, *, real_name: str | None = None, is_admin: bool = False,
+                 is_owner: bool = False, is_bot: bool = False, deleted: bool = False, tz: str = "UTC") -> dict:
+        user = {
+            "id": user_id, "team_id": self.team_id, "name": name, "real_name": real_name or name.title(),
+            "is_admin": is_admin, "is_owner": is_owner, "is_bot": is_bot, "deleted": deleted, "tz": tz,
+            "profile": {"real_name": real_name or name.title(), "display_name": name},
+        }
+        with self._lock:
+            self.users[user_id] = user
+        return user
+
+    def add_channel(self, channel_id: str, name: str, *, members: tuple[str, ...] = (), is_private: bool = False) -> dict:
+        channel = {"id": channel_id, "name": name, "is_channel": True, "is_private": is_private,
+                   "members": list(members), "is_member": True}
+        with self._lock:
+            self.channels[channel_id] = channel
+        return channel
+
+    def user_by_name(self, name: str) -> dict | None:
+        return next((u for u in self.users.values() if u["name"] == name.lstrip("@")), None)
+
+    def channel_by_name(self, name: str) -> dict | None:
+        return next((c for c in self.channels.values() if c["name"] == name.lstrip("#")), None)
+
+    # --- faults on demand -----------------------------------------------------------------
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls of `method` answer `ok: false` with `error`."""
+        self._faults[method].extend(Fault(error=error) for _ in range(times))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls of `method` answer HTTP 429 with Retry-After."""
+        self._faults[method].extend(Fault(status=429, error="ratelimited", retry_after=retry_after)
+                                    for _ in range(times))
+
+    def server_error(self, method: str, status: int = 503, times: int = 1) -> None:
+        self._faults[method].extend(Fault(status=status) for _ in range(times))
+
+    # --- what the bot did -----------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method and c.status == 200 and c.response.get("ok")]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages the bot posted, in order (optionally in one channel or DM, by ID or user)."""
+        with self._lock:
+            channel = self._dm_channel(channel) if channel and channel[0] in "UW" else channel
+            if channel:
+                return list(self.messages.get(channel, []))
+            return sorted((m for ms in self.messages.values() for m in ms), key=lambda m: float(m["ts"]))
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+
+    # --- dispatch -------------------------------------------------------------------------
+    def handle(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict]:
+        with self._lock:
+            if self._faults.get(method):
+                fault = self._faults[method].popleft()
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                body = {"ok": False, "error": fault.error or "internal_error"}
+                self.calls.append(Call(method, args, fault.status, body))
+                return fault.status, body, headers
+            if method != "api.test" and not (token and token.startswith("xoxb-")):
+                body = {"ok": False, "error": "not_authed"}
+            else:
+                implementation = getattr(self, "_m_" + method.replace(".", "_"), None)
+                if implementation is None:
+                    body = {"ok": False, "error": "unknown_method"}
+                else:
+                    try:
+                        body = implementation(args)
+                    except KeyError as missing:
+                        body = {"ok": False, "error": "invalid_arguments", "detail": f"missing {missing}"}
+            self.calls.append(Call(method, args, 200, body))
+            return 200, body, {}
+
+    def _ok(self, **values: Any) -> dict[str, Any]:
+        return {"ok": True, **values}
+
+    def _error(self, error: str) -> dict[str, Any]:
+        return {"ok": False, "error": error}
+
+    def _ts(self) -> str:
+        return f"{1700000000 + next(self._clock)}.{next(self._ids):06d}"
+
+    def _dm_channel(self, user_id: str) -> str:
+        dm = "D" + user_id
+        if dm not in self.channels:
+            self.channels[dm] = {"id": dm, "name": dm, "is_im": True, "user": user_id, "members": [user_id]}
+        return dm
+
+    def _resolve_channel(self, channel: str | None) -> str | None:
+        if not channel:
+            return None
+        if channel[0] in "UW":
+            return self._dm_channel(channel) if channel in self.users else None
+        return channel if channel in self.channels else None
+
+    # --- methods --------------------------------------------------------------------------
+    def _m_api_test(self, args):
+        return self._ok(args=args)
+
+    def _m_auth_test(self, args):
+        return self._ok(url=f"{self.base_url}/", team=self.team_name, team_id=self.team_id,
+                        user="qms-bot", user_id=self.bot_user_id, bot_id="BQMSBOT")
+
+    def _m_users_info(self, args):
+        user = self.users.get(args["user"])
+        return self._ok(user=user) if user else self._error("user_not_found")
+
+    def _m_users_list(self, args):
+        return self._ok(members=list(self.users.values()), response_metadata={"next_cursor": ""})
+
+    def _m_conversations_info(self, args):
+        channel = self.channels.get(args["channel"])
+        return self._ok(channel=channel) if channel else self._error("channel_not_found")
+
+    def _m_conversations_open(self, args):
+        users = args.get("users")
+        users = users.split(",") if isinstance(users, str) else users
+        if not users or any(u not in self.users for u in users):
+            return self._error("user_not_found")
+        return self._ok(channel={"id": self._dm_channel(users[0])})
+
+    def _m_conversations_create(self, args):
+        name = args["name"]
+        if not name or len(name) > 80 or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-_" for c in name):
+            return self._error("invalid_name_specials")
+        if self.channel_by_name(name):
+            return self._error("name_taken")
+        channel_id = f"C{next(self._ids):08d}"
+        return self._ok(channel=self.add_channel(channel_id, name, members=(self.bot_user_id,),
+                                                 is_private=bool(args.get("is_private"))))
+
+    def _m_conversations_invite(self, args):
+        channel = self.channels.get(args["channel"])
+        if channel is None:
+            return self._error("channel_not_found")
+        users = args["users"].split(",") if isinstance(args["users"], str) else args["users"]
+        for user in users:
+            if user not in self.users:
+                return self._error("user_not_found")
+            if user not in channel["members"]:
+                channel["members"].append(user)
+        return self._ok(channel=channel)
+
+    def _m_conversations_join(self, args):
+        channel = self.channels.get(args["channel"])
+        return self._ok(channel=channel) if channel else self._error("channel_not_found")
+
+    def _m_chat_postMessage(self, args):
+        channel = self._resolve_channel(args.get("channel"))
+        if channel is None:
+            return self._error("channel_not_found")
+        if not args.get("text") and not args.get("blocks"):
+            return self._error("no_text")
+        problem = _block_problem(args.get("blocks"), limit=50)
+        if problem:
+            return self._error(problem)
+        message = {"type": "message", "user": self.bot_user_id, "ts": self._ts(), "channel": channel,
+                   "text": args.get("text", ""), "blocks": args.get("blocks") or [],
+                   "thread_ts": args.get("thread_ts")}
+        self.messages[channel].append(message)
+        return self._ok(channel=channel, ts=message["ts"], message=message)
+
+    def _m_chat_postEphemeral(self, args):
+        channel = self._resolve_channel(args.get("channel"))
+        if channel is None:
+            return self._error("channel_not_found")
+        if args.get("user") not in self.users:
+            return self._error("user_not_in_channel")
+        return self._ok(message_ts=self._ts())
+
+    def _m_chat_update(self, args):
+        channel = self._resolve_channel(args.get("channel"))
+        message = next((m for m in self.messages.get(channel or "", []) if m["ts"] == args.get("ts")), None)
+        if message is None:
+            return self._error("message_not_found")
+        problem = _block_problem(args.get("blocks"), limit=50)
+        if problem:
+            return self._error(problem)
+        message.update(text=args.get("text", message["text"]), blocks=args.get("blocks", message["blocks"]),
+                       edited=True)
+        return self._ok(channel=channel, ts=message["ts"], text=message["text"])
+
+    def _m_views_open(self, args):
+        if not args.get("trigger_id"):
+            return self._error("invalid_trigger_id")
+        return self._store_view(args["view"])
+
+    def _m_views_push(self, args):
+        return self._m_views_open(args)
+
+    def _m_views_update(self, args):
+        view_id = args.get("view_id") or next(
+            (v["id"] for v in self.views.values() if v.get("external_id") == args.get("external_id")), None)
+        if view_id not in self.views:
+            return self._error("not_found")
+        return self._store_view(args["view"], view_id=view_id)
+
+    def _m_views_publish(self, args):
+        if args["user_id"] not in self.users:
+            return self._error("user_not_found")
+        problem = _block_problem(args["view"].get("blocks"), limit=100)
+        if problem:
+            return self._error(problem)
+        self.home_views[args["user_id"]] = args["view"]
+        return self._ok(view=args["view"])
+
+    def _store_view(self, view: dict[str, Any], view_id: str | None = None):
+        problem = _block_problem(view.get("blocks"), limit=100)
+        if problem or not 0 < len(view.get("title", {}).get("text", "")) <= 24:
+            return self._error(problem or "invalid_arguments")
+        view = {**view, "id": view_id or f"V{next(self._ids):08d}", "team_id": self.team_id}
+        self.views[view["id"]] = view
+        return self._ok(view=view)
+
+    def _m_files_getUploadURLExternal(self, args):
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"id": file_id, "name": args["filename"], "length": int(args["length"]), "data": b""}
+        return self._ok(file_id=file_id, upload_url=f"{self.base_url}/upload/{file_id}")
+
+    def _m_files_completeUploadExternal(self, args):
+        files = args["files"]
+        stored = []
+        for entry in files:
+            record = self.files.get(entry["id"])
+            if record is None or not record["data"]:
+                return self._error("file_not_found")
+            record["title"] = entry.get("title")
+            stored.append({"id": record["id"], "name": record["name"], "title": record.get("title")})
+        channel = self._resolve_channel(args.get("channel_id"))
+        if args.get("channel_id") and channel is None:
+            return self._error("channel_not_found")
+        if channel:
+            self.messages[channel].append({"type": "message", "user": self.bot_user_id, "ts": self._ts(),
+                                           "channel": channel, "text": args.get("initial_comment", ""),
+                                           "blocks": [], "files": stored, "thread_ts": args.get("thread_ts")})
+        return self._ok(files=stored)
+
+    def receive_upload(self, file_id: str, data: bytes) -> bool:
+        with self._lock:
+            record = self.files.get(file_id)
+            if record is None:
+                return False
+            record["data"] = data
+            self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(data)}, 200, {"ok": True}))
+            return True
+
+    def receive_response(self, token: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            self.responses.append({"token": token, **body})
+            self.calls.append(Call("response_url", body, 200, {"ok": True}))
+
+
+def _block_problem(blocks: Any, *, limit: int) -> str | None:
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list):
+        return "invalid_blocks_format"
+    if len(blocks) > limit:
+        return "invalid_blocks"
+    return None
+
+
+def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep test and console output clean
+            pass
+
+        def do_GET(self) -> None:
+            self._api(dict(parse_qsl(urlparse(self.path).query)))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            path = urlparse(self.path).path
+            if path.startswith("/upload/"):
+                ok = slack.receive_upload(path.rsplit("/", 1)[-1], raw)
+                return self._reply(200 if ok else 404, {}, {}, text="OK" if ok else "not found")
+            if path.startswith("/respond/"):
+                slack.receive_response(path.rsplit("/", 1)[-1], json.loads(raw or b"{}"))
+                return self._reply(200, {}, {}, text="ok")
+            content_type = self.headers.get("Content-Type", "")
+            if "application/json" in content_type:
+                args = json.loads(raw or b"{}")
+            else:
+                args = dict(parse_qsl(raw.decode()))
+            args.update(dict(parse_qsl(urlparse(self.path).query)))
+            self._api(args)
+
+        def _api(self, args: dict[str, Any]) -> None:
+            path = urlparse(self.path).path
+            if not path.startswith("/api/"):
+                return self._reply(404, {"ok": False, "error": "unknown_method"}, {})
+            for key in JSON_FIELDS & args.keys():
+                if isinstance(args[key], str) and args[key][:1] in "[{":
+                    args[key] = json.loads(args[key])
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
+            status, body, headers = slack.handle(path[len("/api/"):], args, token)
+            self._reply(status, body, headers)
+
+        def _reply(self, status: int, body: dict, headers: dict, text: str | None = None) -> None:
+            payload = (text if text is not None else json.dumps(body)).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain" if text is not None else "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
+

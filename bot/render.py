@@ -1,0 +1,156 @@
+"""Jinja2 templates → Block Kit JSON, checked against Slack's limits before anything is sent.
+
+Every user-visible text lives in `templates/`:
+- `message("risks/card.json.j2", ...)` → {"text": ..., "blocks": [...]} for chat.postMessage,
+  chat.update, ephemeral replies and acks;
+- `view("risks/modal.json.j2", ...)` → a modal or Home view;
+- `phrase("risks.title_required", ...)` → one short sentence, a macro in `templates/risks/phrases.j2`
+  (inline modal errors, refusals).
+
+Templates write JSON and pass every value through `tojson`; a trailing comma before `]` or `}`
+is allowed, so loops need no `loop.last` bookkeeping. Slack refuses Block Kit past its limits,
+so each result is parsed with slack_sdk's own models, which raise on them.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+import templates
+
+TEMPLATES = Path(templates.__file__).parent
+MESSAGE_BLOCKS_MAX = 50
+MESSAGE_TEXT_MAX = 3000  # the notification fallback; Slack truncates long ones, we never need more
+
+
+class TemplateLimitError(ValueError):
+    """A rendered template breaks one of Slack's limits: a bug in the template, not bad input."""
+
+
+def clip(value: Any, limit: int) -> str:
+    """Shorten a text to `limit` characters, marking the cut with an ellipsis."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def escape(value: Any) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # we write JSON; every value goes through tojson
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["clip"] = clip
+    env.filters["esc"] = escape
+    env.filters["mention"] = lambda user_id: f"<@{user_id}>" if user_id else "nobody"
+    env.filters["channel"] = lambda channel_id: f"<#{channel_id}>" if channel_id else "no channel"
+    env.filters["when"] = _slack_date
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+    return env
+
+
+def message(name: str, **context: Any) -> dict[str, Any]:
+    """A message payload: `text` (the notification fallback) and validated `blocks`."""
+    payload = _render_json(name, context)
+    blocks = payload.get("blocks", [])
+    if len(blocks) > MESSAGE_BLOCKS_MAX:
+        raise TemplateLimitError(f"{name}: {len(blocks)} blocks, Slack allows {MESSAGE_BLOCKS_MAX} in a message")
+    if len(payload.get("text", "")) > MESSAGE_TEXT_MAX:
+        raise TemplateLimitError(f"{name}: fallback text longer than {MESSAGE_TEXT_MAX}")
+    payload["blocks"] = [_checked_block(name, block) for block in blocks]
+    return payload
+
+
+def view(name: str, **context: Any) -> dict[str, Any]:
+    """A modal or Home view, validated by slack_sdk's View model (title ≤ 24, ≤ 100 blocks, ...)."""
+    payload = _render_json(name, context)
+    for block in payload.get("blocks", []):
+        _checked_block(name, block)
+    try:
+        View(**payload).to_dict()
+    except Exception as error:  # slack_sdk raises SlackObjectFormationError and friends
+        raise TemplateLimitError(f"{name}: {error}") from error
+    return payload
+
+
+def phrase(key: str, **params: Any) -> str:
+    """One sentence from `templates/<domain>/phrases.j2`: `phrase("risks.title_required")`."""
+    domain, _, macro = key.partition(".")
+    module = environment().get_template(f"{domain}/phrases.j2").module
+    try:
+        return str(getattr(module, macro)(**params)).strip()
+    except AttributeError:
+        raise KeyError(f"no phrase {macro!r} in templates/{domain}/phrases.j2") from None
+
+
+def template_names() -> list[str]:
+    return sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
+
+
+def _render_json(name: str, context: dict[str, Any]) -> dict[str, Any]:
+    rendered = environment().get_template(name).render(**context)
+    try:
+        return json.loads(strip_trailing_commas(rendered))
+    except json.JSONDecodeError as error:
+        raise TemplateLimitError(f"{name} did not render valid JSON: {error}") from error
+
+
+def _checked_block(name: str, block: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            raise ValueError(f"unknown block type {block.get('type')!r}")
+        parsed.to_dict()
+    except Exception as error:
+        raise TemplateLimitError(f"{name}: {error}") from error
+    return block
+
+
+def strip_trailing_commas(text: str) -> str:
+    """Drop commas that directly precede `]` or `}` outside of strings."""
+    out: list[str] = []
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            out.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char == ",":
+            ahead = index + 1
+            while ahead < len(text) and text[ahead].isspace():
+                ahead += 1
+            if ahead < len(text) and text[ahead] in "]}":
+                continue
+        out.append(char)
+    return "".join(out)
+
+
+def _slack_date(moment, fmt: str = "{date_short_pretty} {time}") -> str:
+    """A timestamp every reader sees in their own time zone (Slack's <!date> token)."""
+    if moment is None:
+        return "—"
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"

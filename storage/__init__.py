@@ -1,0 +1,7 @@
+"""Tables and small query functions, one module per domain.
+
+Importing the package registers every table on SQLModel.metadata (Alembic and the tests
+compare that metadata with the migrations).
+"""
+
+from storage import audit, counters, outbox, runtime  # noqa: F401

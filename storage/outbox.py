@@ -1,0 +1,179 @@
+"""The outbox: every message that must be neither lost nor doubled.
+
+A row is written in the same transaction as the state change that causes it, under a unique
+key (`escalation:{incident}:{level}`, `digest:{team}:{kind}:{period}`, ...). Slack's
+chat.postMessage has no idempotency key, so this table is the only guard against doubles.
+Senders claim due rows (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite takes its write lock at
+BEGIN) and hold them for a lease while they talk to Slack, so two senders never send one row.
+
+Where a posted message lands is remembered under its `ref` (e.g. "risk:12:card") in
+`slack_message`, so later rows can update it or reply in its thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, or_, update
+from sqlmodel import Field, Session, SQLModel, func, select
+
+from storage.db import dialect_insert
+from storage.types import UTCDateTime
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=32)
+    key: str = Field(max_length=255, unique=True)
+    method: str = Field(max_length=64)  # chat.postMessage, chat.update, files.upload_v2
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    ref: str | None = Field(default=None, max_length=128)
+    status: str = Field(default=PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SlackMessage(SQLModel, table=True):
+    """Where a message we posted landed, so that it can be updated or threaded later."""
+
+    __tablename__ = "slack_message"
+
+    workspace_id: str = Field(max_length=32, primary_key=True)
+    ref: str = Field(max_length=128, primary_key=True)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+
+
+def enqueue(
+    session: Session,
+    *,
+    workspace_id: str,
+    key: str,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ref: str | None = None,
+) -> bool:
+    """Add a message unless one with this key exists. Returns whether it was added.
+
+    ON CONFLICT DO NOTHING waits for a concurrent transaction holding the same key, so exactly
+    one of two racing writers adds the row.
+    """
+    table = OutboxMessage.__table__
+    statement = (
+        dialect_insert(session, table)
+        .values(
+            workspace_id=workspace_id,
+            key=key,
+            method=method,
+            payload=payload,
+            ref=ref,
+            status=PENDING,
+            attempts=0,
+            not_before=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.key])
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def claim_due(
+    session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 50
+) -> list[OutboxMessage]:
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.not_before <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.exec(query))
+    for row in rows:
+        row.claimed_by = worker
+        row.claimed_until = now + lease
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def mark_sent(
+    session: Session, message: OutboxMessage, *, worker: str, now: datetime, channel: str | None, ts: str | None
+) -> bool:
+    done = _update_claimed(
+        session, message, worker, status=SENT, sent_at=now, attempts=message.attempts + 1,
+        claimed_by=None, claimed_until=None, last_error=None,
+    )
+    if done and message.ref and channel and ts:
+        remember_location(session, message.workspace_id, message.ref, channel=channel, ts=ts)
+    return done
+
+
+def mark_retry(
+    session: Session, message: OutboxMessage, *, worker: str, retry_at: datetime, error: str
+) -> bool:
+    return _update_claimed(
+        session, message, worker, not_before=retry_at, attempts=message.attempts + 1,
+        claimed_by=None, claimed_until=None, last_error=error[:2000],
+    )
+
+
+def mark_dead(session: Session, message: OutboxMessage, *, worker: str, error: str) -> bool:
+    return _update_claimed(
+        session, message, worker, status=DEAD, attempts=message.attempts + 1,
+        claimed_by=None, claimed_until=None, last_error=error[:2000],
+    )
+
+
+def _update_claimed(session: Session, message: OutboxMessage, worker: str, **values: Any) -> bool:
+    """Change a row only while this worker still holds its claim (a lost lease is not ours)."""
+    table = OutboxMessage.__table__
+    result = session.execute(
+        update(table)
+        .where(table.c.id == message.id, table.c.claimed_by == worker, table.c.status == PENDING)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def remember_location(session: Session, workspace_id: str, ref: str, *, channel: str, ts: str) -> None:
+    existing = session.get(SlackMessage, (workspace_id, ref))
+    if existing is None:
+        session.add(SlackMessage(workspace_id=workspace_id, ref=ref, channel=channel, ts=ts))
+    else:
+        existing.channel, existing.ts = channel, ts
+        session.add(existing)
+
+
+def location(session: Session, workspace_id: str, ref: str) -> SlackMessage | None:
+    return session.get(SlackMessage, (workspace_id, ref))
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    return {status: count for status, count in session.exec(query)}
+
+
+def messages(session: Session, workspace_id: str, *, key_prefix: str = "") -> list[OutboxMessage]:
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.workspace_id == workspace_id, OutboxMessage.key.startswith(key_prefix))
+        .order_by(OutboxMessage.id)
+    )
+    return list(session.exec(query))

@@ -1,0 +1,179 @@
+"""The outbox sender: every queued message reaches Slack once, through rate limits, outages and crashes."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot.sender import OutboxSender
+from storage import outbox
+from tests.conftest import both_databases
+from tests.harness.bot import BOT_TOKEN
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def sender_for(database, slack, worker="sender-a") -> OutboxSender:
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
+    return OutboxSender(database, client, worker=worker)
+
+
+def queue(database, key, *, channel="CGENERAL", text="hello", method="chat.postMessage", ref=None, now=T0, **extra):
+    with database.transaction() as session:
+        return outbox.enqueue(session, workspace_id="T0TEST", key=key, method=method,
+                              payload={"channel": channel, "text": text, **extra}, now=now, ref=ref)
+
+
+def status_of(database, key):
+    with database.transaction() as session:
+        return next(m for m in outbox.messages(session, "T0TEST") if m.key == key)
+
+
+@both_databases
+def test_a_queued_message_is_posted_once_and_marked_sent(database, slack):
+    queue(database, "greeting:1")
+    sender = sender_for(database, slack)
+
+    first = sender.deliver_due(now=T0)
+    second = sender.deliver_due(now=T0 + timedelta(minutes=5))
+
+    assert (first.sent, second.sent) == (1, 0)
+    assert [m["text"] for m in slack.posted("CGENERAL")] == ["hello"]
+    assert status_of(database, "greeting:1").status == "sent"
+
+
+@both_databases
+def test_a_key_is_queued_only_once(database, slack):
+    assert queue(database, "escalation:7:2") is True
+    assert queue(database, "escalation:7:2", text="a second ping") is False
+
+    sender_for(database, slack).deliver_due(now=T0)
+
+    assert [m["text"] for m in slack.posted("CGENERAL")] == ["hello"]
+
+
+@both_databases
+def test_rate_limited_delivery_waits_for_retry_after_then_succeeds(database, slack):
+    queue(database, "digest:payments:daily:2026-03-02")
+    slack.rate_limit("chat.postMessage", retry_after=30)
+    sender = sender_for(database, slack)
+
+    assert sender.deliver_due(now=T0).retry == 1
+    assert sender.deliver_due(now=T0 + timedelta(seconds=29)).sent == 0
+    assert sender.deliver_due(now=T0 + timedelta(seconds=30)).sent == 1
+
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    message = status_of(database, "digest:payments:daily:2026-03-02")
+    assert (message.status, message.attempts) == ("sent", 2)
+
+
+@both_databases
+def test_server_errors_and_network_failures_back_off_exponentially(database, slack):
+    queue(database, "nudge:1")
+    slack.server_error("chat.postMessage", status=503, times=2)
+    sender = sender_for(database, slack)
+
+    sender.deliver_due(now=T0)  # attempt 1 fails → retry in 2 s
+    assert sender.deliver_due(now=T0 + timedelta(seconds=1)).sent == 0
+    sender.deliver_due(now=T0 + timedelta(seconds=2))  # attempt 2 fails → retry in 4 s
+    assert sender.deliver_due(now=T0 + timedelta(seconds=5)).sent == 0
+    assert sender.deliver_due(now=T0 + timedelta(seconds=6)).sent == 1
+
+
+@both_databases
+def test_a_slack_refusal_that_retrying_cannot_fix_is_marked_dead_not_retried(database, slack):
+    queue(database, "card:1", channel="CNOSUCHCHANNEL")
+    sender = sender_for(database, slack)
+
+    assert sender.deliver_due(now=T0).dead == 1
+    assert sender.deliver_due(now=T0 + timedelta(hours=1)).sent == 0
+    message = status_of(database, "card:1")
+    assert message.status == "dead" and "channel_not_found" in message.last_error
+
+
+@both_databases
+def test_a_message_committed_before_a_crash_is_sent_by_the_next_process(database, slack):
+    # The escalation committed its outbox row; the process died before its sender ran.
+    queue(database, "escalation:3:2")
+
+    restarted = sender_for(database, slack, worker="after-restart")
+    restarted.deliver_due(now=T0 + timedelta(minutes=1))
+
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+@both_databases
+def test_a_claim_held_by_a_dead_process_is_taken_over_when_its_lease_runs_out(database, slack):
+    queue(database, "escalation:4:2")
+    with database.transaction() as session:  # a sender claimed the row, then died before sending
+        outbox.claim_due(session, now=T0, worker="died", lease=timedelta(minutes=2))
+    survivor = sender_for(database, slack, worker="survivor")
+
+    assert survivor.deliver_due(now=T0 + timedelta(minutes=1)).sent == 0  # still leased
+    assert survivor.deliver_due(now=T0 + timedelta(minutes=3)).sent == 1
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+@both_databases
+def test_an_update_waits_until_the_message_it_updates_has_been_posted(database, slack):
+    queue(database, "risk:1:card", ref="risk:1:card", text="QR-001 (open)")
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="risk:1:card:update:1", method="chat.update",
+                       payload={"update_ref": "risk:1:card", "text": "QR-001 (closed)"}, now=T0)
+
+    sender_for(database, slack).deliver_due(now=T0)
+
+    assert [m["text"] for m in slack.posted("CGENERAL")] == ["QR-001 (closed)"]
+    assert len(slack.calls_to("chat.update")) == 1
+
+
+@both_databases
+def test_a_reply_in_thread_goes_under_the_message_it_names(database, slack):
+    queue(database, "incident:1:card", ref="incident:1:card", text="INC-001")
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="incident:1:checklist", method="chat.postMessage",
+                       payload={"thread_ref": "incident:1:card", "text": "checklist"}, now=T0)
+
+    sender_for(database, slack).deliver_due(now=T0)
+
+    card, checklist = slack.posted("CGENERAL")
+    assert checklist["thread_ts"] == card["ts"]
+
+
+@both_databases
+def test_files_are_uploaded_with_the_external_upload_api(database, slack):
+    import base64
+
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="chart:1", method="files.upload_v2", now=T0,
+                       payload={"channel": "CGENERAL", "filename": "kpis.png", "title": "KPIs",
+                                "content_base64": base64.b64encode(b"\x89PNG fake").decode()})
+
+    assert sender_for(database, slack).deliver_due(now=T0).sent == 1
+
+    methods = [c.method for c in slack.calls]
+    assert methods == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert "files.upload" not in methods
+
+
+@both_databases
+def test_two_senders_racing_over_one_outbox_send_every_message_exactly_once(database, slack):
+    keys = [f"ping:{n}" for n in range(40)]
+    for key in keys:
+        queue(database, key, text=key)
+    senders = [sender_for(database, slack, worker=f"sender-{n}") for n in range(2)]
+    start = threading.Barrier(len(senders))
+
+    def run(sender):
+        start.wait()
+        for _ in range(5):
+            sender.deliver_due(now=T0, limit=7)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    posted = sorted(m["text"] for m in slack.posted("CGENERAL"))
+    assert posted == sorted(keys)

@@ -1,0 +1,61 @@
+"""Fixtures shared by every test. See tests/harness for the pieces."""
+
+from __future__ import annotations
+
+import freezegun
+import pytest
+
+from bot.local_slack import LocalSlack
+from tests.harness.bot import TEAM_ID, BotUnderTest, seed_workspace
+from tests.harness.databases import PG_ENV, PostgresDatabase, SqliteTemplate, postgres_server_url
+
+# The HTTP server and the Slack stand-in run on their own threads; their socket timeouts must
+# see real time even while a test has frozen the clock.
+freezegun.configure(extend_ignore_list=["waitress", "http.server", "socketserver", "selectors"])
+
+both_databases = pytest.mark.parametrize("database", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    url = postgres_server_url()
+    if url is None:
+        yield None
+        return
+    database = PostgresDatabase(url)
+    yield database
+    database.drop()
+
+
+@pytest.fixture(params=["sqlite"])
+def database(request, tmp_path, sqlite_template, postgres):
+    """A migrated, empty database. SQLite unless a test asks for both with @both_databases."""
+    if request.param == "postgres":
+        if postgres is None:
+            pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests skipped")
+        yield postgres.emptied()
+        return
+    db = sqlite_template.fresh(tmp_path)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def slack():
+    """Slack's Web API on loopback, with a seeded workspace; records every call."""
+    with LocalSlack(team_id=TEAM_ID) as local:
+        seed_workspace(local)
+        yield local
+
+
+@pytest.fixture
+def bot(database, slack):
+    """The real app over real HTTP, its Web API calls going to `slack`."""
+    under_test = BotUnderTest(database, slack)
+    yield under_test
+    under_test.close()

@@ -1,0 +1,62 @@
+"""Running `qms-bot` as a real process, the way Procfile and the README run it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+QMS_BOT = str(Path(sys.executable).parent / "qms-bot")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """A clean environment: only what the process needs, plus the given settings."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")}
+    return {**keep, **settings}
+
+
+def run(*args: str, env: dict[str, str], cwd: Path, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([QMS_BOT, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def start(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([QMS_BOT, *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"process exited early: {process.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)  # polling for start-up, not waiting for time to pass
+    raise AssertionError(f"{url} never became healthy")
+
+
+def wait_for_line(stream, needle: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"{needle!r} never appeared in: {''.join(seen)}")
