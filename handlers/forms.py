@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bot import render
-from bot.errors import Invalid
+from bot.errors import Invalid, Refusal
 
 
 class MalformedPayload(ValueError):
@@ -90,3 +90,9 @@ def inline_errors(invalid: Invalid) -> dict[str, Any]:
         "response_action": "errors",
         "errors": {name: render.phrase(p.key, **p.params) for name, p in invalid.problems.items()},
     }
+
+
+def refused(refusal: Refusal, *, title: str) -> dict[str, Any]:
+    """The ack that replaces a submitted modal with a clear "no" (nothing was changed)."""
+    text = render.phrase(refusal.phrase.key, **refusal.phrase.params)
+    return {"response_action": "update", "view": render.view("common/notice_modal.json.j2", title=title, text=text)}

@@ -3,7 +3,9 @@
 import pytest
 
 from bot import render
-from tests.templates.samples import SAMPLES
+from tests.templates.samples import collect
+
+SAMPLES = collect()
 
 LIMITS = {"message_blocks": 50, "view_blocks": 100, "section_text": 3000, "header_text": 150,
           "button_text": 75, "option_text": 75, "modal_title": 24, "private_metadata": 3000}

@@ -1,0 +1,306 @@
+"""Teams and who is who: roles, the reviewer matrix, targets, and who may change what.
+
+The guide's management levels are team lead, engineering manager, technical lead, project manager,
+QA lead and executive. Its review matrix pairs developers with reviewers by specialization and
+certification tier (gold / silver / bronze).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from bot.errors import Problems, Refusal
+from bot.kpis import BY_KEY, KPIS
+from bot.workhours import DAY_NAMES, WorkingHours
+from storage import audit
+from storage import teams as store
+from storage.teams import Reviewer, Team
+
+ROLES = ("team_lead", "engineering_manager", "technical_lead", "project_manager", "qa_lead", "executive")
+# The setup modal's field for each role (its block_id) is the plural: team_leads, engineering_managers, ...
+ROLE_FIELDS = {role: role + "s" for role in ROLES}
+MANAGING_ROLES = ("team_lead", "engineering_manager")  # may change setup, close risks, resolve incidents
+TIERS = ("gold", "silver", "bronze")
+DEFAULT_SPECIALIZATIONS = ["Frontend/UX", "Backend/API", "Database/Performance", "Security", "Infrastructure",
+                           "Mobile"]
+CAPACITY_RANGE = (1, 20)
+TEAM_NAME_MAX = 80
+SPECIALIZATION_MAX = 40
+CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+TARGET_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:%|h|min|/10)?\s*$")
+
+
+# --- setting up a team -------------------------------------------------------------------------
+@dataclass
+class TeamForm:
+    """What `/qms setup` (or an import) says a team should be."""
+
+    name: str
+    home_channel_id: str | None
+    digest_channel_id: str | None = None
+    timezone: str = "UTC"
+    roles: dict[str, list[str]] = field(default_factory=dict)
+    work_days: list[str] = field(default_factory=lambda: list(DAY_NAMES[:5]))
+    work_start: str = "09:00"
+    work_end: str = "17:00"
+
+
+def validate_team(session: Session, workspace_id: str, form: TeamForm, *, editing: Team | None,
+                  bots: Iterable[str] = ()) -> None:
+    """Raise Invalid naming every wrong field. `bots`: selected users that are bots or deactivated."""
+    problems = Problems()
+    name = (form.name or "").strip()
+    if not name:
+        problems.add("name", "teams.name_required")
+    elif len(name) > TEAM_NAME_MAX:
+        problems.add("name", "teams.name_too_long", limit=TEAM_NAME_MAX)
+    else:
+        owner = store.team_by_name(session, workspace_id, name)
+        if owner is not None and (editing is None or owner.id != editing.id):
+            problems.add("name", "teams.name_taken", name=name)
+    if form.home_channel_id:
+        owner = store.team_by_channel(session, workspace_id, form.home_channel_id)
+        if owner is not None and (editing is None or owner.id != editing.id):
+            problems.add("home_channel", "teams.channel_taken", team=owner.name)
+    else:
+        problems.add("home_channel", "teams.channel_required")
+    if not _is_timezone(form.timezone):
+        problems.add("timezone", "teams.unknown_timezone", timezone=form.timezone or "")
+    if not form.work_days or any(day not in DAY_NAMES for day in form.work_days):
+        problems.add("work_days", "teams.work_days_required")
+    if not (CLOCK_TIME.match(form.work_start or "") and CLOCK_TIME.match(form.work_end or "")) \
+            or form.work_start >= form.work_end:
+        problems.add("work_hours", "teams.bad_work_hours")
+    bots = set(bots)
+    for role, user_ids in form.roles.items():
+        if role not in ROLES:
+            problems.add(ROLE_FIELDS.get(role, role), "teams.unknown_role", role=role)
+        elif bots & set(user_ids):
+            problems.add(ROLE_FIELDS[role], "teams.bot_in_role", users=sorted(bots & set(user_ids)))
+    problems.raise_if_any()
+
+
+def save_team(session: Session, workspace_id: str, form: TeamForm, *, actor_id: str, now: datetime,
+              editing: Team | None = None) -> Team:
+    """Create or update a team with its roles, in the caller's transaction, and audit it."""
+    validate_team(session, workspace_id, form, editing=editing)
+    before = describe(session, editing) if editing else None
+    team = editing or Team(workspace_id=workspace_id, name=form.name.strip(),
+                           specializations=list(DEFAULT_SPECIALIZATIONS), created_at=now, updated_at=now)
+    team.name = form.name.strip()
+    team.home_channel_id = form.home_channel_id
+    team.digest_channel_id = form.digest_channel_id or form.home_channel_id
+    team.timezone = form.timezone
+    team.work_days = ",".join(d for d in DAY_NAMES if d in form.work_days)
+    team.work_start, team.work_end = form.work_start, form.work_end
+    team.updated_at = now
+    session.add(team)
+    session.flush()
+    store.replace_roles(session, team, {role: users for role, users in form.roles.items() if role in ROLES})
+    if editing is None:
+        for kpi in KPIS:
+            store.set_target(session, team, kpi.key, kpi.comparator, kpi.default)
+    audit.record(session, workspace_id=workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
+                 action="updated" if editing else "created", before=before, after=describe(session, team), at=now)
+    return team
+
+
+def describe(session: Session, team: Team) -> dict:
+    """A team as plain data: for the audit log and for export."""
+    return {
+        "name": team.name, "home_channel": team.home_channel_id, "digest_channel": team.digest_channel_id,
+        "timezone": team.timezone, "work_days": team.work_days.split(","), "work_start": team.work_start,
+        "work_end": team.work_end, "roles": store.roles(session, team),
+    }
+
+
+def form_of(session: Session, team: Team) -> TeamForm:
+    """A team's current values, to show when its setup is opened again."""
+    return TeamForm(name=team.name, home_channel_id=team.home_channel_id, digest_channel_id=team.digest_channel_id,
+                    timezone=team.timezone, roles=store.roles(session, team), work_days=team.work_days.split(","),
+                    work_start=team.work_start, work_end=team.work_end)
+
+
+def _is_timezone(name: str | None) -> bool:
+    if not name or name.startswith("/") or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+# --- which team a command belongs to -----------------------------------------------------------
+def team_for_channel(session: Session, workspace_id: str, channel_id: str | None) -> Team | None:
+    """The team whose home channel this is; elsewhere the only team, if there is just one."""
+    if channel_id:
+        team = store.team_by_channel(session, workspace_id, channel_id)
+        if team is not None:
+            return team
+    all_teams = store.teams(session, workspace_id)
+    return all_teams[0] if len(all_teams) == 1 else None
+
+
+def require_team(session: Session, workspace_id: str, channel_id: str | None) -> Team:
+    """Like team_for_channel, but a clear refusal when there is no team or no way to choose one."""
+    team = team_for_channel(session, workspace_id, channel_id)
+    if team is not None:
+        return team
+    all_teams = store.teams(session, workspace_id)
+    if not all_teams:
+        raise Refusal("teams.no_team_yet")
+    raise Refusal("teams.which_team", channels=[t.home_channel_id for t in all_teams if t.home_channel_id])
+
+
+def working_hours(team: Team) -> WorkingHours:
+    return WorkingHours.parse(team.timezone, team.work_days, team.work_start, team.work_end)
+
+
+# --- people and permissions ------------------------------------------------------------------------
+def people_in(session: Session, team: Team, *roles: str) -> list[str]:
+    """Everyone holding any of these roles, each once, in role order."""
+    assigned = store.roles(session, team)
+    return list(dict.fromkeys(user for role in roles for user in assigned.get(role, [])))
+
+
+def has_team_lead(session: Session, team: Team) -> bool:
+    return bool(people_in(session, team, "team_lead"))
+
+
+def may_manage(session: Session, team: Team, user_id: str, *, workspace_admin: bool,
+               also: Iterable[str] = ()) -> bool:
+    """Workspace admins and owners, the team's leads and engineering managers, and whoever
+    `also` names (a risk's owner, an incident's commander) may change what this guards."""
+    return workspace_admin or user_id in also or user_id in people_in(session, team, *MANAGING_ROLES)
+
+
+def require_manager(session: Session, team: Team, user_id: str, *, workspace_admin: bool, action: str,
+                    also: Iterable[str] = (), also_label: str | None = None) -> None:
+    """Refuse, naming who may, unless `may_manage` allows it. `action` is a phrase key suffix."""
+    if not may_manage(session, team, user_id, workspace_admin=workspace_admin, also=also):
+        raise Refusal("teams.only_managers_may", action=action, team=team.name, also=also_label)
+
+
+def may_create_team(form: TeamForm, user_id: str, *, workspace_admin: bool) -> bool:
+    """A new team has no leads yet: workspace admins may create one, and so may anyone who names
+    themselves its team lead or engineering manager."""
+    return workspace_admin or any(user_id in form.roles.get(role, []) for role in MANAGING_ROLES)
+
+
+# --- the reviewer matrix ------------------------------------------------------------------------
+@dataclass
+class ReviewerForm:
+    user_id: str | None
+    tier: str | None
+    specializations: list[str]
+    capacity: str | int | None = 3
+    away_until: date | None = None
+    new_specializations: list[str] = field(default_factory=list)
+
+
+def save_reviewer(session: Session, team: Team, form: ReviewerForm, *, actor_id: str, now: datetime,
+                  is_bot: bool = False) -> Reviewer:
+    problems = Problems()
+    if not form.user_id:
+        problems.add("reviewer", "teams.reviewer_required")
+    elif is_bot:
+        problems.add("reviewer", "teams.reviewer_is_bot")
+    if form.tier not in TIERS:
+        problems.add("tier", "teams.unknown_tier")
+    known = set(team.specializations)
+    new = [s.strip() for s in form.new_specializations if s.strip()]
+    if any(len(s) > SPECIALIZATION_MAX for s in new):
+        problems.add("new_specializations", "teams.specialization_too_long", limit=SPECIALIZATION_MAX)
+    chosen = list(dict.fromkeys([*form.specializations, *new]))
+    if not chosen:
+        problems.add("specializations", "teams.specialization_required")
+    elif unknown := [s for s in form.specializations if s not in known]:
+        problems.add("specializations", "teams.unknown_specialization", names=unknown)
+    capacity = _capacity(form.capacity)
+    if capacity is None:
+        problems.add("capacity", "teams.bad_capacity", low=CAPACITY_RANGE[0], high=CAPACITY_RANGE[1])
+    problems.raise_if_any()
+
+    if new_for_team := [s for s in new if s not in known]:
+        team.specializations = [*team.specializations, *new_for_team]
+        session.add(team)
+    reviewer = store.get_reviewer(session, team, form.user_id)
+    before = _reviewer_data(reviewer) if reviewer else None
+    if reviewer is None:
+        reviewer = Reviewer(team_id=team.id, user_id=form.user_id, workspace_id=team.workspace_id, tier=form.tier,
+                            specializations=chosen)
+    reviewer.tier, reviewer.specializations, reviewer.capacity = form.tier, chosen, capacity
+    reviewer.away_until = form.away_until
+    session.add(reviewer)
+    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="reviewer",
+                 entity_id=f"{team.id}:{form.user_id}", action="updated" if before else "added", before=before,
+                 after=_reviewer_data(reviewer), at=now)
+    return reviewer
+
+
+def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str, now: datetime) -> None:
+    reviewer = store.get_reviewer(session, team, user_id)
+    if reviewer is None:
+        raise Refusal("teams.not_a_reviewer")
+    before = _reviewer_data(reviewer)
+    store.remove_reviewer(session, team, user_id)
+    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="reviewer",
+                 entity_id=f"{team.id}:{user_id}", action="removed", before=before, at=now)
+
+
+def is_away(reviewer: Reviewer, today: date) -> bool:
+    return reviewer.away_until is not None and today <= reviewer.away_until
+
+
+def _capacity(value: str | int | None) -> int | None:
+    try:
+        capacity = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return capacity if CAPACITY_RANGE[0] <= capacity <= CAPACITY_RANGE[1] else None
+
+
+def _reviewer_data(reviewer: Reviewer) -> dict:
+    return {"user": reviewer.user_id, "tier": reviewer.tier, "specializations": list(reviewer.specializations),
+            "capacity": reviewer.capacity,
+            "away_until": reviewer.away_until.isoformat() if reviewer.away_until else None}
+
+
+# --- targets -------------------------------------------------------------------------------------
+def target_values(session: Session, team: Team) -> dict[str, float]:
+    """Each KPI's target for this team: its own where set, else the guide's default."""
+    own = store.targets(session, team)
+    return {kpi.key: own[kpi.key].value if kpi.key in own else kpi.default for kpi in KPIS}
+
+
+def save_targets(session: Session, team: Team, values: dict[str, str | float | None], *, actor_id: str,
+                 now: datetime) -> dict[str, float]:
+    problems = Problems()
+    parsed: dict[str, float] = {}
+    for key, raw in values.items():
+        kpi = BY_KEY.get(key)
+        if kpi is None:
+            problems.add(key, "teams.unknown_kpi", kpi=key)
+            continue
+        match = TARGET_NUMBER.match(str(raw or ""))
+        number = float(match.group(1)) if match else None
+        if number is None or not kpi.lowest <= number <= kpi.highest:
+            problems.add(key, "teams.bad_target", low=kpi.lowest, high=kpi.highest, unit=kpi.unit)
+        else:
+            parsed[key] = number
+    problems.raise_if_any()
+    before = target_values(session, team)
+    for key, number in parsed.items():
+        store.set_target(session, team, key, BY_KEY[key].comparator, number)
+    after = {**before, **parsed}
+    if after != before:
+        audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team",
+                     entity_id=team.id, action="targets_changed", before=before, after=after, at=now)
+    return after

@@ -1,0 +1,85 @@
+"""`/qms setup`: create or edit the team of the current channel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import render, teams
+from bot.errors import Invalid, Refusal
+from bot.timeutil import utcnow
+from handlers import people
+from handlers.commands import Command, Subcommands
+from handlers.forms import field, inline_errors, metadata, refused, view_values
+from storage import teams as team_store
+
+
+def register(app: App, services, subcommands: Subcommands) -> None:
+    subcommands.add("setup", lambda command: setup(services, command))
+
+    @app.view("team_setup")
+    def submit_setup(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        save_setup(services, ack, body, view, client)
+
+
+def setup(services, command: Command) -> None:
+    command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
+    with services.db.transaction() as session:
+        team = team_store.team_by_channel(session, command.workspace_id, command.channel_id)
+        if team is not None:
+            person = people.lookup(command.client, command.user_id)
+            teams.require_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
+                                  action="change_setup")
+            form, no_lead = teams.form_of(session, team), not teams.has_team_lead(session, team)
+        else:
+            form, no_lead = teams.TeamForm(name="", home_channel_id=command.channel_id), False
+    state = json.dumps({"team_id": team.id if team else None, "channel_id": command.channel_id})
+    command.client.views_open(trigger_id=command.trigger_id, view=render.view(
+        "teams/setup_modal.json.j2", form=form, metadata=state, no_team_lead=no_lead))
+
+
+def save_setup(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+    workspace_id = field(body, "team", "id")
+    user_id = field(body, "user", "id")
+    state = metadata(view)
+    form = _team_form(view_values(view))
+    selected = [user for users in form.roles.values() for user in users]
+    bots = people.not_people(client, selected)
+    actor = people.lookup(client, user_id)
+    now = utcnow()
+    try:
+        with services.db.transaction() as session:
+            editing = team_store.get_team(session, workspace_id, state["team_id"]) if state.get("team_id") else None
+            if editing is not None:
+                teams.require_manager(session, editing, user_id, workspace_admin=actor.is_workspace_admin,
+                                      action="change_setup")
+            elif not teams.may_create_team(form, user_id, workspace_admin=actor.is_workspace_admin):
+                raise Refusal("teams.who_may_create")
+            teams.validate_team(session, workspace_id, form, editing=editing, bots=bots)
+            team = teams.save_team(session, workspace_id, form, actor_id=user_id, now=now, editing=editing)
+            roles, no_lead = team_store.roles(session, team), not teams.has_team_lead(session, team)
+    except Invalid as invalid:
+        return ack(**inline_errors(invalid))
+    except Refusal as refusal:
+        return ack(**refused(refusal, title="Team setup"))
+    ack()
+    client.chat_postEphemeral(channel=state.get("channel_id") or team.home_channel_id, user=user_id,
+                              **render.message("teams/saved.json.j2", team=team, roles=roles,
+                                               created=editing is None, no_team_lead=no_lead))
+
+
+def _team_form(values: dict[str, Any]) -> teams.TeamForm:
+    start, _, end = (values.get("work_hours") or "").replace(" ", "").partition("-")
+    return teams.TeamForm(
+        name=(values.get("name") or "").strip(),
+        home_channel_id=values.get("home_channel"),
+        digest_channel_id=values.get("digest_channel"),
+        timezone=(values.get("timezone") or "UTC").strip(),
+        roles={role: list(values.get(block) or []) for role, block in teams.ROLE_FIELDS.items()},
+        work_days=list(values.get("work_days") or []),
+        work_start=start,
+        work_end=end,
+    )

@@ -1,0 +1,118 @@
+"""`/qms setup` creates and edits the team of the current channel, through a modal."""
+
+from sqlmodel import select
+
+from storage import teams as team_store
+from storage.audit import AuditEvent
+from tests.harness.databases import count_rows
+from tests.harness.teams import make_team
+
+LABELS = ["Team name", "Home channel", "Team leads", "Engineering managers", "Technical leads", "Project managers",
+          "QA leads", "Executives", "Timezone", "Digest channel"]
+
+
+def labels(view):
+    return [block["label"]["text"] for block in view["blocks"] if block["type"] == "input"]
+
+
+def setup_values(**overrides):
+    values = {"name": "Payments", "home_channel": "payments", "team_leads": ["alice"], "engineering_managers": ["bob"],
+              "technical_leads": [], "project_managers": [], "qa_leads": [], "executives": ["carol"],
+              "timezone": "Europe/Berlin", "digest_channel": "digest",
+              "work_days": ["mon", "tue", "wed", "thu", "fri"], "work_hours": "09:00-17:00"}
+    return {**values, **overrides}
+
+
+def test_setup_opens_a_modal_whose_labels_say_what_they_are(bot):
+    reply = bot.command("setup", channel="payments")
+
+    assert reply.status == 200
+    view = bot.last_view()
+    assert view["title"]["text"] == "Team setup"
+    for label in LABELS:
+        assert label in labels(view)
+
+
+def test_a_team_set_up_through_the_modal_can_be_read_back(bot, slack):
+    bot.command("setup", channel="payments")
+
+    reply = bot.submit(bot.last_view(), setup_values())
+
+    assert reply.status == 200 and reply.body == ""
+    with bot.db.transaction() as session:
+        team = team_store.team_by_channel(session, "T0TEST", "CPAYMENTS")
+        assert (team.name, team.timezone, team.digest_channel_id) == ("Payments", "Europe/Berlin", "CDIGEST")
+        assert team_store.roles(session, team) == {"engineering_manager": ["UBOB"], "executive": ["UCAROL"],
+                                                   "team_lead": ["UALICE"]}
+    confirmation = slack.calls_to("chat.postEphemeral")[-1].args
+    assert confirmation["user"] == "UALICE" and "Payments* is set up" in str(confirmation["blocks"])
+    assert count_rows(bot.db, AuditEvent) == 1
+
+    bot.command("setup", channel="payments")
+    reopened = bot.last_view()
+    initial = {b["block_id"]: b["element"] for b in reopened["blocks"] if b["type"] == "input"}
+    assert initial["name"]["initial_value"] == "Payments"
+    assert initial["timezone"]["initial_value"] == "Europe/Berlin"
+    assert initial["team_leads"]["initial_users"] == ["UALICE"]
+
+
+def test_editing_changes_the_team_and_audits_before_and_after(bot):
+    make_team(bot.db, timezone="UTC")
+    bot.command("setup", channel="payments", user="bob")  # bob is an engineering manager
+
+    bot.submit(bot.last_view(), setup_values(timezone="America/New_York"), user="bob")
+
+    with bot.db.transaction() as session:
+        team = team_store.team_by_channel(session, "T0TEST", "CPAYMENTS")
+        events = list(session.exec(select(AuditEvent).order_by(AuditEvent.id)))
+    assert team.timezone == "America/New_York"
+    assert events[-1].action == "updated"
+    assert (events[-1].before["timezone"], events[-1].after["timezone"]) == ("UTC", "America/New_York")
+
+
+def test_someone_who_is_neither_lead_manager_nor_admin_is_refused_and_nothing_opens(bot, slack):
+    make_team(bot.db)
+    slack.reset_calls()
+
+    bot.command("setup", channel="payments", user="carol")  # carol is an executive
+
+    assert slack.calls_to("views.open") == []
+    refusal = bot.responses()[-1]["text"]
+    assert "Only the team leads and engineering managers of Payments, or a workspace admin, may change its setup" \
+        in refusal
+
+
+def test_a_refused_submission_changes_nothing(bot):
+    make_team(bot.db, timezone="UTC")
+    bot.command("setup", channel="payments", user="alice")
+    view = bot.last_view()
+
+    reply = bot.submit(view, setup_values(timezone="Asia/Tokyo"), user="carol")
+
+    assert reply.json["response_action"] == "update"
+    with bot.db.transaction() as session:
+        assert team_store.team_by_channel(session, "T0TEST", "CPAYMENTS").timezone == "UTC"
+
+
+def test_invalid_fields_get_inline_errors_and_nothing_is_stored(bot):
+    make_team(bot.db, "Platform", channel="platform", leads=("dave",))
+    bot.command("setup", channel="payments")
+
+    reply = bot.submit(bot.last_view(), setup_values(timezone="Mars/Base", home_channel="platform",
+                                                     team_leads=["alice", "UROBOT"], work_hours="17:00-09:00"))
+
+    assert reply.json["response_action"] == "errors"
+    errors = reply.json["errors"]
+    assert set(errors) == {"timezone", "home_channel", "team_leads", "work_hours"}
+    assert "Mars/Base" in errors["timezone"]
+    assert "Platform" in errors["home_channel"]
+    with bot.db.transaction() as session:
+        assert [t.name for t in team_store.teams(session, "T0TEST")] == ["Platform"]
+
+
+def test_a_team_without_a_team_lead_is_saved_with_a_warning(bot, slack):
+    bot.command("setup", channel="payments")
+
+    bot.submit(bot.last_view(), setup_values(team_leads=[], engineering_managers=["alice"]))
+
+    assert "has no team lead yet" in str(slack.calls_to("chat.postEphemeral")[-1].args["blocks"])
