@@ -117,6 +117,8 @@ class OutboxSender:
     def _call(self, method: str, args: dict[str, Any]):
         if method == "files.upload_v2":
             content = base64.b64decode(args.pop("content_base64"))
+            if args.get("channel", "")[:1] in ("U", "W"):  # a file for a person goes to their DM
+                args["channel"] = self.client.conversations_open(users=args["channel"])["channel"]["id"]
             return self.client.files_upload_v2(content=content, **args)
         return self.client.api_call(method, json=args)
 

@@ -46,7 +46,11 @@ Handler = Callable[[Command], None]
 
 
 class Subcommands:
-    """The table of `/qms` subcommands; each domain's `register` adds its own."""
+    """The table of `/qms` subcommands; each domain's `register` adds its own.
+
+    A name may have two words ("setup token"): `/qms setup token ...` then goes to that handler,
+    and any other `/qms setup ...` to the one registered as "setup".
+    """
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
@@ -56,16 +60,20 @@ class Subcommands:
             raise ValueError(f"/qms {name} is registered twice")
         self._handlers[name] = handler
 
-    def get(self, name: str) -> Handler | None:
-        return self._handlers.get(name)
+    def match(self, text: str) -> tuple[str, str, Handler | None]:
+        """(name, args, handler) for a command's text; the handler is None when nothing matches."""
+        words = text.split(None, 2)
+        first = words[0].lower() if words else ""
+        if len(words) > 1 and (pair := f"{first} {words[1].lower()}") in self._handlers:
+            return pair, (words[2] if len(words) > 2 else "").strip(), self._handlers[pair]
+        rest = text.strip()[len(words[0]):].strip() if words else ""
+        return first, rest, self._handlers.get(first)
 
 
-def parse(body: dict[str, Any], ack: Ack, respond: Respond, client: WebClient) -> Command:
-    text = field(body, "text", default="").strip()
-    name, _, args = text.partition(" ")
+def parse(body: dict[str, Any], name: str, args: str, ack: Ack, respond: Respond, client: WebClient) -> Command:
     return Command(
-        name=name.lower(),
-        args=args.strip(),
+        name=name,
+        args=args,
         workspace_id=field(body, "team_id"),
         user_id=field(body, "user_id"),
         channel_id=field(body, "channel_id", default=""),
@@ -79,10 +87,10 @@ def parse(body: dict[str, Any], ack: Ack, respond: Respond, client: WebClient) -
 def register(app: App, services, subcommands: Subcommands) -> None:
     @app.command("/qms")
     def qms(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        command = parse(body, ack, respond, client)
+        name, args, handler = subcommands.match(field(body, "text", default=""))
+        command = parse(body, name, args, ack, respond, client)
         if command.name in ("", "help"):
             return command.reply("help/usage.json.j2", unknown=None)
-        handler = subcommands.get(command.name)
         if handler is None:
             return command.reply("help/usage.json.j2", unknown=command.name)
         try:

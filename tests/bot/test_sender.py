@@ -177,3 +177,18 @@ def test_two_senders_racing_over_one_outbox_send_every_message_exactly_once(data
 
     posted = sorted(m["text"] for m in slack.posted("CGENERAL"))
     assert posted == sorted(keys)
+
+
+def test_a_file_for_a_person_is_uploaded_into_their_direct_messages(database, slack):
+    import base64
+
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="export:1", method="files.upload_v2", now=T0,
+                       payload={"channel": "UBOB", "filename": "risks.csv", "title": "Risk register",
+                                "content_base64": base64.b64encode(b"id,title\n").decode()})
+
+    assert sender_for(database, slack).deliver_due(now=T0).sent == 1
+
+    complete = slack.calls_to("files.completeUploadExternal")[0]
+    assert complete.args["channel_id"] == "DUBOB"
+    assert slack.posted("UBOB")[0]["files"][0]["name"] == "risks.csv"

@@ -39,3 +39,19 @@ def test_help_is_answered_in_the_ack_without_calling_slack(bot, slack):
     bot.command("help")
 
     assert [c.method for c in slack.calls] == []
+
+
+def test_a_two_word_subcommand_goes_to_its_own_handler_and_one_word_to_the_general_one():
+    from handlers.commands import Subcommands
+
+    table = Subcommands()
+    general, token = object(), object()
+    table.add("setup", general)
+    table.add("setup token", token)
+
+    assert table.match("setup token revoke") == ("setup token", "revoke", token)
+    assert table.match("Setup  Token") == ("setup token", "", token)
+    assert table.match("setup reviewers add") == ("setup", "reviewers add", general)
+    assert table.match("setup") == ("setup", "", general)
+    assert table.match("") == ("", "", None)
+    assert table.match("risk   QR-001") == ("risk", "QR-001", None)
