@@ -71,7 +71,9 @@ def open_declaration(services, command: Command, *, title: str = "") -> None:
 # --- reading ----------------------------------------------------------------------------------------------------
 def list_open(services, command: Command) -> None:
     with services.db.transaction() as session:
-        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
+        here = store.by_channel(session, command.workspace_id, command.channel_id)
+        team = (team_store.get_team(session, command.workspace_id, here.team_id) if here
+                else teams.team_for_channel(session, command.workspace_id, command.channel_id))
         found = store.open_incidents(session, command.workspace_id, team.id if team else None)
         names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
     command.reply("incidents/list.json.j2", incidents=found, team_names=names, scope=team.name if team else None,
@@ -92,43 +94,53 @@ def timeline(services, command: Command, text: str, page: int) -> None:
 
 # --- acting by text -----------------------------------------------------------------------------------------------
 def act(services, command: Command, action: str, rest: str) -> None:
-    first, _, text = rest.partition(" ")
-    with services.db.transaction() as session:
-        if incidents.parse_reference(first) is not None:
-            incident = incidents.find(session, command.workspace_id, first)
-        else:  # in an incident's own channel, the reference may be left out
-            incident = store.by_channel(session, command.workspace_id, command.channel_id)
-            if incident is None:
-                raise Refusal("incidents.which_incident", action=action)
-            text = rest
-    text, name = text.strip(), reference(incident)
+    """ack | update | escalate | resolve, by text; the answer says what happened or why not."""
+    incident, text = _named_incident(services, command, action, rest)
+    name = reference(incident)
     if action == "update" and not text:
         raise Refusal("incidents.update_needs_text", incident=name)
     if action == "resolve" and not text:
         raise Refusal("incidents.resolve_needs_summary", incident=name)
     admin = people.lookup(command.client, command.user_id).is_workspace_admin if action == "resolve" else False
-    now, actor, workspace = utcnow(), command.user_id, command.workspace_id
     try:
         with services.db.transaction() as session:
-            if action == "ack":
-                incidents.acknowledge(session, workspace, incident.id, actor_id=actor, now=now)
-                answer = ("incidents.acknowledged", {})
-            elif action == "update":
-                incidents.post_update(session, workspace, incident.id, incidents.UpdateForm(text=text), actor_id=actor,
-                                      workspace_admin=admin, now=now)
-                answer = ("incidents.update_posted", {})
-            elif action == "escalate":
-                moved = incidents.escalate_now(session, workspace, incident.id, actor_id=actor, now=now)
-                answer = ("incidents.escalated", {"level": moved.level})
-            else:
-                incidents.resolve(session, workspace, incident.id, summary=text, actor_id=actor, workspace_admin=admin,
-                                  now=now)
-                answer = ("incidents.resolved", {})
+            key, params = _apply(session, action, command, incident.id, text, admin)
     except Invalid as invalid:  # by text there is no field to point at: say the first problem
         problem = next(iter(invalid.problems.values()))
-        return command.ack(response_type="ephemeral", text=render.phrase(problem.key, **problem.params))
-    _say(command, answer[0], incident=name, **answer[1])
+        return _say(command, problem.key, **problem.params)
+    _say(command, key, incident=name, **params)
     services.deliver_outbox()
+
+
+def _named_incident(services, command: Command, action: str, rest: str):
+    """(the incident the command names, the rest of its text)."""
+    first, _, text = rest.partition(" ")
+    with services.db.transaction() as session:
+        here = store.by_channel(session, command.workspace_id, command.channel_id)
+        # In an incident's own channel the reference may be left out, so there "update 5 servers down"
+        # is an update: only INC-5 names another incident. Elsewhere a bare 5 is INC-005.
+        if incidents.parse_reference(first) is not None and (here is None or first[:3].lower() == "inc"):
+            return incidents.find(session, command.workspace_id, first), text.strip()
+    if here is None:
+        raise Refusal("incidents.which_incident", action=action)
+    return here, rest.strip()
+
+
+def _apply(session, action: str, command: Command, incident_id: int, text: str, admin: bool):
+    """Do one text action; returns the phrase that answers it."""
+    now, actor, workspace = utcnow(), command.user_id, command.workspace_id
+    if action == "ack":
+        incidents.acknowledge(session, workspace, incident_id, actor_id=actor, now=now)
+        return "incidents.acknowledged", {}
+    if action == "update":
+        incidents.post_update(session, workspace, incident_id, incidents.UpdateForm(text=text), actor_id=actor,
+                              workspace_admin=admin, now=now)
+        return "incidents.update_posted", {}
+    if action == "escalate":
+        moved = incidents.escalate_now(session, workspace, incident_id, actor_id=actor, now=now)
+        return "incidents.escalated", {"level": moved.level}
+    incidents.resolve(session, workspace, incident_id, summary=text, actor_id=actor, workspace_admin=admin, now=now)
+    return "incidents.resolved", {}
 
 
 def _say(command: Command, key: str, **params) -> None:

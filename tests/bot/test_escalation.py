@@ -1,5 +1,6 @@
 """The escalation matrix as rules, and the sweep's exactly-once guarantee with two clocks at once."""
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -225,3 +226,19 @@ def test_two_clocks_remind_of_a_review_once(database, slack):
     with database.transaction() as session:
         assert [m.key for m in outbox.messages(session, "T0TEST", key_prefix=f"incident:{found.id}:review")] == [
             f"incident:{found.id}:review-reminder"]
+
+
+def test_qms_bot_status_prints_the_escalation_sweeps_heartbeat(tmp_path, slack):
+    from bot.timeutil import utcnow
+    from storage.db import Database
+    from tests.harness import processes
+
+    database = Database(f"sqlite:///{tmp_path}/qms.db")
+    database.migrate()
+    clock.sweep(services_for(database, slack), now=utcnow() - timedelta(seconds=30))
+
+    result = processes.run("status", env=processes.environment(DATABASE_URL=database.url), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    age = re.search(r"clock: incidents\.escalate last ran (\d+)s ago", result.stdout)
+    assert age and 30 <= int(age.group(1)) < 90  # the process takes a moment to start

@@ -239,8 +239,10 @@ def test_a_team_with_incident_channels_gets_a_channel_per_incident_with_its_resp
     announcement = [m for m in slack.posted("CPAYMENTS")]
     assert len(announcement) == 1 and f"<#{channel}>" in blocks_text(announcement[0])
     assert incident(bot).channel_id == channel and incident(bot).own_channel
-    # In its own channel the reference may be left out.
+    # In its own channel the reference may be left out, and a leading number is just text.
     assert bot.command("incident ack", user="alice", channel=channel).json["text"] == "You acknowledged INC-001."
+    bot.command("incident update 5 servers restarted", user="alice", channel=channel)
+    assert incident(bot).latest_update == "5 servers restarted"
 
 
 def test_a_taken_channel_name_gets_a_suffix(bot, slack):

@@ -4,6 +4,8 @@ forms, the timeline and the list, and bad input, all over signed HTTP against th
 import pytest
 from sqlmodel import select
 
+from bot import incidents
+from bot.timeutil import utcnow
 from storage import incidents as store
 from storage.audit import AuditEvent
 from storage.incidents import Incident, IncidentEvent
@@ -455,8 +457,11 @@ def test_the_timeline_shows_every_event_with_who(bot):
 def test_a_long_timeline_is_paginated(bot):
     make_team(bot.db)
     declare(bot)
-    for n in range(44):
-        bot.command(f"incident update INC-001 step {n}", user="bob", channel="payments")
+    incident_id = incident(bot).id
+    with bot.db.transaction() as session:  # 44 updates, written as the domain writes them
+        for n in range(44):
+            incidents.post_update(session, "T0TEST", incident_id, incidents.UpdateForm(text=f"step {n}"),
+                                  actor_id="UBOB", workspace_admin=False, now=utcnow())
 
     first = bot.command("incident INC-001", channel="payments")
     second = bot.command("incident INC-001 page 2", channel="payments")
