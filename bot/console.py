@@ -306,7 +306,7 @@ class Console:
         label = block["label"]["text"] + ("" if not block.get("optional") else " (optional)")
         if block.get("hint"):
             self.say(f"│ ({block['hint']['text']})")
-        if kind in ("static_select", "multi_static_select"):
+        if kind in ("static_select", "multi_static_select", "radio_buttons"):
             return self._prompt_options(label, element, multi=kind.startswith("multi"))
         initial = {
             "plain_text_input": element.get("initial_value"), "users_select": self._name(element.get("initial_user")),

@@ -1,0 +1,346 @@
+"""Incidents: declare, acknowledge, update, escalate, tick the crisis checklist, resolve.
+
+Every function takes a session (the caller's transaction) and `now`; it changes the incident,
+writes the timeline event and the audit record, and queues what Slack must hear in the outbox,
+all in that one transaction. Every change locks the incident's row first
+(`storage.incidents.get_for_update`), so two people, or a person and the clock, acting on one
+incident at once are applied one after the other, each seeing the other's result.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from difflib import SequenceMatcher
+
+from sqlmodel import Session
+
+from bot import incident_messages as messages
+from bot.errors import Problems, Refusal
+from bot.escalation import SEVERITIES, TOP_LEVEL
+from bot.incident_messages import BOT, CHECKLIST, reference
+from bot.teams import may_manage, working_hours
+from storage import audit
+from storage import incidents as store
+from storage import teams as team_store
+from storage.counters import next_number
+from storage.incidents import Incident
+from storage.teams import Team
+
+TITLE_MAX, SYSTEMS_MAX, TEXT_MAX = 150, 500, 3000
+DUPLICATE_WINDOW = timedelta(minutes=30)
+REVIEW_DAYS_DEFAULT, REVIEW_DAYS_MAX = 5, 30
+CHANNEL_NAME_MAX, CHANNEL_SLUG_MAX = 80, 40
+INCIDENT_REFERENCE = re.compile(r"^(?:inc-?)?0*(\d{1,9})$", re.IGNORECASE)
+
+
+# --- declaring ------------------------------------------------------------------------------------------
+@dataclass
+class IncidentForm:
+    """What the declaration modal says."""
+
+    title: str
+    severity: str | None
+    commander_id: str
+    affected_systems: str | None = None
+    description: str | None = None
+
+
+def validate(form: IncidentForm, *, commander_is_person: bool = True) -> None:
+    problems = Problems()
+    if not form.title.strip():
+        problems.add("title", "incidents.title_required")
+    elif len(form.title.strip()) > TITLE_MAX:
+        problems.add("title", "incidents.too_long", limit=TITLE_MAX)
+    if form.severity not in SEVERITIES:
+        problems.add("severity", "incidents.severity_required")
+    if len(form.affected_systems or "") > SYSTEMS_MAX:
+        problems.add("affected_systems", "incidents.too_long", limit=SYSTEMS_MAX)
+    if len(form.description or "") > TEXT_MAX:
+        problems.add("description", "incidents.too_long", limit=TEXT_MAX)
+    if not commander_is_person:
+        problems.add("commander", "incidents.commander_not_a_person")
+    problems.raise_if_any()
+
+
+def titles_match(first: str, second: str) -> bool:
+    """Whether two titles probably name the same incident ("Checkout is down" / "checkout down")."""
+    words_a, words_b = _words(first), _words(second)
+    if not words_a or not words_b:
+        return first.strip().casefold() == second.strip().casefold()
+    text_a, text_b = " ".join(words_a), " ".join(words_b)
+    if text_a == text_b or SequenceMatcher(None, text_a, text_b).ratio() >= 0.8:
+        return True
+    shared, either = set(words_a) & set(words_b), set(words_a) | set(words_b)
+    return len(shared) >= 2 and len(shared) / len(either) >= 0.6
+
+
+def _words(title: str) -> list[str]:
+    return re.findall(r"\w+", title.casefold())
+
+
+def possible_duplicate(session: Session, team: Team, title: str, *, now: datetime) -> Incident | None:
+    """The team's newest incident of the last 30 minutes whose title closely matches this one."""
+    recent = store.declared_since(session, team.workspace_id, team.id, now - DUPLICATE_WINDOW)
+    return next((incident for incident in recent if titles_match(incident.title, title)), None)
+
+
+def declare(session: Session, team: Team, form: IncidentForm, *, actor_id: str, now: datetime) -> Incident:
+    """A new incident at Level 1. Its card is placed at once in the team's channel, or, when the team
+    has incident channels, by `place_card` once the handler has opened one."""
+    validate(form)
+    incident = Incident(
+        workspace_id=team.workspace_id, team_id=team.id,
+        number=next_number(session, team.workspace_id, "incident"),
+        title=form.title.strip(), severity=form.severity, commander_id=form.commander_id, declared_by=actor_id,
+        affected_systems=(form.affected_systems or "").strip() or None,
+        description=(form.description or "").strip() or None,
+        declared_at=now, level_changed_at=now, responders=[], checklist_done=[],
+    )
+    session.add(incident)
+    session.flush()
+    store.add_event(session, incident, kind="declared", actor_id=actor_id, at=now,
+                    data={"severity": incident.severity, "commander": incident.commander_id})
+    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="incident",
+                 entity_id=incident.id, action="declared", after=describe(incident), at=now)
+    if not team.incident_channels:
+        place_card(session, incident, team, channel_id=team.home_channel_id, own_channel=False, now=now)
+    return incident
+
+
+def place_card(session: Session, incident: Incident, team: Team, *, channel_id: str, own_channel: bool,
+               now: datetime, invited: list[str] = ()) -> bool:
+    """Put the card, its checklist and the Level 1 ping in `channel_id`, once."""
+    if not store.place_card(session, incident, channel_id=channel_id, own_channel=own_channel):
+        return False
+    incident.channel_id, incident.own_channel = channel_id, own_channel
+    incident.responders = list(dict.fromkeys(invited))
+    session.add(incident)
+    if own_channel:
+        store.add_event(session, incident, kind="channel", actor_id=BOT, at=now, data={"channel": channel_id})
+        messages.announce_in_team_channel(session, incident, team, now=now)
+    messages.post_card(session, incident, team, now=now)
+    messages.ping_levels(session, incident, team, [1], actor_id=incident.declared_by, automatic=False, now=now)
+    return True
+
+
+def channel_name(incident: Incident, attempt: int = 1) -> str:
+    """#inc-001-checkout-is-down: Slack's rules (lowercase letters, digits, hyphens; ≤ 80)."""
+    ascii_title = unicodedata.normalize("NFKD", incident.title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(slug) > CHANNEL_SLUG_MAX:
+        slug = slug[:CHANNEL_SLUG_MAX].rsplit("-", 1)[0] if "-" in slug[:CHANNEL_SLUG_MAX] else slug[:CHANNEL_SLUG_MAX]
+    name = f"inc-{incident.number:03d}" + (f"-{slug}" if slug else "")
+    suffix = f"-{attempt}" if attempt > 1 else ""
+    return name[: CHANNEL_NAME_MAX - len(suffix)] + suffix
+
+
+# --- finding one -------------------------------------------------------------------------------------------
+def parse_reference(text: str | None) -> int | None:
+    """"INC-001", "inc-1", "1" → 1; None when it is not an incident reference."""
+    match = INCIDENT_REFERENCE.match((text or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def find(session: Session, workspace_id: str, text: str) -> Incident:
+    number = parse_reference(text)
+    incident = store.by_number(session, workspace_id, number) if number is not None else None
+    if incident is None:
+        raise Refusal("incidents.no_such_incident", reference=text.strip())
+    return incident
+
+
+def _locked(session: Session, workspace_id: str, incident_id: int) -> tuple[Incident, Team]:
+    incident = store.get_for_update(session, workspace_id, incident_id)
+    if incident is None:
+        raise Refusal("incidents.gone")
+    return incident, team_store.get_team(session, workspace_id, incident.team_id)
+
+
+def _changed(session: Session, incident: Incident, team: Team, *, now: datetime) -> None:
+    """After any change: the card shows it."""
+    incident.card_version += 1
+    session.add(incident)
+    session.flush()
+    if incident.channel_id:
+        messages.update_card(session, incident, team, now=now)
+
+
+# --- acting on one ---------------------------------------------------------------------------------------------
+def acknowledge(session: Session, workspace_id: str, incident_id: int, *, actor_id: str, now: datetime) -> Incident:
+    incident, team = _locked(session, workspace_id, incident_id)
+    if not incident.is_open:
+        raise Refusal("incidents.resolved_cannot_ack", incident=reference(incident), by=incident.resolved_by)
+    if incident.acknowledged_by:
+        raise Refusal("incidents.already_acknowledged", incident=reference(incident), by=incident.acknowledged_by)
+    incident.acknowledged_by, incident.acknowledged_at = actor_id, now
+    event = store.add_event(session, incident, kind="acknowledged", actor_id=actor_id, at=now)
+    _audit(session, incident, actor_id, "acknowledged", now, before={"acknowledged_by": None},
+           after={"acknowledged_by": actor_id})
+    _changed(session, incident, team, now=now)
+    _note(session, incident, event, now=now)
+    return incident
+
+
+@dataclass
+class UpdateForm:
+    """Post update: a text, and optionally a new severity or commander."""
+
+    text: str | None = None
+    severity: str | None = None
+    commander_id: str | None = None
+
+
+def post_update(session: Session, workspace_id: str, incident_id: int, form: UpdateForm, *, actor_id: str,
+                workspace_admin: bool, now: datetime, commander_is_person: bool = True) -> Incident:
+    incident, team = _locked(session, workspace_id, incident_id)
+    text = (form.text or "").strip()
+    severity = form.severity if form.severity and form.severity != incident.severity else None
+    commander = form.commander_id if form.commander_id and form.commander_id != incident.commander_id else None
+    problems = Problems()
+    if severity is not None and severity not in SEVERITIES:
+        problems.add("severity", "incidents.severity_required")
+    if commander is not None and not commander_is_person:
+        problems.add("commander", "incidents.commander_not_a_person")
+    if len(text) > TEXT_MAX:
+        problems.add("update", "incidents.too_long", limit=TEXT_MAX)
+    if not (text or severity or commander):
+        problems.add("update", "incidents.update_required")
+    problems.raise_if_any()
+    if (severity or commander) and not _may_lead(session, team, incident, actor_id, workspace_admin):
+        raise Refusal("incidents.only_commander_or_managers_may", action="change", incident=reference(incident),
+                      commander=incident.commander_id, team=team.name)
+    before = describe(incident)
+    if severity:
+        incident.severity = severity
+        store.add_event(session, incident, kind="severity", actor_id=actor_id, at=now,
+                        data={"from": before["severity"], "to": severity})
+    if commander:
+        incident.commander_id = commander
+        store.add_event(session, incident, kind="commander", actor_id=actor_id, at=now,
+                        data={"from": before["commander"], "to": commander})
+        messages.invite(session, incident, [commander], now=now)
+    event = None
+    if text:
+        incident.latest_update, incident.latest_update_by, incident.latest_update_at = text, actor_id, now
+        event = store.add_event(session, incident, kind="update", actor_id=actor_id, at=now, text=text)
+    _audit(session, incident, actor_id, "updated", now, before=before, after=describe(incident))
+    _changed(session, incident, team, now=now)
+    if event is not None:
+        _note(session, incident, event, now=now)
+    return incident
+
+
+def resolve(session: Session, workspace_id: str, incident_id: int, *, summary: str | None, actor_id: str,
+            workspace_admin: bool, now: datetime, review_days: int = REVIEW_DAYS_DEFAULT) -> Incident:
+    """Resolve with a summary; stops escalation and schedules the post-incident review reminder."""
+    incident, team = _locked(session, workspace_id, incident_id)
+    if not incident.is_open:
+        raise Refusal("incidents.already_resolved", incident=reference(incident), by=incident.resolved_by)
+    if not _may_lead(session, team, incident, actor_id, workspace_admin):
+        raise Refusal("incidents.only_commander_or_managers_may", action="resolve", incident=reference(incident),
+                      commander=incident.commander_id, team=team.name)
+    summary = (summary or "").strip()
+    problems = Problems()
+    if not summary:
+        problems.add("summary", "incidents.summary_required")
+    elif len(summary) > TEXT_MAX:
+        problems.add("summary", "incidents.too_long", limit=TEXT_MAX)
+    if not 1 <= review_days <= REVIEW_DAYS_MAX:
+        problems.add("review_days", "incidents.bad_review_days", high=REVIEW_DAYS_MAX)
+    problems.raise_if_any()
+    before = describe(incident)
+    incident.status, incident.resolved_by, incident.resolved_at, incident.summary = store.RESOLVED, actor_id, now, summary
+    # The reminder lands in working hours: five days after a Thursday evening is Tuesday morning.
+    incident.review_due_at = working_hours(team).next_working_moment(now + timedelta(days=review_days))
+    event = store.add_event(session, incident, kind="resolved", actor_id=actor_id, at=now, text=summary,
+                            data={"review_due_at": incident.review_due_at.isoformat()})
+    _audit(session, incident, actor_id, "resolved", now, before=before, after=describe(incident))
+    _changed(session, incident, team, now=now)
+    _note(session, incident, event, now=now, broadcast=True)
+    return incident
+
+
+def escalate_now(session: Session, workspace_id: str, incident_id: int, *, actor_id: str, now: datetime,
+                 seen_level: int | None = None) -> Incident:
+    """Escalate one level by hand. `seen_level`: the level the person saw on the card; if the clock
+    moved it meanwhile, they are told instead of escalating twice."""
+    incident, team = _locked(session, workspace_id, incident_id)
+    if not incident.is_open:
+        raise Refusal("incidents.resolved_cannot_escalate", incident=reference(incident))
+    if seen_level is not None and seen_level != incident.level:
+        raise Refusal("incidents.level_changed", incident=reference(incident), level=incident.level)
+    if incident.level >= TOP_LEVEL:
+        raise Refusal("incidents.already_top_level", incident=reference(incident))
+    move_to_level(session, incident, team, incident.level + 1, actor_id=actor_id, automatic=False, now=now)
+    return incident
+
+
+def move_to_level(session: Session, incident: Incident, team: Team, to_level: int, *, actor_id: str,
+                  automatic: bool, now: datetime, from_level: int | None = None) -> bool:
+    """Raise the level from `from_level` (by default the one the row showed when read) to `to_level`:
+    a compare-and-set, then ping every level passed, update the card, write the timeline and the
+    audit log. False, and nothing written, when the level was no longer `from_level`."""
+    from_level = incident.level if from_level is None else from_level
+    if to_level <= from_level:
+        return False
+    if not store.move_level(session, incident, from_level=from_level, to_level=to_level, now=now):
+        return False
+    session.refresh(incident)
+    store.add_event(session, incident, kind="escalated", actor_id=actor_id, at=now,
+                    data={"from": from_level, "to": to_level, "automatic": automatic})
+    _audit(session, incident, actor_id, "escalated", now, before={"level": from_level},
+           after={"level": to_level, "automatic": automatic})
+    messages.ping_levels(session, incident, team, list(range(from_level + 1, to_level + 1)), actor_id=actor_id,
+                         automatic=automatic, now=now)
+    session.add(incident)
+    session.flush()
+    if incident.channel_id:
+        messages.update_card(session, incident, team, now=now)
+    return True
+
+
+def tick(session: Session, workspace_id: str, incident_id: int, step: int, selected: list[str], *,
+         actor_id: str, now: datetime) -> list[tuple[str, bool]]:
+    """Record the ticked items of one step of the checklist; returns what changed (key, ticked)."""
+    incident, team = _locked(session, workspace_id, incident_id)
+    items = CHECKLIST[step]
+    done = set(incident.checklist_done)
+    wanted = set(selected) & set(items)
+    changes = [(key, key in wanted) for key in items if (key in wanted) != (key in done)]
+    if not changes:
+        return []
+    incident.checklist_done = [key for key in messages.CHECKLIST_KEYS if key in (done - set(items)) | wanted]
+    for key, ticked in changes:
+        store.add_event(session, incident, kind="checklist", actor_id=actor_id, at=now,
+                        data={"item": key, "done": ticked})
+    _audit(session, incident, actor_id, "checklist", now, before={"done": sorted(done)},
+           after={"done": incident.checklist_done})
+    incident.checklist_version += 1
+    _changed(session, incident, team, now=now)
+    messages.update_checklist(session, incident, now=now)
+    return changes
+
+
+def _may_lead(session: Session, team: Team, incident: Incident, actor_id: str, workspace_admin: bool) -> bool:
+    """The commander, the team's leads and engineering managers, and workspace admins."""
+    return may_manage(session, team, actor_id, workspace_admin=workspace_admin, also=[incident.commander_id])
+
+
+def _note(session: Session, incident: Incident, event, *, now: datetime, broadcast: bool = False) -> None:
+    if incident.channel_id:
+        messages.thread_note(session, incident, event, now=now, broadcast=broadcast)
+
+
+def _audit(session: Session, incident: Incident, actor_id: str, action: str, now: datetime, *, before=None,
+           after=None) -> None:
+    audit.record(session, workspace_id=incident.workspace_id, actor_id=actor_id, entity_type="incident",
+                 entity_id=incident.id, action=action, before=before, after=after, at=now)
+
+
+def describe(incident: Incident) -> dict:
+    """An incident as plain data, for the audit log."""
+    return {"reference": reference(incident), "title": incident.title, "severity": incident.severity,
+            "commander": incident.commander_id, "status": incident.status, "level": incident.level}
