@@ -1,4 +1,8 @@
-"""`/qms setup`: create or edit the team of the current channel."""
+"""`/qms setup`: create or edit the team of the current channel.
+
+The reviewer matrix (`/qms setup reviewers`) and the KPI targets (`/qms setup targets`) have
+their own modules; `register` wires all three, so the app registers the teams domain once.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from slack_sdk import WebClient
 from bot import render, teams
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
-from handlers import people
+from handlers import people, team_reviewers, team_targets
 from handlers.commands import Command, Subcommands
 from handlers.forms import field, inline_errors, metadata, refused, view_values
 from storage import teams as team_store
@@ -19,6 +23,8 @@ from storage import teams as team_store
 
 def register(app: App, services, subcommands: Subcommands) -> None:
     subcommands.add("setup", lambda command: setup(services, command))
+    team_reviewers.register(app, services, subcommands)  # /qms setup reviewers
+    team_targets.register(app, services, subcommands)  # /qms setup targets
 
     @app.view("team_setup")
     def submit_setup(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -26,6 +32,9 @@ def register(app: App, services, subcommands: Subcommands) -> None:
 
 
 def setup(services, command: Command) -> None:
+    if command.args:  # `/qms setup something`: not a setup flow we know
+        return command.ack(response_type="ephemeral",
+                           text=render.phrase("teams.setup_usage", unknown=command.args.split()[0]))
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     with services.db.transaction() as session:
         team = team_store.team_by_channel(session, command.workspace_id, command.channel_id)
@@ -82,4 +91,5 @@ def _team_form(values: dict[str, Any]) -> teams.TeamForm:
         work_days=list(values.get("work_days") or []),
         work_start=start,
         work_end=end,
+        incident_channels=values.get("incident_channels") == "on",
     )
