@@ -39,38 +39,31 @@ def register(app: App, services, subcommands: Subcommands) -> None:
     @app.action(PAGES[0])
     @app.action(PAGES[1])
     def page(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        answer_in_place(services, body, respond, client, _no_change)
+        answer_in_place(services, ack, body, respond, client, _no_change)
 
     @app.action(BACK)
     def back(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        answer_in_place(services, body, respond, client, mark_back)
+        answer_in_place(services, ack, body, respond, client, mark_back, row=True)
 
     @app.action(REMOVE)
     def remove(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        answer_in_place(services, body, respond, client, remove_reviewer)
+        answer_in_place(services, ack, body, respond, client, remove_reviewer, row=True)
 
     @app.action(ADD)
     def add(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        open_modal(services, body, respond, client, reviewer_modal)
+        open_modal(services, ack, body, respond, client, reviewer_modal)
 
     @app.action(EDIT)
     def edit(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        open_modal(services, body, respond, client, reviewer_modal)
+        open_modal(services, ack, body, respond, client, reviewer_modal, row=True)
 
     @app.action(AWAY)
     def away(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        open_modal(services, body, respond, client, away_modal)
+        open_modal(services, ack, body, respond, client, away_modal, row=True)
 
     @app.action(SPECIALIZATIONS)
     def specializations(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        open_modal(services, body, respond, client, specializations_modal)
+        open_modal(services, ack, body, respond, client, specializations_modal)
 
     @app.view(REVIEWER_VIEW)
     def save_reviewer(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -108,20 +101,31 @@ def matrix_message(session: Session, team: Team, *, viewer: str, admin: bool, pa
         notice=_said(notice), warning=_said(warning))
 
 
+def pressed(body: dict[str, Any], *, row: bool) -> tuple[dict[str, Any], str, str]:
+    """A matrix button's state (team, page, and for a row's button its reviewer), who pressed it,
+    and in which workspace. Read before the ack, so that a malformed one is answered with HTTP 400."""
+    state = button_state(body)
+    user = text(state, "user") if row else None
+    state = {"team": whole(state, "team"), "page": whole(state, "page", default=0), "user": user}
+    return state, field(body, "user", "id"), field(body, "team", "id")
+
+
 # --- buttons that change the matrix at once ----------------------------------------------------------
 Change = Callable[[Session, Team, str, bool, datetime, dict], Phrase | None]
 
 
-def answer_in_place(services, body: dict[str, Any], respond: Respond, client: WebClient, change: Change) -> None:
+def answer_in_place(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+                    change: Change, *, row: bool = False) -> None:
     """Make the button's change (if any) and replace the message with the matrix as it now is."""
-    state, user, workspace_id = button_state(body), field(body, "user", "id"), field(body, "team", "id")
+    state, user, workspace_id = pressed(body, row=row)
+    ack()
     admin, now = is_workspace_admin(client, user), utcnow()
     try:
         with services.db.transaction() as session:
             team = team_of(session, workspace_id, state)
             notice = change(session, team, user, admin, now, state)
-            payload = matrix_message(session, team, viewer=user, admin=admin, page=whole(state, "page", default=0),
-                                     now=now, notice=notice)
+            payload = matrix_message(session, team, viewer=user, admin=admin, page=state["page"], now=now,
+                                     notice=notice)
     except Refusal as refusal:
         return refuse(respond, refusal)
     respond(ephemeral(payload, replace=True))
@@ -150,12 +154,13 @@ def remove_reviewer(session: Session, team: Team, user: str, admin: bool, now: d
 Modal = Callable[[Session, Team, str, bool, datetime, dict], dict[str, Any]]
 
 
-def open_modal(services, body: dict[str, Any], respond: Respond, client: WebClient, modal: Modal) -> None:
-    state, user, workspace_id = button_state(body), field(body, "user", "id"), field(body, "team", "id")
+def open_modal(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+               modal: Modal, *, row: bool = False) -> None:
+    state, user, workspace_id = pressed(body, row=row)
     trigger_id = field(body, "trigger_id")
+    ack()
     admin, now = is_workspace_admin(client, user), utcnow()
-    remembered = {"team": whole(state, "team"), "user": state.get("user"),
-                  "page": whole(state, "page", default=0), **origin(body)}
+    remembered = {"team": state["team"], "user": state.get("user"), "page": state["page"], **origin(body)}
     try:
         with services.db.transaction() as session:
             team = team_of(session, workspace_id, state)

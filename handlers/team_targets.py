@@ -21,7 +21,7 @@ from bot.timeutil import utcnow
 from handlers.commands import Command, Subcommands
 from handlers.forms import field, inline_errors, metadata, refused, view_values
 from handlers.team_replies import (
-    button_state, ephemeral, is_workspace_admin, origin, refuse, replace_message, team_of,
+    button_state, ephemeral, is_workspace_admin, origin, refuse, replace_message, team_of, whole,
 )
 from storage.teams import Team
 
@@ -34,13 +34,11 @@ def register(app: App, services, subcommands: Subcommands) -> None:
 
     @app.action(EDIT)
     def edit(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        open_editor(services, body, respond, client)
+        open_editor(services, ack, body, respond, client)
 
     @app.action(RESET)
     def reset(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        reset_to_defaults(services, body, respond, client)
+        reset_to_defaults(services, ack, body, respond, client)
 
     @app.view(TARGETS_VIEW)
     def save(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -66,9 +64,17 @@ def targets_message(session: Session, team: Team, *, viewer: str, admin: bool,
         warning=render.phrase(warning.key, **warning.params) if warning else None)
 
 
-def open_editor(services, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-    state, user, workspace_id = button_state(body), field(body, "user", "id"), field(body, "team", "id")
+def pressed(body: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+    """A targets button's state ({"team": id}), who pressed it, and in which workspace; read
+    before the ack, so that a malformed one is answered with HTTP 400."""
+    state = {"team": whole(button_state(body), "team")}
+    return state, field(body, "user", "id"), field(body, "team", "id")
+
+
+def open_editor(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    state, user, workspace_id = pressed(body)
     trigger_id = field(body, "trigger_id")
+    ack()
     admin = is_workspace_admin(client, user)
     try:
         with services.db.transaction() as session:
@@ -81,8 +87,9 @@ def open_editor(services, body: dict[str, Any], respond: Respond, client: WebCli
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def reset_to_defaults(services, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-    state, user, workspace_id = button_state(body), field(body, "user", "id"), field(body, "team", "id")
+def reset_to_defaults(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    state, user, workspace_id = pressed(body)
+    ack()
     admin, now = is_workspace_admin(client, user), utcnow()
     try:
         with services.db.transaction() as session:
