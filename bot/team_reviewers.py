@@ -48,10 +48,11 @@ class CheckedReviewer:
     new_for_team: list[str]
 
 
-def validate_reviewer(team: Team, form: ReviewerForm, *, is_bot: bool = False, today: date | None = None,
+def validate_reviewer(known: list[str], form: ReviewerForm, *, is_bot: bool = False, today: date | None = None,
                       already_reviewer: bool = False) -> CheckedReviewer:
-    """Raise Invalid naming every wrong field of a reviewer. `today` (the team's local date), when
-    given, refuses an "away until" in the past; `already_reviewer` refuses adding someone twice."""
+    """Raise Invalid naming every wrong field of a reviewer. `known`: the team's specializations.
+    `today` (the team's local date), when given, refuses an "away until" in the past;
+    `already_reviewer` refuses adding someone twice."""
     problems = Problems()
     if not form.user_id:
         problems.add("reviewer", "teams.reviewer_required")
@@ -61,7 +62,6 @@ def validate_reviewer(team: Team, form: ReviewerForm, *, is_bot: bool = False, t
         problems.add("reviewer", "teams.already_a_reviewer")
     if form.tier not in TIERS:
         problems.add("tier", "teams.unknown_tier")
-    known = list(team.specializations)
     new = list(dict.fromkeys(s.strip() for s in form.new_specializations if s.strip()))
     new_for_team = [s for s in new if s not in known]
     if any(len(s) > SPECIALIZATION_MAX for s in new):
@@ -94,7 +94,7 @@ def save_reviewer(session: Session, team: Team, form: ReviewerForm, *, actor_id:
     reviewer = store.get_reviewer(session, team, form.user_id) if form.user_id else None
     if adding is False and reviewer is None:
         raise Refusal("teams.not_a_reviewer")
-    checked = validate_reviewer(team, form, is_bot=is_bot, today=today,
+    checked = validate_reviewer(list(team.specializations), form, is_bot=is_bot, today=today,
                                 already_reviewer=adding is True and reviewer is not None)
     if checked.new_for_team:
         team.specializations = [*team.specializations, *checked.new_for_team]
@@ -180,14 +180,23 @@ def save_specializations(session: Session, team: Team, names: list[str], *, acto
                          now: datetime) -> list[str]:
     """Replace the team's list of specializations (reviewers' choices must stay on it). Audited."""
     validate_specializations(session, team, names)
-    before = list(team.specializations)
-    if names != before:
-        team.specializations = list(names)
-        session.add(team)
-        audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team",
-                     entity_id=team.id, action="specializations_changed", before={"specializations": before},
-                     after={"specializations": list(names)}, at=now)
+    replace_specializations(session, team, names, actor_id=actor_id, now=now)
     return list(names)
+
+
+def replace_specializations(session: Session, team: Team, names: list[str], *, actor_id: str,
+                            now: datetime) -> bool:
+    """Set the list as given, audited, without checks: for callers that validated the whole
+    picture (an import replaces the list and the reviewers together). Returns whether it changed."""
+    before = list(team.specializations)
+    if names == before:
+        return False
+    team.specializations = list(names)
+    session.add(team)
+    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team",
+                 entity_id=team.id, action="specializations_changed", before={"specializations": before},
+                 after={"specializations": list(names)}, at=now)
+    return True
 
 
 # --- the matrix as people read it ------------------------------------------------------------

@@ -20,8 +20,8 @@ from bot.kpis import BY_KEY, KPIS, Kpi
 # The reviewer matrix lives in its own module; its names are part of this one's public face.
 from bot.team_reviewers import (  # noqa: F401
     CAPACITY_RANGE, DEFAULT_SPECIALIZATIONS, SPECIALIZATION_MAX, SPECIALIZATIONS_MAX, TIERS, Matrix, MatrixRow,
-    ReviewerForm, is_away, matrix, parse_specializations, remove_reviewer, reviewer_data, save_reviewer,
-    save_specializations, set_away, validate_reviewer, validate_specializations,
+    ReviewerForm, is_away, matrix, parse_specializations, remove_reviewer, replace_specializations, reviewer_data,
+    save_reviewer, save_specializations, set_away, validate_reviewer, validate_specializations,
 )
 from bot.workhours import DAY_NAMES, WorkingHours
 from storage import audit
@@ -120,6 +120,17 @@ def describe(session: Session, team: Team) -> dict:
         "name": team.name, "home_channel": team.home_channel_id, "digest_channel": team.digest_channel_id,
         "timezone": team.timezone, "work_days": team.work_days.split(","), "work_start": team.work_start,
         "work_end": team.work_end, "incident_channels": team.incident_channels, "roles": store.roles(session, team),
+    }
+
+
+def describe_form(form: TeamForm) -> dict:
+    """What `describe` would say of the team once `form` is saved: to tell whether it changes anything."""
+    return {
+        "name": form.name.strip(), "home_channel": form.home_channel_id,
+        "digest_channel": form.digest_channel_id or form.home_channel_id, "timezone": form.timezone,
+        "work_days": [d for d in DAY_NAMES if d in form.work_days], "work_start": form.work_start,
+        "work_end": form.work_end, "incident_channels": bool(form.incident_channels),
+        "roles": {role: sorted(set(users)) for role, users in sorted(form.roles.items()) if role in ROLES and users},
     }
 
 
