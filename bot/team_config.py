@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from datetime import datetime
+from typing import Any, Callable
 
 import yaml
 from sqlmodel import Session
@@ -24,6 +24,7 @@ from sqlmodel import Session
 from bot import render, teams
 from bot.errors import Invalid, Phrase, Refusal
 from bot.kpis import KPIS
+from bot.team_yaml import Checker, ConfigError, Dumper, Lines, Path, Problem, load
 from bot.workhours import DAY_NAMES
 from storage import teams as store
 from storage.db import Database
@@ -47,23 +48,6 @@ TEAM_FIELDS = {"name": ("team",), "home_channel": ("home_channel",), "digest_cha
 REVIEWER_FIELDS = {"reviewer": "user", "tier": "tier", "specializations": "specializations",
                    "new_specializations": "specializations", "capacity": "capacity", "away_until": "away_until"}
 
-Path = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int
-    where: str  # "reviewers[2].capacity"
-    phrase: Phrase
-
-
-class ConfigError(Exception):
-    """The file is wrong; nothing was changed. `problems` are in line order."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: p.line)
-        super().__init__(f"{len(self.problems)} problems")
-
 
 @dataclass
 class TeamFile:
@@ -74,7 +58,7 @@ class TeamFile:
     specializations: list[str]
     reviewers: list[tuple[Path, teams.ReviewerForm]]
     targets: dict[str, Any]
-    lines: "_Lines"
+    lines: "Lines"
     problems: list[Problem] = field(default_factory=list)
 
     def user_ids(self) -> set[str]:
@@ -138,7 +122,7 @@ def export_team(session: Session, team: Team) -> str:
         "reviewers": [_reviewer_entry(r) for r in store.reviewers(session, team)],
     }
     header = "".join(f"# {line}\n" for line in render.phrase("teams.config_header", team=team.name).splitlines())
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=1000)
+    body = yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=1000)
     values = teams.target_values(session, team)
     targets = "".join(
         f"  {kpi.key}: {_number(values[kpi.key])}  # "
@@ -185,9 +169,9 @@ class _RollBack(Exception):
 
 def read(text: str, *, workspace: str | None = None) -> TeamFile:
     """Parse and type-check a team file. Raises ConfigError only when it cannot be read at all."""
-    node, data = _load(text)
-    lines = _Lines(node)
-    checker = _Checker(lines)
+    node, data = load(text)
+    lines = Lines(node)
+    checker = Checker(lines)
     checker.problems.extend(lines.problems)
     if not isinstance(data, dict):
         raise ConfigError([Problem(1, "", Phrase("teams.config_not_a_team"))])
@@ -306,7 +290,7 @@ def _changed_keys(before: dict, wanted: dict) -> list[str]:
 
 
 # --- reading the file -------------------------------------------------------------------------------
-def _team_form(checker: "_Checker", data: dict) -> teams.TeamForm | None:
+def _team_form(checker: "Checker", data: dict) -> teams.TeamForm | None:
     name = checker.text(data, ("team",), required=True)
     home = checker.identifier(data, ("home_channel",), CHANNEL_ID, "teams.config_bad_channel_id", required=True)
     digest = checker.identifier(data, ("digest_channel",), CHANNEL_ID, "teams.config_bad_channel_id")
@@ -326,7 +310,7 @@ def _team_form(checker: "_Checker", data: dict) -> teams.TeamForm | None:
                           work_days=days, work_start=start, work_end=end, incident_channels=incident_channels)
 
 
-def _reviewer_forms(checker: "_Checker", entries: Any) -> list[tuple[Path, teams.ReviewerForm]]:
+def _reviewer_forms(checker: "Checker", entries: Any) -> list[tuple[Path, teams.ReviewerForm]]:
     if entries is None:
         return []
     if not isinstance(entries, list):
@@ -348,172 +332,3 @@ def _reviewer_forms(checker: "_Checker", entries: Any) -> list[tuple[Path, teams
                                                    specializations=specializations,
                                                    capacity=entry.get("capacity", 3), away_until=away)))
     return forms
-
-
-class _Checker:
-    """Type checks of the file's values; each problem is kept with the line it is on."""
-
-    def __init__(self, lines: "_Lines"):
-        self.lines = lines
-        self.problems: list[Problem] = []
-
-    def problem(self, path: Path, phrase_key: str, **params: Any) -> None:
-        self.problems.append(self.lines.problem(path, Phrase(phrase_key, params)))
-
-    def keys(self, data: dict, path: Path, known: Iterable[str]) -> None:
-        for key in data:
-            if key not in known:
-                self.problem(path + (str(key),), "teams.config_unknown_key", name=key, known=list(known))
-
-    def mapping(self, data: dict, path: Path, known: Iterable[str] | None = None) -> dict | None:
-        value = data.get(path[-1])
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.problem(path, "teams.config_expected", kind="mapping")
-            return None
-        if known is not None:
-            self.keys(value, path, known)
-        return value
-
-    def text(self, data: dict, path: Path, *, required: bool = False) -> str | None:
-        value = data.get(path[-1])
-        if value is None or value == "":
-            if required:
-                self.problem(path, "teams.config_missing", name=_where(path))
-            return None
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.problem(path, "teams.config_expected", kind="text")
-            return None
-        return str(value)
-
-    def identifier(self, data: dict, path: Path, pattern: re.Pattern, phrase: str, *,
-                   required: bool = False) -> str | None:
-        value = self.text(data, path, required=required)
-        if value is not None and not pattern.match(value):
-            self.problem(path, phrase, value=value)
-            return None
-        return value
-
-    def strings(self, data: dict, path: Path) -> list[str]:
-        value = data.get(path[-1])
-        if value is None:
-            return []
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                                                  for v in value):
-            self.problem(path, "teams.config_expected", kind="texts")
-            return []
-        return [str(v) for v in value]
-
-    def identifiers(self, data: dict, path: Path, pattern: re.Pattern, phrase: str) -> list[str]:
-        values = self.strings(data, path)
-        wrong = [v for v in values if not pattern.match(v)]
-        if wrong:
-            self.problem(path, phrase, value=wrong[0])
-        return [v for v in values if pattern.match(v)]
-
-    def flag(self, data: dict, path: Path) -> bool:
-        value = data.get(path[-1], False)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.problem(path, "teams.config_expected", kind="flag")
-            return False
-        return value
-
-    def day(self, data: dict, path: Path) -> date | None:
-        value = data.get(path[-1])
-        if value is None or isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.problem(path, "teams.config_expected", kind="date")
-            return None
-
-
-class _Dumper(yaml.SafeDumper):
-    """Clock times in quotes ('09:00' like '17:00'), so that every YAML reader keeps them as text."""
-
-
-_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
-    "tag:yaml.org,2002:str", value, style="'" if teams.CLOCK_TIME.match(value) else None))
-
-
-# --- YAML with line numbers --------------------------------------------------------------------------
-class _Loader(yaml.SafeLoader):
-    """YAML as people write it: 17:00 stays a clock time (YAML 1.1 would read it as the number 1020)."""
-
-
-_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_INT, _FLOAT)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
-_Loader.add_implicit_resolver(_FLOAT, re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
-                              list("-+0123456789."))
-
-
-def _load(text: str) -> tuple[yaml.Node | None, Any]:
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as error:
-        # Where the unclosed bracket or quote began says more than where the parser gave up.
-        mark = error.context_mark or error.problem_mark
-        line = mark.line + 1 if mark else 1
-        problem = ", ".join(part for part in (error.context, error.problem) if part) or str(error)
-        raise ConfigError([Problem(line, "", Phrase("teams.config_not_yaml", {"problem": problem}))]) from None
-    except yaml.YAMLError as error:
-        raise ConfigError([Problem(1, "", Phrase("teams.config_not_yaml", {"problem": str(error)}))])
-    finally:
-        loader.dispose()
-    return node, data
-
-
-class _Lines:
-    """The line of every key and list item in a YAML document, by path: ("reviewers", 2, "capacity")."""
-
-    def __init__(self, root: yaml.Node | None):
-        self._lines: dict[Path, int] = {(): 1}
-        self.problems: list[Problem] = []
-        if root is not None:
-            self._index(root, ())
-
-    def _index(self, node: yaml.Node, path: Path) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                key = key_node.value
-                child = path + (key,)
-                if key in seen:
-                    self.problems.append(Problem(key_node.start_mark.line + 1, _where(child),
-                                                 Phrase("teams.config_repeated_key", {"name": key})))
-                    continue
-                seen.add(key)
-                self._lines[child] = key_node.start_mark.line + 1
-                self._index(value_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._lines[path + (index,)] = item.start_mark.line + 1
-                self._index(item, path + (index,))
-
-    def line(self, path: Path) -> int:
-        """The line of `path`, or of its nearest ancestor in the file (a missing key: its section's)."""
-        while path not in self._lines:
-            path = path[:-1]
-        return self._lines[path]
-
-    def problem(self, path: Path, phrase: Phrase) -> Problem:
-        return Problem(self.line(path), _where(path), phrase)
-
-
-def _where(path: Path) -> str:
-    """("reviewers", 2, "capacity") → "reviewers[2].capacity"."""
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
-    return text

@@ -109,8 +109,10 @@ def save_team(session: Session, workspace_id: str, form: TeamForm, *, actor_id: 
     if editing is None:
         for kpi in KPIS:
             store.set_target(session, team, kpi.key, kpi.comparator, kpi.default)
-    audit.record(session, workspace_id=workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
-                 action="updated" if editing else "created", before=before, after=describe(session, team), at=now)
+    after = describe(session, team)
+    if after != before:  # saving the modal unchanged is not a change to audit
+        audit.record(session, workspace_id=workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
+                     action="updated" if editing else "created", before=before, after=after, at=now)
     return team
 
 

@@ -7,7 +7,6 @@ them or reset them to the guide's. Every change is audited by the domain.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond

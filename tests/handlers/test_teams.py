@@ -183,3 +183,38 @@ def test_a_user_who_is_deactivated_cannot_hold_a_role(bot, slack):
     reply = bot.submit(bot.last_view(), setup_values(engineering_managers=["bob", "UGONE"]))
 
     assert reply.json["errors"] == {"engineering_managers": "<@UGONE> is a bot or deactivated: roles are for people."}
+
+
+def test_saving_the_setup_unchanged_audits_nothing(bot):
+    make_team(bot.db, timezone="Europe/Berlin", digest="digest", executives=("carol",))
+    events = count_rows(bot.db, AuditEvent)
+    bot.command("setup", channel="payments")
+
+    reply = bot.submit(bot.last_view(), setup_values())
+
+    assert reply.status == 200
+    assert count_rows(bot.db, AuditEvent) == events
+
+
+def test_a_setup_modal_whose_team_was_deleted_meanwhile_creates_nothing(bot):
+    team = make_team(bot.db)
+    bot.command("setup", channel="payments")
+    view = bot.last_view()
+    with bot.db.transaction() as session:
+        session.delete(team_store.get_team(session, "T0TEST", team.id))
+
+    reply = bot.submit(view, setup_values())
+
+    assert reply.json["response_action"] == "update"
+    assert "That team no longer exists" in str(reply.json["view"])
+    with bot.db.transaction() as session:
+        assert team_store.teams(session, "T0TEST") == []
+
+
+def test_a_setup_modal_with_a_forged_team_id_is_refused_with_400(bot):
+    bot.command("setup", channel="payments")
+    view = {**bot.last_view(), "private_metadata": '{"team_id": "1 OR 1=1", "channel_id": "CPAYMENTS"}'}
+
+    reply = bot.submit(view, setup_values())
+
+    assert reply.status == 400
