@@ -229,6 +229,7 @@ def test_marking_a_reviewer_away_and_back(bot):
     assert reviewer(bot.db, team, "UDAVE").away_until == date(2026, 1, 16)
     away = latest(bot)
     assert "Away until Fri 16 Jan 2026" in blocks_text(away)
+    assert "<@UDAVE> is away up to and including Fri 16 Jan 2026" in blocks_text(away)
     press(bot, away, "reviewers_back", "UDAVE")
     assert reviewer(bot.db, team, "UDAVE").away_until is None
     assert ":large_green_circle: Available" in blocks_text(latest(bot))
