@@ -171,5 +171,104 @@ def status() -> None:
         sys.exit(1)
 
 
+# --- teams as code (bot/team_config.py) -------------------------------------------------------
+@main.group()
+def team() -> None:
+    """Teams as code: export a team to YAML, import (or just check) a YAML file, list teams."""
+
+
+@team.command("list")
+def team_list() -> None:
+    """Every team: workspace, name and home channel."""
+    from storage import teams as team_store
+
+    db = ready_database(load_settings())
+    with db.transaction() as session:
+        for found in team_store.all_teams(session):
+            click.echo(f"{found.workspace_id}\t{found.name}\t{found.home_channel_id or '-'}")
+
+
+@team.command("export")
+@click.option("--team", "name", required=True, help="The team's name, e.g. Payments.")
+@click.option("--workspace", default=None, metavar="T…", help="Its Slack workspace, when several have one so named.")
+def team_export(name: str, workspace: str | None) -> None:
+    """Write a team as YAML to stdout: `qms-bot team export --team Payments > payments.yaml`."""
+    from bot import team_config
+    from bot.errors import Refusal
+
+    db = ready_database(load_settings())
+    with db.transaction() as session:
+        try:
+            found = team_config.find_team(session, name, workspace)
+        except Refusal as refusal:
+            raise Stop(_said(refusal.phrase)) from None
+        click.echo(team_config.export_team(session, found), nl=False)
+
+
+@team.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--workspace", default=None, metavar="T…", help="Import into this workspace instead of the file's.")
+@click.option("--check", is_flag=True, help="Validate the file and say what would change, changing nothing.")
+def team_import(file, workspace: str | None, check: bool) -> None:
+    """Make a team what a YAML file says (FILE, or - for stdin). Nothing changes when any line is wrong.
+
+    With SLACK_BOT_TOKEN set, every user ID is checked with Slack (bots and deactivated accounts
+    are refused); without it, only their form is checked.
+    """
+    import getpass
+
+    from bot import render, team_config
+    from bot.timeutil import utcnow
+
+    settings = load_settings()
+    db = ready_database(settings)
+    try:
+        result = team_config.import_text(db, file.read(), actor_id=f"cli:{getpass.getuser()}"[:64], now=utcnow(),
+                                         workspace=workspace, not_people=_slack_people_check(settings), check=check)
+    except team_config.ConfigError as error:
+        for problem in error.problems:
+            where = f" {problem.where}:" if problem.where else ""
+            click.echo(f"{file.name}:{problem.line}:{where} {_said(problem.phrase)}", err=True)
+        raise Stop(render.phrase("teams.config_rejected", count=len(error.problems))) from None
+    click.echo(f"qms-bot: {_said(result.phrase(check=check))}")
+    if result.no_team_lead:
+        warning = render.phrase("teams.no_team_lead", team=result.team)
+        click.echo(f"qms-bot: {render.phrase('teams.config_warning', text=_plain(warning))}", err=True)
+
+
+def _slack_people_check(settings: Settings):
+    """Which user IDs are not people, asked of Slack (users.info); None without a bot token."""
+    if not settings.slack_bot_token:
+        return None
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from handlers import people
+
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+
+    def not_people(user_ids: set[str]) -> set[str]:
+        try:
+            return people.not_people(client, user_ids)
+        except (SlackApiError, OSError) as error:
+            raise Stop(f"cannot check the file's user IDs with Slack: {error}") from None
+
+    return not_people
+
+
+def _said(phrase) -> str:
+    from bot import render
+
+    return _plain(render.phrase(phrase.key, **phrase.params))
+
+
+def _plain(mrkdwn: str) -> str:
+    """A phrase written for Slack, for a terminal: <@U123> → U123, &lt; → <."""
+    import re
+
+    text = re.sub(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>", r"\1", mrkdwn)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 if __name__ == "__main__":
     main()

@@ -18,6 +18,17 @@ class Kpi:
     def meets(self, target: float, actual: float) -> bool:
         return actual > target if self.comparator == ">" else actual < target
 
+    def number(self, value: float) -> str:
+        """A target as people write it: 90, 4.5, and review quality with one decimal (8.0)."""
+        if self.unit == "/10":
+            return f"{value:.1f}"
+        return f"{value:g}"
+
+    def shown(self, value: float) -> str:
+        """A target with its direction and unit, as the guide writes it: "> 90 %", "< 6 h", "> 8.0/10"."""
+        unit = self.unit if self.unit == "/10" else " " + self.unit
+        return f"{self.comparator} {self.number(value)}{unit}"
+
 
 KPIS: tuple[Kpi, ...] = (
     Kpi("dor_pass_rate", "DoR pass rate", ">", 90, "%"),

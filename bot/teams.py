@@ -15,23 +15,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
-from bot.errors import Problems, Refusal
-from bot.kpis import BY_KEY, KPIS
+from bot.errors import Phrase, Problems, Refusal
+from bot.kpis import BY_KEY, KPIS, Kpi
+# The reviewer matrix lives in its own module; its names are part of this one's public face.
+from bot.team_reviewers import (  # noqa: F401
+    CAPACITY_RANGE, DEFAULT_SPECIALIZATIONS, SPECIALIZATION_MAX, SPECIALIZATIONS_MAX, TIERS, Matrix, MatrixRow,
+    ReviewerForm, is_away, matrix, parse_specializations, remove_reviewer, replace_specializations, reviewer_data,
+    save_reviewer, save_specializations, set_away, validate_reviewer, validate_specializations,
+)
 from bot.workhours import DAY_NAMES, WorkingHours
 from storage import audit
 from storage import teams as store
-from storage.teams import Reviewer, Team
+from storage.teams import Team
 
 ROLES = ("team_lead", "engineering_manager", "technical_lead", "project_manager", "qa_lead", "executive")
 # The setup modal's field for each role (its block_id) is the plural: team_leads, engineering_managers, ...
 ROLE_FIELDS = {role: role + "s" for role in ROLES}
 MANAGING_ROLES = ("team_lead", "engineering_manager")  # may change setup, close risks, resolve incidents
-TIERS = ("gold", "silver", "bronze")
-DEFAULT_SPECIALIZATIONS = ["Frontend/UX", "Backend/API", "Database/Performance", "Security", "Infrastructure",
-                           "Mobile"]
-CAPACITY_RANGE = (1, 20)
 TEAM_NAME_MAX = 80
-SPECIALIZATION_MAX = 40
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 TARGET_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:%|h|min|/10)?\s*$")
 
@@ -49,6 +50,7 @@ class TeamForm:
     work_days: list[str] = field(default_factory=lambda: list(DAY_NAMES[:5]))
     work_start: str = "09:00"
     work_end: str = "17:00"
+    incident_channels: bool = False  # open a new channel per incident (the incidents domain reads it)
 
 
 def validate_team(session: Session, workspace_id: str, form: TeamForm, *, editing: Team | None,
@@ -99,6 +101,7 @@ def save_team(session: Session, workspace_id: str, form: TeamForm, *, actor_id: 
     team.timezone = form.timezone
     team.work_days = ",".join(d for d in DAY_NAMES if d in form.work_days)
     team.work_start, team.work_end = form.work_start, form.work_end
+    team.incident_channels = bool(form.incident_channels)
     team.updated_at = now
     session.add(team)
     session.flush()
@@ -106,8 +109,10 @@ def save_team(session: Session, workspace_id: str, form: TeamForm, *, actor_id: 
     if editing is None:
         for kpi in KPIS:
             store.set_target(session, team, kpi.key, kpi.comparator, kpi.default)
-    audit.record(session, workspace_id=workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
-                 action="updated" if editing else "created", before=before, after=describe(session, team), at=now)
+    after = describe(session, team)
+    if after != before:  # saving the modal unchanged is not a change to audit
+        audit.record(session, workspace_id=workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
+                     action="updated" if editing else "created", before=before, after=after, at=now)
     return team
 
 
@@ -116,7 +121,18 @@ def describe(session: Session, team: Team) -> dict:
     return {
         "name": team.name, "home_channel": team.home_channel_id, "digest_channel": team.digest_channel_id,
         "timezone": team.timezone, "work_days": team.work_days.split(","), "work_start": team.work_start,
-        "work_end": team.work_end, "roles": store.roles(session, team),
+        "work_end": team.work_end, "incident_channels": team.incident_channels, "roles": store.roles(session, team),
+    }
+
+
+def describe_form(form: TeamForm) -> dict:
+    """What `describe` would say of the team once `form` is saved: to tell whether it changes anything."""
+    return {
+        "name": form.name.strip(), "home_channel": form.home_channel_id,
+        "digest_channel": form.digest_channel_id or form.home_channel_id, "timezone": form.timezone,
+        "work_days": [d for d in DAY_NAMES if d in form.work_days], "work_start": form.work_start,
+        "work_end": form.work_end, "incident_channels": bool(form.incident_channels),
+        "roles": {role: sorted(set(users)) for role, users in sorted(form.roles.items()) if role in ROLES and users},
     }
 
 
@@ -124,7 +140,7 @@ def form_of(session: Session, team: Team) -> TeamForm:
     """A team's current values, to show when its setup is opened again."""
     return TeamForm(name=team.name, home_channel_id=team.home_channel_id, digest_channel_id=team.digest_channel_id,
                     timezone=team.timezone, roles=store.roles(session, team), work_days=team.work_days.split(","),
-                    work_start=team.work_start, work_end=team.work_end)
+                    work_start=team.work_start, work_end=team.work_end, incident_channels=team.incident_channels)
 
 
 def _is_timezone(name: str | None) -> bool:
@@ -163,6 +179,11 @@ def working_hours(team: Team) -> WorkingHours:
     return WorkingHours.parse(team.timezone, team.work_days, team.work_start, team.work_end)
 
 
+def local_today(team: Team, now: datetime) -> date:
+    """The date it is in the team's time zone: "away until Friday" ends at the team's midnight."""
+    return now.astimezone(ZoneInfo(team.timezone)).date()
+
+
 # --- people and permissions ------------------------------------------------------------------------
 def people_in(session: Session, team: Team, *roles: str) -> list[str]:
     """Everyone holding any of these roles, each once, in role order."""
@@ -172,6 +193,12 @@ def people_in(session: Session, team: Team, *roles: str) -> list[str]:
 
 def has_team_lead(session: Session, team: Team) -> bool:
     return bool(people_in(session, team, "team_lead"))
+
+
+def no_team_lead_warning(session: Session, team: Team) -> Phrase | None:
+    """The warning every flow that needs a team lead shows when the team has none
+    (render it with `render.phrase(warning.key, **warning.params)`), else None."""
+    return None if has_team_lead(session, team) else Phrase("teams.no_team_lead", {"team": team.name})
 
 
 def may_manage(session: Session, team: Team, user_id: str, *, workspace_admin: bool,
@@ -194,94 +221,32 @@ def may_create_team(form: TeamForm, user_id: str, *, workspace_admin: bool) -> b
     return workspace_admin or any(user_id in form.roles.get(role, []) for role in MANAGING_ROLES)
 
 
-# --- the reviewer matrix ------------------------------------------------------------------------
-@dataclass
-class ReviewerForm:
-    user_id: str | None
-    tier: str | None
-    specializations: list[str]
-    capacity: str | int | None = 3
-    away_until: date | None = None
-    new_specializations: list[str] = field(default_factory=list)
-
-
-def save_reviewer(session: Session, team: Team, form: ReviewerForm, *, actor_id: str, now: datetime,
-                  is_bot: bool = False) -> Reviewer:
-    problems = Problems()
-    if not form.user_id:
-        problems.add("reviewer", "teams.reviewer_required")
-    elif is_bot:
-        problems.add("reviewer", "teams.reviewer_is_bot")
-    if form.tier not in TIERS:
-        problems.add("tier", "teams.unknown_tier")
-    known = set(team.specializations)
-    new = [s.strip() for s in form.new_specializations if s.strip()]
-    if any(len(s) > SPECIALIZATION_MAX for s in new):
-        problems.add("new_specializations", "teams.specialization_too_long", limit=SPECIALIZATION_MAX)
-    chosen = list(dict.fromkeys([*form.specializations, *new]))
-    if not chosen:
-        problems.add("specializations", "teams.specialization_required")
-    elif unknown := [s for s in form.specializations if s not in known]:
-        problems.add("specializations", "teams.unknown_specialization", names=unknown)
-    capacity = _capacity(form.capacity)
-    if capacity is None:
-        problems.add("capacity", "teams.bad_capacity", low=CAPACITY_RANGE[0], high=CAPACITY_RANGE[1])
-    problems.raise_if_any()
-
-    if new_for_team := [s for s in new if s not in known]:
-        team.specializations = [*team.specializations, *new_for_team]
-        session.add(team)
-    reviewer = store.get_reviewer(session, team, form.user_id)
-    before = _reviewer_data(reviewer) if reviewer else None
-    if reviewer is None:
-        reviewer = Reviewer(team_id=team.id, user_id=form.user_id, workspace_id=team.workspace_id, tier=form.tier,
-                            specializations=chosen)
-    reviewer.tier, reviewer.specializations, reviewer.capacity = form.tier, chosen, capacity
-    reviewer.away_until = form.away_until
-    session.add(reviewer)
-    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="reviewer",
-                 entity_id=f"{team.id}:{form.user_id}", action="updated" if before else "added", before=before,
-                 after=_reviewer_data(reviewer), at=now)
-    return reviewer
-
-
-def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str, now: datetime) -> None:
-    reviewer = store.get_reviewer(session, team, user_id)
-    if reviewer is None:
-        raise Refusal("teams.not_a_reviewer")
-    before = _reviewer_data(reviewer)
-    store.remove_reviewer(session, team, user_id)
-    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="reviewer",
-                 entity_id=f"{team.id}:{user_id}", action="removed", before=before, at=now)
-
-
-def is_away(reviewer: Reviewer, today: date) -> bool:
-    return reviewer.away_until is not None and today <= reviewer.away_until
-
-
-def _capacity(value: str | int | None) -> int | None:
-    try:
-        capacity = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return capacity if CAPACITY_RANGE[0] <= capacity <= CAPACITY_RANGE[1] else None
-
-
-def _reviewer_data(reviewer: Reviewer) -> dict:
-    return {"user": reviewer.user_id, "tier": reviewer.tier, "specializations": list(reviewer.specializations),
-            "capacity": reviewer.capacity,
-            "away_until": reviewer.away_until.isoformat() if reviewer.away_until else None}
-
-
 # --- targets -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TargetRow:
+    """One KPI's target for a team, beside the guide's default."""
+
+    kpi: Kpi
+    value: float
+
+    @property
+    def changed(self) -> bool:
+        return self.value != self.kpi.default
+
+
 def target_values(session: Session, team: Team) -> dict[str, float]:
     """Each KPI's target for this team: its own where set, else the guide's default."""
     own = store.targets(session, team)
     return {kpi.key: own[kpi.key].value if kpi.key in own else kpi.default for kpi in KPIS}
 
 
-def save_targets(session: Session, team: Team, values: dict[str, str | float | None], *, actor_id: str,
-                 now: datetime) -> dict[str, float]:
+def target_rows(session: Session, team: Team) -> list[TargetRow]:
+    values = target_values(session, team)
+    return [TargetRow(kpi, values[kpi.key]) for kpi in KPIS]
+
+
+def parse_targets(values: dict[str, str | float | None]) -> dict[str, float]:
+    """Read targets ("92", "92 %", "4h", 8.5) by KPI key, or raise Invalid naming each wrong one."""
     problems = Problems()
     parsed: dict[str, float] = {}
     for key, raw in values.items():
@@ -289,13 +254,20 @@ def save_targets(session: Session, team: Team, values: dict[str, str | float | N
         if kpi is None:
             problems.add(key, "teams.unknown_kpi", kpi=key)
             continue
-        match = TARGET_NUMBER.match(str(raw or ""))
+        match = TARGET_NUMBER.match("" if raw is None or isinstance(raw, bool) else str(raw))
         number = float(match.group(1)) if match else None
         if number is None or not kpi.lowest <= number <= kpi.highest:
             problems.add(key, "teams.bad_target", low=kpi.lowest, high=kpi.highest, unit=kpi.unit)
         else:
             parsed[key] = number
     problems.raise_if_any()
+    return parsed
+
+
+def save_targets(session: Session, team: Team, values: dict[str, str | float | None], *, actor_id: str,
+                 now: datetime) -> dict[str, float]:
+    """Change some of a team's targets (the others stay); audited when anything changed."""
+    parsed = parse_targets(values)
     before = target_values(session, team)
     for key, number in parsed.items():
         store.set_target(session, team, key, BY_KEY[key].comparator, number)
@@ -304,3 +276,8 @@ def save_targets(session: Session, team: Team, values: dict[str, str | float | N
         audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team",
                      entity_id=team.id, action="targets_changed", before=before, after=after, at=now)
     return after
+
+
+def reset_targets(session: Session, team: Team, *, actor_id: str, now: datetime) -> dict[str, float]:
+    """Every target back to the guide's default."""
+    return save_targets(session, team, {kpi.key: kpi.default for kpi in KPIS}, actor_id=actor_id, now=now)

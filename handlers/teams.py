@@ -1,4 +1,8 @@
-"""`/qms setup`: create or edit the team of the current channel."""
+"""`/qms setup`: create or edit the team of the current channel.
+
+The reviewer matrix (`/qms setup reviewers`) and the KPI targets (`/qms setup targets`) have
+their own modules; `register` wires all three, so the app registers the teams domain once.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,16 @@ from slack_sdk import WebClient
 from bot import render, teams
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
-from handlers import people
+from handlers import people, team_reviewers, team_targets
 from handlers.commands import Command, Subcommands
-from handlers.forms import field, inline_errors, metadata, refused, view_values
+from handlers.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
 from storage import teams as team_store
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
     subcommands.add("setup", lambda command: setup(services, command))
+    team_reviewers.register(app, services, subcommands)  # /qms setup reviewers
+    team_targets.register(app, services, subcommands)  # /qms setup targets
 
     @app.view("team_setup")
     def submit_setup(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -26,13 +32,15 @@ def register(app: App, services, subcommands: Subcommands) -> None:
 
 
 def setup(services, command: Command) -> None:
+    if command.args:  # `/qms setup something`: not a setup flow we know
+        return command.ack(response_type="ephemeral",
+                           text=render.phrase("teams.setup_usage", unknown=command.args.split()[0]))
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
+    admin = people.lookup(command.client, command.user_id).is_workspace_admin  # before the database lock
     with services.db.transaction() as session:
         team = team_store.team_by_channel(session, command.workspace_id, command.channel_id)
         if team is not None:
-            person = people.lookup(command.client, command.user_id)
-            teams.require_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
-                                  action="change_setup")
+            teams.require_manager(session, team, command.user_id, workspace_admin=admin, action="change_setup")
             form, no_lead = teams.form_of(session, team), not teams.has_team_lead(session, team)
         else:
             form, no_lead = teams.TeamForm(name="", home_channel_id=command.channel_id), False
@@ -45,6 +53,9 @@ def save_setup(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
     workspace_id = field(body, "team", "id")
     user_id = field(body, "user", "id")
     state = metadata(view)
+    team_id = state.get("team_id")
+    if team_id is not None and (not isinstance(team_id, int) or isinstance(team_id, bool)):
+        raise MalformedPayload("team_id is not a number")
     form = _team_form(view_values(view))
     selected = [user for users in form.roles.values() for user in users]
     bots = people.not_people(client, selected)
@@ -52,7 +63,9 @@ def save_setup(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
     now = utcnow()
     try:
         with services.db.transaction() as session:
-            editing = team_store.get_team(session, workspace_id, state["team_id"]) if state.get("team_id") else None
+            editing = team_store.get_team(session, workspace_id, team_id) if team_id is not None else None
+            if team_id is not None and editing is None:
+                raise Refusal("teams.team_gone")  # deleted while the modal was open: don't make a new one
             if editing is not None:
                 teams.require_manager(session, editing, user_id, workspace_admin=actor.is_workspace_admin,
                                       action="change_setup")
@@ -82,4 +95,5 @@ def _team_form(values: dict[str, Any]) -> teams.TeamForm:
         work_days=list(values.get("work_days") or []),
         work_start=start,
         work_end=end,
+        incident_channels=values.get("incident_channels") == "on",
     )

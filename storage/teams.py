@@ -109,7 +109,8 @@ def workspaces(session: Session) -> list[str]:
 # --- roles -------------------------------------------------------------------------------------
 def roles(session: Session, team: Team) -> dict[str, list[str]]:
     """{role: [user_id, ...]} of a team, in a stable order."""
-    query = select(TeamRole).where(TeamRole.team_id == team.id).order_by(TeamRole.role, TeamRole.user_id)
+    query = (select(TeamRole).where(TeamRole.workspace_id == team.workspace_id, TeamRole.team_id == team.id)
+             .order_by(TeamRole.role, TeamRole.user_id))
     found: dict[str, list[str]] = {}
     for row in session.exec(query):
         found.setdefault(row.role, []).append(row.user_id)
@@ -117,7 +118,7 @@ def roles(session: Session, team: Team) -> dict[str, list[str]]:
 
 
 def replace_roles(session: Session, team: Team, assignments: dict[str, list[str]]) -> None:
-    session.exec(delete(TeamRole).where(TeamRole.team_id == team.id))
+    session.exec(delete(TeamRole).where(TeamRole.workspace_id == team.workspace_id, TeamRole.team_id == team.id))
     for role, user_ids in assignments.items():
         for user_id in dict.fromkeys(user_ids):
             session.add(TeamRole(team_id=team.id, user_id=user_id, role=role, workspace_id=team.workspace_id))
@@ -133,21 +134,25 @@ def teams_of_user(session: Session, workspace_id: str, user_id: str) -> list[Tea
 
 # --- reviewers ---------------------------------------------------------------------------------
 def reviewers(session: Session, team: Team) -> list[Reviewer]:
-    return list(session.exec(select(Reviewer).where(Reviewer.team_id == team.id).order_by(Reviewer.user_id)))
+    query = select(Reviewer).where(Reviewer.workspace_id == team.workspace_id, Reviewer.team_id == team.id)
+    return list(session.exec(query.order_by(Reviewer.user_id)))
 
 
 def get_reviewer(session: Session, team: Team, user_id: str) -> Reviewer | None:
-    return session.get(Reviewer, (team.id, user_id))
+    reviewer = session.get(Reviewer, (team.id, user_id))
+    return reviewer if reviewer is not None and reviewer.workspace_id == team.workspace_id else None
 
 
 def remove_reviewer(session: Session, team: Team, user_id: str) -> bool:
-    result = session.exec(delete(Reviewer).where(Reviewer.team_id == team.id, Reviewer.user_id == user_id))
+    result = session.exec(delete(Reviewer).where(Reviewer.workspace_id == team.workspace_id,
+                                                 Reviewer.team_id == team.id, Reviewer.user_id == user_id))
     return result.rowcount == 1
 
 
 # --- targets -----------------------------------------------------------------------------------
 def targets(session: Session, team: Team) -> dict[str, TeamTarget]:
-    return {t.kpi: t for t in session.exec(select(TeamTarget).where(TeamTarget.team_id == team.id))}
+    query = select(TeamTarget).where(TeamTarget.workspace_id == team.workspace_id, TeamTarget.team_id == team.id)
+    return {t.kpi: t for t in session.exec(query)}
 
 
 def set_target(session: Session, team: Team, kpi: str, comparator: str, value: float) -> None:

@@ -116,3 +116,105 @@ def test_a_team_without_a_team_lead_is_saved_with_a_warning(bot, slack):
     bot.submit(bot.last_view(), setup_values(team_leads=[], engineering_managers=["alice"]))
 
     assert "has no team lead yet" in str(slack.calls_to("chat.postEphemeral")[-1].args["blocks"])
+
+
+def test_a_team_may_choose_a_new_channel_per_incident_and_sees_the_choice_when_it_reopens_setup(bot, slack):
+    bot.command("setup", channel="payments")
+    view = bot.last_view()
+    choice = next(b for b in view["blocks"] if b.get("block_id") == "incident_channels")
+    assert choice["label"]["text"] == "Incident channels"
+    assert choice["element"]["initial_option"]["value"] == "off"
+
+    bot.submit(view, setup_values(incident_channels="on"))
+
+    with bot.db.transaction() as session:
+        assert team_store.team_by_channel(session, "T0TEST", "CPAYMENTS").incident_channels is True
+    assert "A new channel opens for each incident." in str(slack.calls_to("chat.postEphemeral")[-1].args["blocks"])
+    bot.command("setup", channel="payments")
+    reopened = next(b for b in bot.last_view()["blocks"] if b.get("block_id") == "incident_channels")
+    assert reopened["element"]["initial_option"]["value"] == "on"
+
+
+def test_turning_incident_channels_off_again_is_audited(bot):
+    make_team(bot.db)
+    bot.command("setup", channel="payments")
+    bot.submit(bot.last_view(), setup_values(incident_channels="on"))
+    bot.command("setup", channel="payments")
+
+    bot.submit(bot.last_view(), setup_values(incident_channels="off"))
+
+    with bot.db.transaction() as session:
+        last = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert team_store.team_by_channel(session, "T0TEST", "CPAYMENTS").incident_channels is False
+    assert (last.before["incident_channels"], last.after["incident_channels"]) == (True, False)
+
+
+def test_an_unknown_setup_word_answers_with_the_setup_commands_and_opens_nothing(bot, slack):
+    reply = bot.command("setup reviewer", channel="payments")
+
+    assert slack.calls_to("views.open") == []
+    assert reply.json["response_type"] == "ephemeral"
+    assert "I don't know `/qms setup reviewer`" in reply.json["text"]
+    assert "`/qms setup reviewers`" in reply.json["text"] and "`/qms setup targets`" in reply.json["text"]
+
+
+def test_two_teams_in_one_workspace_are_each_set_up_from_their_own_channel(bot):
+    make_team(bot.db, "Payments", channel="payments", timezone="UTC")
+    make_team(bot.db, "Platform", channel="platform", leads=("dave",), managers=(), timezone="UTC")
+
+    bot.command("setup", channel="platform", user="dave")
+    view = bot.last_view()
+    initial = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert initial["name"]["initial_value"] == "Platform"
+    bot.submit(view, setup_values(name="Platform", home_channel="platform", team_leads=["dave"],
+                                  engineering_managers=[], timezone="Asia/Tokyo"), user="dave")
+    bot.command("setup", channel="payments", user="dave")  # dave leads Platform, not Payments
+
+    with bot.db.transaction() as session:
+        zones = {t.name: t.timezone for t in team_store.teams(session, "T0TEST")}
+    assert zones == {"Payments": "UTC", "Platform": "Asia/Tokyo"}
+    assert "may change its setup" in bot.responses()[-1]["text"]
+
+
+def test_a_user_who_is_deactivated_cannot_hold_a_role(bot, slack):
+    slack.add_user("UGONE", "gone", deleted=True)
+    bot.command("setup", channel="payments")
+
+    reply = bot.submit(bot.last_view(), setup_values(engineering_managers=["bob", "UGONE"]))
+
+    assert reply.json["errors"] == {"engineering_managers": "<@UGONE> is a bot or deactivated: roles are for people."}
+
+
+def test_saving_the_setup_unchanged_audits_nothing(bot):
+    make_team(bot.db, timezone="Europe/Berlin", digest="digest", executives=("carol",))
+    events = count_rows(bot.db, AuditEvent)
+    bot.command("setup", channel="payments")
+
+    reply = bot.submit(bot.last_view(), setup_values())
+
+    assert reply.status == 200
+    assert count_rows(bot.db, AuditEvent) == events
+
+
+def test_a_setup_modal_whose_team_was_deleted_meanwhile_creates_nothing(bot):
+    team = make_team(bot.db)
+    bot.command("setup", channel="payments")
+    view = bot.last_view()
+    with bot.db.transaction() as session:
+        session.delete(team_store.get_team(session, "T0TEST", team.id))
+
+    reply = bot.submit(view, setup_values())
+
+    assert reply.json["response_action"] == "update"
+    assert "That team no longer exists" in str(reply.json["view"])
+    with bot.db.transaction() as session:
+        assert team_store.teams(session, "T0TEST") == []
+
+
+def test_a_setup_modal_with_a_forged_team_id_is_refused_with_400(bot):
+    bot.command("setup", channel="payments")
+    view = {**bot.last_view(), "private_metadata": '{"team_id": "1 OR 1=1", "channel_id": "CPAYMENTS"}'}
+
+    reply = bot.submit(view, setup_values())
+
+    assert reply.status == 400

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bot import teams
+from storage import teams as store
 from storage.db import Database
 from storage.teams import Team
 from tests.harness.bot import TEAM_ID, channel_id, user_id
@@ -31,5 +32,6 @@ def add_reviewer(db: Database, team: Team, person: str, tier: str = "gold", spec
     form = teams.ReviewerForm(user_id=user_id(person), tier=tier, specializations=list(specializations),
                               capacity=capacity, away_until=away_until)
     with db.transaction() as session:
-        team = session.merge(team)
+        # Read the team afresh: merging a stale copy would write its old values back.
+        team = store.get_team(session, team.workspace_id, team.id)
         teams.save_reviewer(session, team, form, actor_id="UALICE", now=SETUP_TIME)

@@ -1,15 +1,41 @@
+from datetime import date
 from types import SimpleNamespace
 
-from bot.teams import ROLES, TeamForm
-from tests.templates.samples import LONG, many_users
+from bot.kpis import KPIS
+from bot.team_reviewers import Matrix, MatrixRow
+from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm
+from tests.templates.samples import LONG, WORD, many_users
 
 REALISTIC_FORM = TeamForm(name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",
-                          timezone="Europe/Berlin", roles={"team_lead": ["UALICE"], "engineering_manager": ["UBOB"]})
+                          timezone="Europe/Berlin", roles={"team_lead": ["UALICE"], "engineering_manager": ["UBOB"]},
+                          incident_channels=True)
 EXTREME_FORM = TeamForm(name=LONG, home_channel_id="CPAYMENTS", timezone=LONG,
                         roles={role: many_users() for role in ROLES}, work_start="00:00", work_end="23:59")
-TEAM = SimpleNamespace(name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",
-                       timezone="Europe/Berlin", work_start="09:00", work_end="17:00")
-LONG_TEAM = SimpleNamespace(**{**vars(TEAM), "name": LONG, "timezone": LONG})
+TEAM = SimpleNamespace(id=1, name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",
+                       timezone="Europe/Berlin", work_start="09:00", work_end="17:00", incident_channels=False,
+                       specializations=list(DEFAULT_SPECIALIZATIONS))
+LONG_SPECIALIZATIONS = [f"{LONG[:30]} {index}" for index in range(50)]  # 50 is a team's most
+LONG_TEAM = SimpleNamespace(**{**vars(TEAM), "id": 2**31, "name": LONG, "timezone": LONG, "incident_channels": True,
+                               "specializations": LONG_SPECIALIZATIONS})
+
+REVIEWERS = [
+    MatrixRow("UBOB", "gold", ["Frontend/UX"], 3, None, False),
+    MatrixRow("UEVE", "gold", ["Backend/API", "Security"], 4, date(2026, 2, 6), True),
+    MatrixRow("UCAROL", "silver", ["Frontend/UX"], 2, date(2025, 12, 24), False),
+    MatrixRow("UIVY", "bronze", ["Database/Performance"], 1, None, False),
+]
+REALISTIC_MATRIX = Matrix(REVIEWERS, list(DEFAULT_SPECIALIZATIONS), ["Infrastructure", "Mobile"])
+MANY_REVIEWERS = [MatrixRow(user, "gold", LONG_SPECIALIZATIONS, 20, date(2026, 12, 31), True) for user in many_users()]
+EXTREME_MATRIX = Matrix(MANY_REVIEWERS, LONG_SPECIALIZATIONS, LONG_SPECIALIZATIONS)
+REVIEWER = SimpleNamespace(user_id="UEVE", tier="gold", specializations=["Backend/API", "Security"], capacity=3,
+                           away_until=date(2026, 2, 6))
+LONG_REVIEWER = SimpleNamespace(user_id="U" + "9" * 30, tier="bronze", specializations=LONG_SPECIALIZATIONS,
+                                capacity=20, away_until=None)
+METADATA = '{"team": 1, "user": "UEVE", "page": 0, "url": "https://hooks.slack.com/actions/T0/1/abc", "channel": null}'
+
+DEFAULT_TARGETS = [TargetRow(kpi, kpi.default) for kpi in KPIS]
+CHANGED_TARGETS = [TargetRow(kpi, kpi.highest if index % 2 else kpi.lowest) for index, kpi in enumerate(KPIS)]
+MATRIX_PAGE = dict(viewer="UBOB", notice=None, warning=None)
 
 SAMPLES = {
     "teams/setup_modal.json.j2": ("view", [
@@ -20,5 +46,43 @@ SAMPLES = {
     "teams/saved.json.j2": ("message", [
         {"team": TEAM, "roles": {"team_lead": ["UALICE"]}, "created": True, "no_team_lead": False},
         {"team": LONG_TEAM, "roles": {role: many_users() for role in ROLES}, "created": False, "no_team_lead": True},
+    ]),
+    "teams/reviewers.json.j2": ("message", [
+        {**MATRIX_PAGE, "team": TEAM, "matrix": REALISTIC_MATRIX, "rows": REVIEWERS, "page": 0, "can_manage": True},
+        {**MATRIX_PAGE, "team": TEAM, "matrix": REALISTIC_MATRIX, "rows": REVIEWERS, "page": 0, "can_manage": False,
+         "viewer": "UEVE"},
+        {**MATRIX_PAGE, "team": TEAM, "matrix": Matrix([], list(DEFAULT_SPECIALIZATIONS), []), "rows": [],
+         "page": 0, "can_manage": True, "warning": "Payments has no team lead yet."},
+        {**MATRIX_PAGE, "team": LONG_TEAM, "matrix": EXTREME_MATRIX, "rows": EXTREME_MATRIX.page(7)[0], "page": 7,
+         "can_manage": True, "notice": LONG, "warning": LONG},
+        {**MATRIX_PAGE, "team": LONG_TEAM, "matrix": EXTREME_MATRIX, "rows": EXTREME_MATRIX.page(0)[0], "page": 0,
+         "can_manage": False, "notice": LONG, "warning": LONG},
+    ]),
+    "teams/reviewer_modal.json.j2": ("view", [
+        {"team": TEAM, "reviewer": None, "metadata": METADATA},
+        {"team": TEAM, "reviewer": REVIEWER, "metadata": METADATA},
+        {"team": LONG_TEAM, "reviewer": LONG_REVIEWER, "metadata": METADATA},
+    ]),
+    "teams/away_modal.json.j2": ("view", [
+        {"team": TEAM, "reviewer": REVIEWER, "metadata": METADATA, "today": date(2026, 1, 5)},
+        {"team": LONG_TEAM, "reviewer": LONG_REVIEWER, "metadata": METADATA, "today": date(2026, 1, 5)},
+    ]),
+    "teams/specializations_modal.json.j2": ("view", [
+        {"team": TEAM, "metadata": METADATA, "limit": 50},
+        {"team": LONG_TEAM, "metadata": METADATA, "limit": 50},
+    ]),
+    "teams/reviewer_added.json.j2": ("message", [
+        {"team": TEAM, "reviewer": REVIEWER, "actor_id": "UALICE"},
+        {"team": LONG_TEAM, "reviewer": LONG_REVIEWER, "actor_id": "U" + WORD},
+    ]),
+    "teams/targets.json.j2": ("message", [
+        {"team": TEAM, "rows": DEFAULT_TARGETS, "can_manage": True, "notice": None, "warning": None},
+        {"team": TEAM, "rows": CHANGED_TARGETS, "can_manage": False, "notice": "2 targets are changed.",
+         "warning": "Payments has no team lead yet."},
+        {"team": LONG_TEAM, "rows": CHANGED_TARGETS, "can_manage": True, "notice": LONG, "warning": LONG},
+    ]),
+    "teams/targets_modal.json.j2": ("view", [
+        {"team": TEAM, "rows": DEFAULT_TARGETS, "metadata": METADATA},
+        {"team": LONG_TEAM, "rows": CHANGED_TARGETS, "metadata": METADATA},
     ]),
 }
