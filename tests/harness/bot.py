@@ -116,7 +116,10 @@ class BotUnderTest:
     def close(self) -> None:
         self.wait()
         # Close the sockets on the server's own loop thread, so it exits without a race.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        try:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        except OSError:  # the trigger is already closed: the loop is on its way out
+            wasyncore.close_all(self._server._map)
         self._thread.join(timeout=5)
         self._server.task_dispatcher.shutdown()
 
