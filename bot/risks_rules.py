@@ -214,8 +214,8 @@ def parse_quick_add(text: str, *, default_owner: str) -> RiskForm | None:
         if key in found:
             return None
         found[key] = word.lower() if key == "category" else match.group(1 if key == "owner" else 2)
-    if not title or "probability" not in found or "impact" not in found:
-        return None
+    if "probability" not in found or "impact" not in found:
+        return None  # an empty title is a validation problem, answered as the modal would
     return RiskForm(title=title, probability=found["probability"], impact=found["impact"],
                     owner_id=found.get("owner", default_owner), category=found.get("category", "technical"))
 
