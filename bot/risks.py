@@ -18,11 +18,11 @@ from sqlmodel import Session
 
 from bot import render, teams
 from bot.errors import Problems, Refusal
-from bot.risks_rules import (  # noqa: F401  (the domain's vocabulary, for callers of bot.risks)
-    BANDS, CATEGORIES, DEFAULT_BANDS, LEVELS, RESPONSES, RiskForm, band_counts, band_of, band_ranges, bands_from,
-    check_levels, check_note, check_review_date, label, level, parse_bands, parse_label, parse_quick_add, validate,
+from bot.risks_rules import (
+    DEFAULT_BANDS, RESPONSES, RiskForm, band_of, bands_from, check_levels, check_note, check_review_date, label, level,
+    parse_bands, validate,
 )
-from bot.risks_view import RiskView, describe, describe_many, history_of  # noqa: F401
+from bot.risks_view import describe, describe_many, history_of
 from storage import audit, counters, outbox
 from storage import risks as store
 from storage import teams as team_store

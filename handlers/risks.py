@@ -162,8 +162,8 @@ def export(services, command: Command) -> None:
     """The team's register as a CSV file, in the asker's DM (through the outbox)."""
     with services.db.transaction() as session:
         team = teams.require_team(session, command.workspace_id, command.channel_id)
-        owners = {risk.owner_id for risk in store.team_register(session, team.workspace_id, team.id)}
-        count = len(store.team_register(session, team.workspace_id, team.id))
+        register = store.team_register(session, team.workspace_id, team.id)
+        owners, count = {risk.owner_id for risk in register}, len(register)
     if not count:
         return command.ack(response_type="ephemeral", text=render.phrase("risks.export_empty", team=team.name))
     command.ack(response_type="ephemeral", text=render.phrase("risks.export_sending", team=team.name, count=count))

@@ -4,7 +4,6 @@ inline, numbering under concurrency, listing, one risk with its history, and the
 Card buttons (ticks, edit, re-score, close) and bands are in test_risks_card.py.
 """
 
-import base64
 import csv
 import io
 import threading
