@@ -20,9 +20,9 @@ from bot.risks_rules import RiskForm, action_lines, band_ranges, parse_label, pa
 from bot.risks_view import describe
 from bot.timeutil import utcnow
 from handlers import people, risks_buttons
-from handlers.risks_buttons import text_value
 from handlers.commands import Command, Subcommands
 from handlers.forms import field, inline_errors, metadata, refused, view_values
+from handlers.risks_buttons import text_value
 from storage import risks as store
 from storage import teams as team_store
 
