@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time
+from types import EllipsisType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,7 +82,8 @@ def open_risk(session: Session, workspace_id: str, risk_id: int | str | None) ->
 
 def _existing(session: Session, workspace_id: str, risk_id: int | str | None, *, for_update: bool = False) -> Risk:
     number = str(risk_id or "").strip()
-    risk = store.get_risk(session, workspace_id, int(number), for_update=for_update) if number.isdigit() else None
+    looks_like_an_id = number.isdigit() and len(number) <= 9  # a forged huge number is not one of ours
+    risk = store.get_risk(session, workspace_id, int(number), for_update=for_update) if looks_like_an_id else None
     if risk is None:
         raise Refusal("risks.gone")
     return risk
@@ -129,9 +131,12 @@ def edit_risk(session: Session, risk: Risk, team: Team, form: RiskForm, *, actor
 
 def rescore(session: Session, risk: Risk, team: Team, probability: str | int | None, impact: str | int | None,
             note: str | None, *, actor_id: str, now: datetime, workspace_admin: bool = False,
-            review_by: date | None = None) -> None:
-    """A new assessment: probability, impact, why, and optionally the next review date."""
+            review_by: date | None | EllipsisType = ...) -> None:
+    """A new assessment: probability, impact, why, and the next review date (None clears it;
+    left out, it stays as it is)."""
     require_editor(session, risk, team, actor_id, workspace_admin=workspace_admin, action="rescore")
+    if review_by is ...:
+        review_by = risk.review_by
     problems = Problems()
     check_levels(problems, probability, impact)
     check_note(problems, note, required=False)

@@ -364,3 +364,25 @@ def test_the_review_date_follows_the_teams_time_zone(database):
     # 09:00 on 3 March in Tokyo is 00:00 UTC that day.
     assert risks.remind_due_reviews(database, now=datetime(2026, 3, 2, 23, 59, tzinfo=UTC)) == 0
     assert risks.remind_due_reviews(database, now=datetime(2026, 3, 3, 0, 0, tzinfo=UTC)) == 1
+
+
+def test_a_rescore_keeps_the_review_date_unless_given_one_and_none_clears_it(database, team):
+    risk = log(database, team, review_by=date(2026, 4, 1))
+
+    change(database, risk.id, risks.rescore, "2", "2", None, actor_id="UBOB", now=MONDAY)
+    kept = change(database, risk.id, lambda session, row, _: row.review_by)
+    change(database, risk.id, risks.rescore, "2", "3", None, actor_id="UBOB", now=MONDAY, review_by=None)
+    cleared = change(database, risk.id, lambda session, row, _: row.review_by)
+
+    assert (kept, cleared) == (date(2026, 4, 1), None)
+
+
+@both_databases
+@pytest.mark.parametrize("risk_id", ["99999999999999999999", "-1", "1 OR 1=1", "", None])
+def test_a_risk_id_that_is_not_one_of_ours_is_answered_as_gone(database, team, risk_id):
+    log(database, team)
+
+    with pytest.raises(Refusal) as refused, database.transaction() as session:
+        risks.open_risk(session, "T0TEST", risk_id)
+
+    assert refused.value.phrase.key == "risks.gone"
