@@ -268,6 +268,47 @@ def _plain(mrkdwn: str) -> str:
 
     text = re.sub(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>", r"\1", mrkdwn)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+@main.group()
+def export() -> None:
+    """Write records locally, as evidence for audits (risks, ...)."""
+
+
+@export.command("risks")
+@click.option("--team", "team_name", required=True, metavar="NAME", help="The team, by its name in /qms setup.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help="csv: one row per risk; json: with each risk's checklist and full history.")
+@click.option("--output", "-o", default="-", metavar="FILE", help="Where to write it; - (the default) is stdout.")
+@click.option("--workspace", default=None, metavar="T…",
+              help="The Slack workspace ID, when several workspaces have a team of that name.")
+def export_risks(team_name: str, fmt: str, output: str, workspace: str | None) -> None:
+    """Write a team's risk register, open and closed, as CSV or JSON."""
+    from bot import risks_export
+    from bot.timeutil import utcnow
+    from storage import teams as team_store
+
+    settings = load_settings()
+    db = ready_database(settings)
+    now = utcnow()
+    with db.transaction() as session:
+        everyone = team_store.all_teams(session)
+        named = [t for t in everyone if t.name.casefold() == team_name.casefold()
+                 and (workspace is None or t.workspace_id == workspace)]
+        if not named:
+            known = ", ".join(sorted({t.name for t in everyone})) or "none yet"
+            raise Stop(f"no team called {team_name!r} (teams: {known})")
+        if len(named) > 1:
+            raise Stop(f"teams called {team_name!r} exist in several workspaces "
+                       f"({', '.join(t.workspace_id for t in named)}): choose one with --workspace")
+        team = named[0]
+        views = risks_export.register_views(session, team, now=now)
+        text = risks_export.to_json(session, team, views, now=now) if fmt == "json" \
+            else risks_export.to_csv(views, excel=output != "-")
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        click.echo(f"qms-bot: wrote {len(views)} risks of {team.name} to {output}", err=True)
 
 
 if __name__ == "__main__":

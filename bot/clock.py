@@ -20,7 +20,7 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import incident_clock
+from bot import incident_clock, risks
 from bot.timeutil import utcnow
 from storage import runtime
 
@@ -50,6 +50,8 @@ JOBS: list[Job] = [
     Job("events.forget", _forget_old_events, timedelta(hours=1)),
     Job("incidents.escalate", incident_clock.escalation_job, timedelta(minutes=1)),
     Job("incidents.review_reminders", incident_clock.review_job, timedelta(minutes=5)),
+    Job("risks.review_reminders", lambda services, now: risks.remind_due_reviews(services.db, now=now),
+        timedelta(minutes=10)),
 ]
 
 
