@@ -104,12 +104,13 @@ def build_scheduler(services, *, jobs: list[Job] | None = None) -> BackgroundSch
 def run(services) -> None:
     """Run until SIGTERM or SIGINT, then let running jobs finish."""
     stopping = threading.Event()
+    received: list[str] = []
 
     def stop(signum, _frame):
-        # Set first: logging from a signal handler can collide with a log write in progress
-        # (a reentrant stderr write raises), and the clock must stop either way.
+        # Only set the flag: a log write from a signal handler can collide with one in progress
+        # on the main thread (a reentrant stderr write raises), and the clock must stop regardless.
+        received.append(signal.Signals(signum).name)
         stopping.set()
-        log.info("clock: %s received, stopping after the running jobs finish", signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -118,5 +119,6 @@ def run(services) -> None:
     scheduler.start()
     log.info("clock: started with jobs %s", ", ".join(job.id for job in JOBS))
     stopping.wait()
+    log.info("clock: %s received, stopping after the running jobs finish", received[0])
     scheduler.shutdown(wait=True)
     log.info("clock: stopped")
