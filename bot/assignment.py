@@ -70,7 +70,7 @@ def choose_reviewers(candidates: Iterable[Candidate], *, specialization: str, au
                      exclude: Iterable[str] = (), need_primary: bool = True,
                      need_secondary: bool = True) -> Choice:
     """Pick the reviewers a request needs. `exclude`: people already on it or who declined it."""
-    pool = list(candidates)
+    pool = sorted(candidates, key=lambda c: c.user_id)  # the same answer, whatever the order given
     taken = set(exclude)
     primary = secondary = None
     shortfalls: list[Shortfall] = []

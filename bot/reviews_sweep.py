@@ -61,9 +61,9 @@ def sweep_request(session: Session, workspace_id: str, request_id: int, *, now: 
         report.assigned += 1
     if not hours.is_working(now):
         return
-    report.accept_nudges += _remind_to_accept(session, request, hours, reviews.target_hours(session, team), now=now)
     if _stall_if_late(session, team, request, hours, now=now):
-        report.stalled += 1
+        report.stalled += 1  # its reminder says everything the accept reminder would have said
+    report.accept_nudges += _remind_to_accept(session, request, hours, reviews.target_hours(session, team), now=now)
 
 
 def _retry_assignment(session: Session, team: Team, request: ReviewRequest, *, now: datetime) -> bool:
@@ -111,6 +111,8 @@ def _stall_if_late(session: Session, team: Team, request: ReviewRequest, hours: 
     waited = hours.elapsed(request.created_at, now).total_seconds() / 3600
     everyone = store.assignments_of(session, request)
     for assignment in everyone:
+        if assignment.status == ASSIGNED:
+            store.set_nudged(session, assignment, "accept", now=now)  # one reminder at a time is enough
         if assignment.is_active and store.set_nudged(session, assignment, "done", now=now):
             notify.nudge(session, request, assignment, "done", waited_hours=waited, target_hours=target, now=now)
     leads = teams.people_in(session, team, "team_lead")
