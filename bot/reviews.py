@@ -128,13 +128,14 @@ def file_request(session: Session, team: Team, form: RequestForm, *, author_id: 
     leads = _after_assignment(session, team, request, choice, now=now)
     assignments = store.assignments_of(session, request)
     notify.post_card(session, request, team, assignments, target_hours=target_hours(session, team), now=now)
+    send_assignments(session, team, request, added, now=now)  # after the card: the channel sees it first
     return Filed(request=request, assignments=added, choice=choice, leads=leads)
 
 
 def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary: bool, need_secondary: bool,
            now: datetime) -> tuple[Choice, list[ReviewAssignment]]:
-    """Choose and store the reviewers a request lacks, and DM each one. The team's reviewer rows
-    stay locked until commit, so that no two assignments can overfill anyone."""
+    """Choose and store the reviewers a request lacks (the caller DMs them with `send_assignments`).
+    The team's reviewer rows stay locked until commit, so that no two assignments can overfill anyone."""
     reviewers = store.lock_reviewers(session, team.workspace_id, team.id)
     counts = store.open_counts(session, team.workspace_id, [r.user_id for r in reviewers])
     today = local_today(team, now)
@@ -157,10 +158,15 @@ def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary
         session.add(assignment)
         session.flush()
         added.append(assignment)
-        notify.send_assignment(session, request, assignment, team, now=now)
         audit.record(session, workspace_id=team.workspace_id, actor_id=BOT_ACTOR, entity_type="review",
                      entity_id=request.id, action="assigned", after={"reviewer": user_id, "role": role}, at=now)
     return choice, added
+
+
+def send_assignments(session: Session, team: Team, request: ReviewRequest, added: list[ReviewAssignment], *,
+                     now: datetime) -> None:
+    for assignment in added:
+        notify.send_assignment(session, request, assignment, team, now=now)
 
 
 def _after_assignment(session: Session, team: Team, request: ReviewRequest, choice: Choice, *,
@@ -216,6 +222,7 @@ def decline(session: Session, workspace_id: str, assignment_id: int, user_id: st
     replacement = added[0] if added else None
     _changed(session, team, request, declined, action="declined", actor_id=user_id, now=now,
              details={"reason": reason, "replacement": replacement.reviewer_id if replacement else None})
+    send_assignments(session, team, request, added, now=now)
     notify.tell_author_declined(session, request, declined, replacement, choice.shortfall(declined.role), now=now)
     return request, replacement
 

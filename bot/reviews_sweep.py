@@ -71,13 +71,14 @@ def _retry_assignment(session: Session, team: Team, request: ReviewRequest, *, n
     if choice.primary is None:
         return False  # still nobody: the leads were told when it started waiting
     if not any(a.role == SECONDARY and a.is_active for a in store.assignments_of(session, request)):
-        reviews.assign(session, team, request, need_primary=False, need_secondary=True, now=now)
+        added += reviews.assign(session, team, request, need_primary=False, need_secondary=True, now=now)[1]
     reviews.bump(request, now)
     request.status = store.OPEN
     session.add(request)
     session.flush()
     everyone = store.assignments_of(session, request)
     notify.update_card(session, request, team, everyone, target_hours=reviews.target_hours(session, team), now=now)
+    reviews.send_assignments(session, team, request, added, now=now)
     primary = next(a for a in added if a.role == PRIMARY)
     notify.tell_author_assigned(session, request, primary, now=now)
     return True

@@ -23,6 +23,7 @@ from storage import teams as team_store
 
 SIZE_WORD = re.compile(r"^(S|M|L)$", re.IGNORECASE)
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+LABEL = re.compile(r"^cr-?\d{1,9}$")  # `/qms review CR-007` shows that request
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
@@ -89,6 +90,8 @@ def review(services, command: Command) -> None:
         return show_stats(services, command)
     if first == "rate":
         return rate_command(services, command, words[1] if len(words) > 1 else "")
+    if LABEL.match(first):
+        return show_request(services, command, first)
     return file_from_command(services, command)
 
 
@@ -181,6 +184,17 @@ def show_stats(services, command: Command) -> None:
     for row in stats.rows:
         row.name = people.lookup(command.client, row.user_id).name
     command.respond(**render.message("reviews/stats.json.j2", stats=stats))
+
+
+def show_request(services, command: Command, label: str) -> None:
+    """`/qms review CR-007`: the request's card, to the asker alone."""
+    with services.db.transaction() as session:
+        request = reviews.find_request(session, command.workspace_id, label)
+        team = team_store.get_team(session, command.workspace_id, request.team_id)
+        answer = render.message("reviews/card.json.j2", request=request, team=team,
+                                assignments=store.assignments_of(session, request),
+                                target_hours=reviews.target_hours(session, team))
+    command.ack(response_type="ephemeral", **answer)
 
 
 def rate_command(services, command: Command, args: str) -> None:

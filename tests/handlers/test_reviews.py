@@ -141,7 +141,7 @@ def test_a_link_without_a_specialization_opens_the_form_with_the_link_filled_in(
 
 
 @pytest.mark.parametrize("text, says", [
-    ("www-example Backend/API", "is neither a link nor one of"),
+    ("www-example Backend/API", "is neither a link, a request such as `CR-007`, nor one of"),
     ("ftp://files.example.com/patch Backend/API", "is not a link"),
     ("https:/broken Backend/API", "is not a link"),
     ("<http://localhostx> Backend/API", "is not a link"),
@@ -384,7 +384,7 @@ def test_only_the_author_rates_and_only_a_finished_review(bot, slack):
     bot.press("review_rate_8", value=f"{frank.id}:8", user="dave")
 
     assert "Only the author of CR-001 (<@UDAVE>) rates its reviews" in by_reviewer
-    assert "<@UFRANK> has not finished a review of CR-001 yet" in refusal_text(bot)
+    assert "<@UFRANK> has not finished their review of CR-001 yet" in refusal_text(bot)
     assert nothing_changed_since(bot.db, before)
 
 
@@ -456,7 +456,8 @@ def test_list_shows_what_is_assigned_to_me_requested_by_me_and_stalled_in_my_tea
     assert "*Assigned to you* (1)" in text and "CR-001" in text and "you are primary" in text
     assert "*Requested by you* (1)" in text and "CR-002" in text
     assert "*Stalled in Payments* (2)" in text
-    assert buttons(reply.json)["review_accept"] == str(assignments(bot.db)[0].id)
+    assert buttons(reply.json) == {action: str(assignments(bot.db)[0].id)
+                                   for action in ("review_accept", "review_done", "review_decline")}
 
 
 def test_stats_answers_with_the_coordination_matrix_as_a_table(bot, slack):
@@ -477,3 +478,15 @@ def test_stats_answers_with_the_coordination_matrix_as_a_table(bot, slack):
     assert eve_row.split() == ["@eve", "Gold", "Backend/API", "0/3", "0", "%", "3.0", "h", "9.0"]
     frank_row = next(line for line in table.splitlines() if line.startswith("@frank"))
     assert frank_row.split()[3:5] == ["1/3", "33"]
+
+
+def test_a_request_can_be_looked_up_by_its_number(bot):
+    matrix(bot.db)
+    file(bot)
+
+    found = bot.command("review CR-001", user="ivy", channel="general")
+    missing = bot.command("review cr-9", user="ivy", channel="general")
+
+    assert found.json["response_type"] == "ephemeral"
+    assert "CR-001" in found.text and "<@UEVE> (Gold) — waiting for Accept" in found.text
+    assert 'There is no review request "cr-9" in this workspace' in missing.json["text"]
