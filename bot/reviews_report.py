@@ -108,7 +108,8 @@ def review_stats(session: Session, team: Team, *, now: datetime, days: int = STA
     rows.sort(key=lambda row: (_TIER_ORDER.get(row.tier, 9), row.user_id))
     targets = teams.target_values(session, team)
     return ReviewStats(team=team, start=start, end=now, figures=figures, rows=rows,
-                       target_hours=float(targets["review_time_hours"]), quality_target=float(targets["review_quality"]))
+                       target_hours=float(targets["review_time_hours"]),
+                       quality_target=float(targets["review_quality"]))
 
 
 _TIER_ORDER = {"gold": 0, "silver": 1, "bronze": 2}

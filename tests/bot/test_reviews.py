@@ -54,8 +54,8 @@ def test_every_wrong_field_is_named_at_once():
                                             needed_by=date(2026, 3, 1)), today=date(2026, 3, 2))
 
     assert {name: p.key for name, p in invalid.value.problems.items()} == {
-        "link": "reviews.not_a_link", "specialization": "reviews.unknown_specialization", "size": "reviews.unknown_size",
-        "summary": "reviews.summary_too_long", "needed_by": "reviews.needed_by_past"}
+        "link": "reviews.not_a_link", "specialization": "reviews.unknown_specialization",
+        "size": "reviews.unknown_size", "summary": "reviews.summary_too_long", "needed_by": "reviews.needed_by_past"}
 
 
 def test_a_valid_form_comes_back_cleaned():

@@ -463,21 +463,32 @@ def test_list_shows_what_is_assigned_to_me_requested_by_me_and_stalled_in_my_tea
 def test_stats_answers_with_the_coordination_matrix_as_a_table(bot, slack):
     matrix(bot.db)
     with freeze_time(MONDAY_10):
-        file(bot)
+        file(bot)  # eve primary, frank secondary
     with freeze_time("2026-03-02 13:00:00"):
-        press_in_dm(bot, slack, "eve", "review_done")
+        press_in_dm(bot, slack, "eve", "review_done")  # 3 working hours
         press_in_dm(bot, slack, "dave", "review_rate_9")
-
+    with freeze_time("2026-03-02 13:30:00"):
+        press_in_dm(bot, slack, "frank", "review_done")  # 3.5 h: the request is done in 3.5 h
+        press_in_dm(bot, slack, "dave", "review_rate_7", index=-1)
+    with freeze_time("2026-03-02 13:45:00"):
+        file(bot, f"{PR}/2 Backend/API")  # eve (tied with frank, first by ID) and ivy (never assigned)
     with freeze_time("2026-03-02 14:00:00"):
         reply = bot.command("review stats", user="alice", channel="payments")
 
     assert reply.status == 200
-    table = blocks_text(bot.responses()[-1])
-    assert "Review coordination matrix — Payments" in table
-    eve_row = next(line for line in table.splitlines() if line.startswith("@eve"))
-    assert eve_row.split() == ["@eve", "Gold", "Backend/API", "0/3", "0", "%", "3.0", "h", "9.0"]
-    frank_row = next(line for line in table.splitlines() if line.startswith("@frank"))
-    assert frank_row.split()[3:5] == ["1/3", "33"]
+    answer = blocks_text(bot.responses()[-1])
+    assert "Review coordination matrix — Payments" in answer
+    assert "*Average review time*\n3.5 h (target < 6 h)" in answer
+    assert "*Review quality*\n8.0/10 (target > 8.0)" in answer  # (9 + 7) / 2, not above the target
+    assert "*Reviews done*\n1 of 2 requested" in answer
+    lines = answer.replace("```", "\n").splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("@")}
+    assert rows["@eve"] == ["Gold", "Backend/API", "1/3", "33", "%", "3.0", "h", "9.0"]
+    assert rows["@frank"] == ["Silver", "Backend/API", "0/3", "0", "%", "3.5", "h", "7.0"]
+    assert rows["@ivy"] == ["Bronze", "Backend/API", "1/3", "33", "%", "—", "—"]
+    assert rows["@henry"] == ["Gold", "Database/Performance", "0/3", "0", "%", "—", "—"]
+    assert [line.split()[0] for line in lines if line.startswith("@")] == [
+        "@eve", "@henry", "@frank", "@ivy"]  # gold, silver, bronze
 
 
 def test_a_request_can_be_looked_up_by_its_number(bot):

@@ -19,8 +19,9 @@ def at(text):
 
 def file(db, team, url, *, author="UDAVE", now):
     with db.transaction() as session:
-        filed = reviews.file_request(session, session.merge(team), reviews.RequestForm(url=url, specialization="Backend/API"),
-                                     author_id=author, channel_id="CPAYMENTS", now=at(now))
+        form = reviews.RequestForm(url=url, specialization="Backend/API")
+        filed = reviews.file_request(session, session.merge(team), form, author_id=author, channel_id="CPAYMENTS",
+                                     now=at(now))
         return {a.reviewer_id: a.id for a in filed.assignments}
 
 
