@@ -40,7 +40,7 @@ class Filed:
     request: ReviewRequest
     assignments: list[ReviewAssignment]
     choice: Choice
-    leads: list[str]  # the team leads pinged because nobody could be the primary
+    told: Told | None  # who was pinged because nobody could be the primary
 
 
 def file_request(session: Session, team: Team, form: RequestForm, *, author_id: str, channel_id: str | None,
@@ -58,11 +58,11 @@ def file_request(session: Session, team: Team, form: RequestForm, *, author_id: 
     audit.record(session, workspace_id=team.workspace_id, actor_id=author_id, entity_type="review",
                  entity_id=request.id, action="requested", after=describe(request), at=now)
     choice, added = assign(session, team, request, need_primary=True, need_secondary=True, now=now)
-    leads = _after_assignment(session, team, request, choice, now=now)
+    told = _after_assignment(session, team, request, choice, now=now)
     assignments = store.assignments_of(session, request)
     notify.post_card(session, request, team, assignments, target_hours=target_hours(session, team), now=now)
     send_assignments(session, team, request, added, now=now)  # after the card: the channel sees it first
-    return Filed(request=request, assignments=added, choice=choice, leads=leads)
+    return Filed(request=request, assignments=added, choice=choice, told=told)
 
 
 def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary: bool, need_secondary: bool,
@@ -102,21 +102,38 @@ def send_assignments(session: Session, team: Team, request: ReviewRequest, added
         notify.send_assignment(session, request, assignment, team, now=now)
 
 
+@dataclass(frozen=True)
+class Told:
+    """Who hears about a request nobody can take, or one that stalled."""
+
+    role: str  # team_lead, or engineering_manager when the team has no team lead
+    people: list[str]
+
+
+def who_to_tell(session: Session, team: Team) -> Told:
+    """The team leads; a team without one has its engineering managers told instead, so that a
+    waiting or stalled review never goes unheard (the author is also told the team has no lead)."""
+    for role in teams.MANAGING_ROLES:  # team_lead, then engineering_manager
+        if people := teams.people_in(session, team, role):
+            return Told(role=role, people=people)
+    return Told(role="team_lead", people=[])
+
+
 def _after_assignment(session: Session, team: Team, request: ReviewRequest, choice: Choice, *,
-                      now: datetime) -> list[str]:
-    """Open when it has a primary; else waiting, and the team leads are pinged. Returns those pinged."""
-    has_primary = any(a.role == PRIMARY and a.status != DECLINED and a.status != CANCELLED
+                      now: datetime) -> Told | None:
+    """Open when it has a primary. Else waiting: when it starts to wait, the team leads are pinged.
+    Returns who was pinged."""
+    has_primary = any(a.role == PRIMARY and a.status not in (DECLINED, CANCELLED)
                       for a in store.assignments_of(session, request))
-    if has_primary:
-        request.status = OPEN
-        session.add(request)
-        return []
-    request.status = WAITING
+    was_waiting = request.status == WAITING
+    request.status = OPEN if has_primary else WAITING
     session.add(request)
-    leads = teams.people_in(session, team, "team_lead")
-    notify.ping_leads_no_reviewer(session, request, team, choice.shortfall(PRIMARY) or _nobody(request), leads,
-                                  now=now)
-    return leads
+    if has_primary or was_waiting:
+        return None
+    told = who_to_tell(session, team)
+    notify.ping_leads_no_reviewer(session, request, team, choice.shortfall(PRIMARY) or _nobody(request),
+                                  told.people, now=now)
+    return told
 
 
 def _nobody(request: ReviewRequest) -> Shortfall:

@@ -116,7 +116,7 @@ def _stall_if_late(session: Session, team: Team, request: ReviewRequest, hours: 
             store.set_nudged(session, assignment, "accept", now=now)  # one reminder at a time is enough
         if assignment.is_active and store.set_nudged(session, assignment, "done", now=now):
             notify.nudge(session, request, assignment, "done", waited_hours=waited, target_hours=target, now=now)
-    leads = teams.people_in(session, team, "team_lead")
+    leads = reviews.who_to_tell(session, team).people
     notify.tell_leads_stalled(session, request, team, everyone, leads, waited_hours=waited, target_hours=target,
                               now=now)
     notify.update_card(session, request, team, everyone, target_hours=target, now=now)

@@ -164,7 +164,7 @@ def _filed_answer(session, team, filed: reviews.Filed) -> dict[str, Any]:
     no_lead = teams.has_team_lead(session, team)
     return render.message(
         "reviews/filed.json.j2", request=filed.request, assignments=filed.assignments,
-        shortfalls=list(filed.choice.shortfalls), leads=filed.leads,
+        shortfalls=list(filed.choice.shortfalls), told=filed.told,
         no_team_lead=None if no_lead else render.phrase("teams.no_team_lead", team=team.name))
 
 

@@ -233,13 +233,26 @@ def test_nobody_eligible_tells_the_author_why_and_pings_the_team_lead(bot, slack
     assert "Waiting for a primary reviewer" in blocks_text(slack.posted("CPAYMENTS")[-1])
 
 
-def test_with_no_team_lead_the_author_is_told_so(bot, slack):
+def test_with_no_team_lead_the_author_is_told_so_and_the_engineering_managers_are_pinged(bot, slack):
     make_team(bot.db, leads=(), managers=("bob",))
 
     reply = file(bot, user="dave")
 
     assert "Payments has no team lead yet" in reply.text
     assert "Nobody in the matrix is a gold or silver reviewer for Backend/API" in reply.text
+    assert "I've told <@UBOB> (engineering manager)" in reply.text
+    assert "has no primary reviewer" in blocks_text(dms(slack, "bob")[-1])
+
+
+def test_a_request_that_keeps_waiting_pings_the_team_lead_only_once(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "ivy", "bronze", ["Backend/API"])
+    file(bot)  # no primary: alice is told; ivy is the secondary
+
+    press_in_dm(bot, slack, "ivy", "review_decline")
+    bot.submit(bot.last_view(), {"reason": "Not today"}, user="ivy")
+
+    assert len([m for m in dms(slack, "alice") if "has no primary reviewer" in blocks_text(m)]) == 1
 
 
 # --- answering: Accept, Decline, Done ------------------------------------------------------------------

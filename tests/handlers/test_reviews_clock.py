@@ -102,6 +102,16 @@ def test_past_the_target_the_reviewers_are_reminded_and_the_team_lead_told_once(
     assert requests(bot.db)[0].stalled_at == at("2026-03-02 16:00:00")
 
 
+def test_a_stalled_request_in_a_team_without_a_team_lead_is_told_to_its_engineering_managers(bot, slack):
+    matrix(bot.db, leads=(), managers=("bob", "carol"))
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot)
+
+    tick(bot, "2026-03-02 16:00:00")
+
+    assert (len(stalled_pings(slack, "bob")), len(stalled_pings(slack, "carol"))) == (1, 1)
+
+
 def test_the_teams_own_review_time_target_is_used(bot, slack):
     team = matrix(bot.db)
     with bot.db.transaction() as session:

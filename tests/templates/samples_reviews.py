@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 from bot.assignment import Shortfall
-from bot.reviews import RequestForm
+from bot.reviews import RequestForm, Told
 from bot.reviews_report import ListItem, MatrixRow, ReviewList, ReviewStats
 from storage.reviews import ReviewAssignment, ReviewerFigures, ReviewFigures, ReviewRequest
 from tests.templates.samples import LONG, MANY, WORD, many_users
@@ -122,15 +122,19 @@ SAMPLES = {
          "target_hours": 168.0},
     ]),
     "reviews/filed.json.j2": ("message", [
-        {"request": request(), "assignments": [PRIMARY, SECONDARY], "shortfalls": [], "leads": [],
+        {"request": request(), "assignments": [PRIMARY, SECONDARY], "shortfalls": [], "told": None,
          "no_team_lead": None},
         {"request": request(), "assignments": [PRIMARY], "shortfalls": [Shortfall("secondary", "Backend/API")],
-         "leads": [], "no_team_lead": None},
-        {"request": request(status="waiting"), "assignments": [], "shortfalls": [BUSY], "leads": ["UALICE"],
+         "told": None, "no_team_lead": None},
+        {"request": request(status="waiting"), "assignments": [], "shortfalls": [BUSY],
+         "told": Told("team_lead", ["UALICE"]),
          "no_team_lead": None},
-        {"request": request(status="waiting"), "assignments": [], "shortfalls": [NOBODY], "leads": [],
+        {"request": request(status="waiting"), "assignments": [], "shortfalls": [NOBODY], "told": None,
          "no_team_lead": "Payments has no team lead yet."},
-        {"request": EXTREME, "assignments": [], "shortfalls": [EXTREME_SHORTFALL], "leads": many_users(),
+        {"request": request(status="waiting"), "assignments": [], "shortfalls": [NOBODY],
+         "told": Told("engineering_manager", ["UBOB"]), "no_team_lead": "Payments has no team lead yet."},
+        {"request": EXTREME, "assignments": [], "shortfalls": [EXTREME_SHORTFALL],
+         "told": Told("engineering_manager", many_users()),
          "no_team_lead": LONG},
     ]),
     "reviews/request_modal.json.j2": ("view", [
