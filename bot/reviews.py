@@ -169,6 +169,7 @@ def decline(session: Session, workspace_id: str, assignment_id: int, user_id: st
     choice, added = assign(session, team, request, need_primary=declined.role == PRIMARY,
                            need_secondary=declined.role == SECONDARY, now=now)
     _after_assignment(session, team, request, choice, now=now)
+    _done_if_everyone_is(session, team, request, now=now)  # a secondary who declines after the primary's Done
     replacement = added[0] if added else None
     _changed(session, team, request, declined, action="declined", actor_id=user_id, now=now,
              details={"reason": reason, "replacement": replacement.reviewer_id if replacement else None})
@@ -187,14 +188,22 @@ def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str
     assignment.turnaround_seconds = int(hours.elapsed(assignment.assigned_at, now).total_seconds())
     session.add(assignment)
     session.flush()
-    everyone = store.assignments_of(session, request)
-    if not any(a.is_active for a in everyone) and any(a.role == PRIMARY and a.status == FINISHED for a in everyone):
-        request.status, request.done_at = DONE, now
-        request.turnaround_seconds = int(hours.elapsed(request.created_at, now).total_seconds())
+    _done_if_everyone_is(session, team, request, now=now)
     _changed(session, team, request, assignment, action="done", actor_id=user_id, now=now,
              details={"turnaround_seconds": assignment.turnaround_seconds, "request_status": request.status})
     notify.ask_rating(session, request, assignment, now=now)
     return request
+
+
+def _done_if_everyone_is(session: Session, team: Team, request: ReviewRequest, *, now: datetime) -> None:
+    """A request is done when its primary has finished and nobody on it is still reviewing; its
+    turnaround runs from the request, in the team's working hours."""
+    everyone = store.assignments_of(session, request)
+    if any(a.is_active for a in everyone) or not any(a.role == PRIMARY and a.status == FINISHED for a in everyone):
+        return
+    request.status, request.done_at = DONE, now
+    request.turnaround_seconds = int(teams.working_hours(team).elapsed(request.created_at, now).total_seconds())
+    session.add(request)
 
 
 def _reviewers_own(session: Session, workspace_id: str, assignment_id: int, user_id: str, *,

@@ -355,6 +355,23 @@ def test_done_by_both_reviewers_finishes_the_request_and_asks_the_author_to_rate
     assert "Done in 4.0 h of working time" in card(slack)
 
 
+def test_a_secondary_who_declines_after_the_primarys_done_with_nobody_to_follow_finishes_the_request(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"])
+    add_reviewer(bot.db, team, "frank", "silver", ["Backend/API"])
+    with freeze_time(MONDAY_10):
+        file(bot)  # eve primary, frank secondary, nobody else
+    with freeze_time("2026-03-02 11:00:00"):
+        press_in_dm(bot, slack, "eve", "review_done")
+    with freeze_time("2026-03-02 12:00:00"):
+        press_in_dm(bot, slack, "frank", "review_decline")
+        bot.submit(bot.last_view(), {"reason": "Eve covered it"}, user="frank")
+
+    request = requests(bot.db)[0]
+    assert (request.status, request.turnaround_seconds) == ("done", 2 * 3600)
+    assert "Done in 2.0 h of working time" in card(slack)
+
+
 def test_a_rating_is_stored_and_shown_and_can_be_changed(bot, slack):
     matrix(bot.db)
     file(bot)
