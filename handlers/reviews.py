@@ -161,11 +161,12 @@ def save_request(services, ack: Ack, body: dict[str, Any], view: dict[str, Any],
 
 
 def _filed_answer(session, team, filed: reviews.Filed) -> dict[str, Any]:
-    no_lead = teams.has_team_lead(session, team)
+    """Who reviews the request, or why nobody can yet, and whether the team lacks a team lead."""
+    has_lead = teams.has_team_lead(session, team)
     return render.message(
         "reviews/filed.json.j2", request=filed.request, assignments=filed.assignments,
         shortfalls=list(filed.choice.shortfalls), told=filed.told,
-        no_team_lead=None if no_lead else render.phrase("teams.no_team_lead", team=team.name))
+        no_team_lead=None if has_lead else render.phrase("teams.no_team_lead", team=team.name))
 
 
 def show_list(services, command: Command) -> None:
