@@ -1,0 +1,124 @@
+"""Who reviews: the one rule that picks a primary and a secondary reviewer from a team's matrix.
+
+- The primary is gold or silver in the request's specialization; the secondary is anyone in that
+  specialization, whatever their tier (a bronze reviewer learns by pairing with a gold one).
+- Never the author, never someone away, never someone at capacity, never someone already on the
+  request (or who declined it).
+- Among the eligible: the lowest utilization (open reviews ÷ capacity) first; a tie goes to whoever
+  was assigned least recently (never assigned counts as longest ago), then by user ID, so that the
+  same inputs always give the same answer.
+
+A plain function of plain values: no database, no clock, no Slack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Iterable
+
+PRIMARY_TIERS = ("gold", "silver")
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reviewer of the matrix as the rule sees them at the moment of assignment."""
+
+    user_id: str
+    tier: str
+    specializations: tuple[str, ...]
+    capacity: int
+    open_reviews: int
+    away: bool = False
+    last_assigned_at: datetime | None = None
+
+    @property
+    def utilization(self) -> Fraction:
+        return Fraction(self.open_reviews, self.capacity) if self.capacity > 0 else Fraction(1)
+
+    @property
+    def is_full(self) -> bool:
+        return self.open_reviews >= self.capacity
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Why nobody could take a role, for the answer to the author and the ping to the team lead."""
+
+    role: str  # primary | secondary
+    specialization: str
+    qualified: tuple[str, ...] = ()  # those of the right tier and specialization
+    away: tuple[str, ...] = ()
+    full: tuple[str, ...] = ()
+    author_is_qualified: bool = False
+    already_on_it: tuple[str, ...] = ()  # on this request already, or declined it
+
+
+@dataclass(frozen=True)
+class Choice:
+    primary: str | None
+    secondary: str | None
+    shortfalls: tuple[Shortfall, ...] = field(default=())
+
+    def shortfall(self, role: str) -> Shortfall | None:
+        return next((s for s in self.shortfalls if s.role == role), None)
+
+
+def choose_reviewers(candidates: Iterable[Candidate], *, specialization: str, author_id: str,
+                     exclude: Iterable[str] = (), need_primary: bool = True,
+                     need_secondary: bool = True) -> Choice:
+    """Pick the reviewers a request needs. `exclude`: people already on it or who declined it."""
+    pool = sorted(candidates, key=lambda c: c.user_id)  # the same answer, whatever the order given
+    taken = set(exclude)
+    primary = secondary = None
+    shortfalls: list[Shortfall] = []
+    if need_primary:
+        primary = _pick(pool, "primary", specialization, author_id, taken)
+        if primary is None:
+            shortfalls.append(_shortfall(pool, "primary", specialization, author_id, taken))
+        else:
+            taken.add(primary)
+    if need_secondary:
+        secondary = _pick(pool, "secondary", specialization, author_id, taken)
+        if secondary is None:
+            shortfalls.append(_shortfall(pool, "secondary", specialization, author_id, taken))
+    return Choice(primary=primary, secondary=secondary, shortfalls=tuple(shortfalls))
+
+
+def qualifies(candidate: Candidate, role: str, specialization: str) -> bool:
+    """Of the right tier and specialization for the role, whatever their load or absence."""
+    if specialization not in candidate.specializations:
+        return False
+    return candidate.tier in PRIMARY_TIERS if role == "primary" else True
+
+
+def is_eligible(candidate: Candidate, role: str, specialization: str, author_id: str,
+                exclude: Iterable[str] = ()) -> bool:
+    return (qualifies(candidate, role, specialization) and candidate.user_id != author_id
+            and candidate.user_id not in set(exclude) and not candidate.away and not candidate.is_full)
+
+
+def fairness_key(candidate: Candidate) -> tuple[Fraction, datetime, str]:
+    """Lower sorts first: least loaded, then least recently assigned, then by ID."""
+    return candidate.utilization, candidate.last_assigned_at or NEVER, candidate.user_id
+
+
+def _pick(pool: list[Candidate], role: str, specialization: str, author_id: str, taken: set[str]) -> str | None:
+    eligible = [c for c in pool if is_eligible(c, role, specialization, author_id, taken)]
+    return min(eligible, key=fairness_key).user_id if eligible else None
+
+
+def _shortfall(pool: list[Candidate], role: str, specialization: str, author_id: str,
+               taken: set[str]) -> Shortfall:
+    qualified = [c for c in pool if qualifies(c, role, specialization)]
+    others = [c for c in qualified if c.user_id != author_id]
+    return Shortfall(
+        role=role, specialization=specialization,
+        qualified=tuple(c.user_id for c in qualified),
+        author_is_qualified=len(others) < len(qualified),
+        already_on_it=tuple(c.user_id for c in others if c.user_id in taken),
+        away=tuple(c.user_id for c in others if c.user_id not in taken and c.away),
+        full=tuple(c.user_id for c in others if c.user_id not in taken and not c.away and c.is_full),
+    )
