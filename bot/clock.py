@@ -101,8 +101,10 @@ def run(services) -> None:
     stopping = threading.Event()
 
     def stop(signum, _frame):
-        log.info("clock: %s received, stopping after the running jobs finish", signal.Signals(signum).name)
+        # Set first: logging from a signal handler can collide with a log write in progress
+        # (a reentrant stderr write raises), and the clock must stop either way.
         stopping.set()
+        log.info("clock: %s received, stopping after the running jobs finish", signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
