@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import Settings
 from bot.sender import OutboxSender
 from bot.timeutil import utcnow
-from handlers import commands, home, teams
+from handlers import commands, home, metrics, teams
 from handlers.forms import MalformedPayload
 from storage import runtime
 from storage.db import Database
@@ -96,6 +96,7 @@ def build_app(services: Services, *, signing_secret: str | None = None) -> App:
     subcommands = commands.Subcommands()
     home.register(app, services)
     teams.register(app, services, subcommands)  # /qms setup
+    metrics.register(app, services, subcommands)  # /qms dor, dod, metrics, setup token, setup digest
     commands.register(app, services, subcommands)  # /qms, /qms help, and the table above
     return app
 

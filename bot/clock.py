@@ -20,6 +20,7 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import digests
 from bot.timeutil import utcnow
 from storage import runtime
 
@@ -47,6 +48,7 @@ def _forget_old_events(services, now: datetime) -> None:
 JOBS: list[Job] = [
     Job("outbox.deliver", _deliver_outbox, timedelta(seconds=15)),
     Job("events.forget", _forget_old_events, timedelta(hours=1)),
+    Job("digests.post", digests.job, timedelta(minutes=1)),
 ]
 
 
