@@ -50,7 +50,8 @@ class Problem(Exception):
 
     def describe(self) -> dict[str, Any]:
         where = {} if self.index is None else {"record": self.index, "field": self.field}
-        return {**where, "message": render.phrase(f"metrics.api_{self.key}", field=self.field, **self.params)}
+        params = {**self.params, **({"field": self.field} if self.field else {})}
+        return {**where, "message": render.phrase(f"metrics.api_{self.key}", **params)}
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,14 @@
 """The weekly digest's chart: each main KPI over the last weeks against its target, as a PNG.
 
 matplotlib's object API on the Agg canvas: no pyplot, no global state and no display, so charts
-can be drawn from any thread of the clock.
+can be drawn from any thread of the clock. matplotlib is imported when a chart is drawn, so that
+the web process, which never draws one, does not pay for loading it.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 COLUMNS = 3
 MET, MISSED, TARGET, GRID = "#2a9d8f", "#e76f51", "#6c757d", "#e9ecef"
@@ -29,6 +27,9 @@ class Panel:
 
 def kpi_chart(title: str, weeks: list[str], panels: list[Panel], *, target_label: str) -> bytes:
     """A grid of small line charts, one per KPI, with the target as a dashed line. PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     rows = max(1, -(-len(panels) // COLUMNS))
     figure = Figure(figsize=(4.2 * COLUMNS, 2.6 * rows + 0.6), dpi=90)
     FigureCanvasAgg(figure)

@@ -24,24 +24,26 @@ def register(app: App, services) -> None:
             return
         publish(services, client, workspace_id=field(body, "team_id"), user_id=field(event, "user"))
 
+    # Buttons read their payload before ack(): a malformed one is then answered 400 (after an ack,
+    # Bolt could no longer change the answer).
     @app.action("metrics_open_check")
     def open_check(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
         kind, _, team_id = field(body, "actions", 0, "value").partition(":")
         if kind not in metrics.KINDS:
             raise MalformedPayload(f"unknown check kind {kind!r}")
         team = _team(services, body, team_id)
+        ack()
         if team is not None:
             client.views_open(trigger_id=field(body, "trigger_id"),
                               view=metric_handlers.check_form(kind, team, channel_id=None))
 
     @app.action("metrics_open_report")
     def open_report(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
         now = utcnow()
         with services.db.transaction() as session:
             team = _team_in(session, body, field(body, "actions", 0, "value"))
             report = metrics.report(session, team, metrics.recent_bounds(now, metric_handlers.RECENT)) if team else None
+        ack()
         if report is not None:
             client.views_open(trigger_id=field(body, "trigger_id"),
                               view=render.view("metrics/report_modal.json.j2", report=report))
