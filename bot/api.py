@@ -6,7 +6,8 @@
 
 A batch is stored whole or not at all: any problem answers 4xx with a JSON error naming it (the
 record's index and field), and nothing is stored. A record with an `id` already stored for the team
-is skipped, so a pipeline may retry a post safely.
+is skipped, so a pipeline may retry a post safely; a gate that did not run (CI's "skipped",
+"cancelled") is left out and counted as `not_run`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ GATE_ALIASES = {"unit_tests": "unit", "unit-tests": "unit", "integration_tests":
                 "security-scan": "security", "performance_tests": "performance", "performance-tests": "performance",
                 "perf": "performance", "code_coverage": "coverage", "code-coverage": "coverage"}
 RESULTS = {"pass": True, "passed": True, "success": True, "fail": False, "failed": False, "failure": False}
+NOT_RUN = ("skipped", "cancelled", "canceled", "neutral")  # CI outcomes of a gate that did not run: not counted
 FOUND_IN = {"production": PRODUCTION, "prod": PRODUCTION, "before_release": BEFORE_RELEASE,
             "before-release": BEFORE_RELEASE, "pre_release": BEFORE_RELEASE, "pre-release": BEFORE_RELEASE,
             "prerelease": BEFORE_RELEASE, "release": BEFORE_RELEASE}
@@ -59,20 +61,24 @@ class Kind:
     """One endpoint: how a record becomes a row, and what the audit calls the batch."""
 
     name: str  # "gates" | "defects"
-    parse: Callable[[dict[str, Any], int, datetime], dict[str, Any]]
+    parse: Callable[[dict[str, Any], int, datetime], dict[str, Any] | None]
     store: Callable[[Any, list[dict[str, Any]]], int]
 
 
 # --- records ---------------------------------------------------------------------------------------
-def parse_gate(record: dict[str, Any], index: int, now: datetime) -> dict[str, Any]:
+def parse_gate(record: dict[str, Any], index: int, now: datetime) -> dict[str, Any] | None:
+    """A gate result as a row; None for a gate that did not run (skipped, cancelled)."""
     gate = _text(record, "gate", index, required=True, limit=GATE_NAME_MAX).lower().replace(" ", "_")
+    passed = _result(record, index)
     value = _number(record, "value", index)
     if gate == "coverage" and value is not None and not 0 <= value <= 100:
         raise Problem("out_of_range", index=index, field="value", low=0, high=100)
     duration = _number(record, "duration", index)
     if duration is not None and duration < 0:
         raise Problem("out_of_range", index=index, field="duration", low=0, high="∞")
-    return {"gate": GATE_ALIASES.get(gate, gate), "passed": _result(record, index), "value": value,
+    if passed is None:
+        return None
+    return {"gate": GATE_ALIASES.get(gate, gate), "passed": passed, "value": value,
             "duration_seconds": duration, "commit": _text(record, "commit", index),
             "ref": _text(record, "ref", index), "source_id": _text(record, "id", index),
             "happened_at": _timestamp(record, index, now), "received_at": now}
@@ -87,8 +93,9 @@ def parse_defect(record: dict[str, Any], index: int, now: datetime) -> dict[str,
             "found_at": _timestamp(record, index, now), "received_at": now}
 
 
-def parse_batch(body: bytes, kind: Kind, now: datetime) -> list[dict[str, Any]]:
-    """The rows of a request body, or Problem / a list of Problems; nothing half-parsed."""
+def parse_batch(body: bytes, kind: Kind, now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """The rows of a request body and how many records were left out as not run; or Problem /
+    BatchProblems, with nothing half-parsed."""
     try:
         data = json.loads(body or b"")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -105,12 +112,14 @@ def parse_batch(body: bytes, kind: Kind, now: datetime) -> list[dict[str, Any]]:
         try:
             if not isinstance(record, dict):
                 raise Problem("record_not_object", index=index)
-            rows.append(kind.parse(record, index, now))
+            row = kind.parse(record, index, now)
+            if row is not None:
+                rows.append(row)
         except Problem as problem:
             problems.append(problem)
     if problems:
         raise BatchProblems(problems)
-    return rows
+    return rows, len(records) - len(rows)
 
 
 class BatchProblems(Exception):
@@ -144,15 +153,18 @@ def _number(record: dict[str, Any], name: str, index: int) -> float | None:
     return float(value)
 
 
-def _result(record: dict[str, Any], index: int) -> bool:
+def _result(record: dict[str, Any], index: int) -> bool | None:
     value = record.get("result")
     if value is None:
         raise Problem("missing", index=index, field="result")
     if isinstance(value, bool):
         return value
-    if not isinstance(value, str) or value.strip().lower() not in RESULTS:
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in NOT_RUN:
+        return None
+    if word not in RESULTS:
         raise Problem("bad_result", index=index, field="result", got=str(value)[:40])
-    return RESULTS[value.strip().lower()]
+    return RESULTS[word]
 
 
 def _timestamp(record: dict[str, Any], index: int, now: datetime) -> datetime:
@@ -200,7 +212,7 @@ def _ingest(services, kind: Kind) -> Response:
         if token_owner(session, token) is None:
             return _error(401, Problem("unknown_token"))
     try:
-        rows = parse_batch(request.get_data(cache=False), kind, now)
+        rows, not_run = parse_batch(request.get_data(cache=False), kind, now)
     except Problem as problem:
         return _error(413 if problem.key == "too_many" else 400, problem)
     except BatchProblems as batch:
@@ -213,10 +225,10 @@ def _ingest(services, kind: Kind) -> Response:
         for row in rows:
             row.update(workspace_id=team.workspace_id, team_id=team.id)
         stored = kind.store(session, rows)
+        counts = {"stored": stored, "duplicates": len(rows) - stored, "not_run": not_run}
         audit.record(session, workspace_id=team.workspace_id, actor_id=f"ci:{token_row.prefix}",
-                     entity_type=kind.name, entity_id=team.id, action="ingested", at=now,
-                     after={"stored": stored, "duplicates": len(rows) - stored})
-    return _answer(201, {"stored": stored, "duplicates": len(rows) - stored, "team": team.name})
+                     entity_type=kind.name, entity_id=team.id, action="ingested", at=now, after=counts)
+    return _answer(201, {**counts, "team": team.name})
 
 
 def _bearer(header: str) -> str | None:

@@ -31,7 +31,7 @@ class ItemCheck(SQLModel, table=True):
     __tablename__ = "item_check"
     __table_args__ = (
         Index("ix_item_check_period", "team_id", "kind", "checked_at"),
-        Index("ix_item_check_item", "team_id", "work_item"),
+        Index("ix_item_check_item", "team_id", "work_item", "kind", "checked_at"),  # cycle time's seek
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -328,25 +328,23 @@ def _defect_rows(session, workspace_id, team_id, bounds):
 
 def _cycle_rows(session, workspace_id, team_id, bounds):
     """Cycle time: from a work item's first passed DoR check to its passed DoD check, for the DoD
-    passes in each period (items that never passed DoR here are left out)."""
-    ready = ItemCheck.__table__.alias("ready")
-    first_ready = (
-        select(func.min(ready.c.checked_at))
-        .where(ready.c.workspace_id == workspace_id, ready.c.team_id == team_id, ready.c.kind == DOR,
-               ready.c.passed == True, ready.c.work_item == ItemCheck.work_item,
-               ready.c.checked_at <= ItemCheck.checked_at)
-        .scalar_subquery()
-    )
-    inner = (
-        select(_bucket_of(ItemCheck.checked_at, bounds).label("bucket"),
-               ((epoch_seconds(ItemCheck.checked_at) - epoch_seconds(first_ready)) / 3600.0).label("hours"))
-        .where(ItemCheck.workspace_id == workspace_id, ItemCheck.team_id == team_id, ItemCheck.kind == DOD,
-               ItemCheck.passed == True, ItemCheck.checked_at >= bounds[0], ItemCheck.checked_at < bounds[-1])
+    passes in each period (items that never passed DoR here are left out). One index seek per DoD
+    pass (ix_item_check_item), then one aggregate."""
+    done, ready = ItemCheck.__table__.alias("done"), ItemCheck.__table__.alias("ready")
+    pairs = (
+        select(done.c.checked_at.label("done_at"), func.min(ready.c.checked_at).label("ready_at"))
+        .join(ready, and_(ready.c.team_id == done.c.team_id, ready.c.work_item == done.c.work_item,
+                          ready.c.kind == DOR, ready.c.passed == True,  # noqa: E712 (SQL, not Python)
+                          ready.c.checked_at <= done.c.checked_at))
+        .where(done.c.workspace_id == workspace_id, done.c.team_id == team_id, done.c.kind == DOD,
+               done.c.passed == True,  # noqa: E712 (SQL, not Python)
+               done.c.checked_at >= bounds[0], done.c.checked_at < bounds[-1])
+        .group_by(done.c.id, done.c.checked_at)
         .subquery()
     )
-    query = (select(inner.c.bucket, func.count(inner.c.hours), func.sum(inner.c.hours))
-             .where(and_(inner.c.hours.is_not(None)))
-             .group_by(inner.c.bucket))
+    hours = (epoch_seconds(pairs.c.done_at) - epoch_seconds(pairs.c.ready_at)) / 3600.0
+    inner = select(_bucket_of(pairs.c.done_at, bounds).label("bucket"), hours.label("hours")).subquery()
+    query = select(inner.c.bucket, func.count(inner.c.hours), func.sum(inner.c.hours)).group_by(inner.c.bucket)
     return session.exec(query).all()
 
 

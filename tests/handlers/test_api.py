@@ -4,10 +4,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from freezegun import freeze_time
 from sqlmodel import select
 
 from bot import metrics
+from bot.timeutil import utcnow
 from storage.audit import AuditEvent
 from storage.metrics import Defect, GateResult
 from tests.conftest import both_databases
@@ -35,8 +35,7 @@ def post(bot, path, body, token=None, *, headers=None):
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
     sent = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {}),
             **(headers or {})}
-    with freeze_time(NOW):
-        return bot.post(path, data, sent, wait=False)
+    return bot.post(path, data, sent, wait=False)
 
 
 def stored_gates(db):
@@ -51,18 +50,19 @@ def test_a_batch_of_gate_results_is_stored_for_the_tokens_team(bot):
     reply = post(bot, "/api/v1/gates", GATES, token)
 
     assert reply.status == 201, reply.body
-    assert reply.json == {"stored": 4, "duplicates": 0, "team": "Payments"}
+    assert reply.json == {"stored": 4, "duplicates": 0, "not_run": 0, "team": "Payments"}
     rows = stored_gates(bot.db)
     assert [(r.gate, r.passed, r.value, r.duration_seconds) for r in rows] == [
         ("unit", True, None, 312.5), ("coverage", True, 87.5, None), ("security", False, None, None),
         ("contract_tests", False, None, None)]
     assert rows[0].happened_at == datetime(2026, 3, 9, 14, 55, tzinfo=UTC)
-    assert rows[1].happened_at == NOW  # no timestamp: when it arrived
+    assert rows[1].happened_at == rows[1].received_at  # no timestamp: when it arrived
+    assert abs(rows[1].received_at - utcnow()) < timedelta(minutes=1)
     assert rows[3].happened_at == datetime(2026, 3, 9, 14, 55, tzinfo=UTC)  # +01:00 converted to UTC
     assert (rows[0].commit, rows[0].ref, rows[0].source_id) == ("9f2c1ab", "refs/heads/main", "run-1-unit")
     with bot.db.transaction() as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "gates")).one()
-    assert (event.action, event.after, event.actor_id) == ("ingested", {"stored": 4, "duplicates": 0},
+    assert (event.action, event.after, event.actor_id) == ("ingested", {"stored": 4, "duplicates": 0, "not_run": 0},
                                                            "ci:" + token[:12])
 
 
@@ -84,6 +84,17 @@ def test_a_record_posted_again_with_its_id_is_stored_once(bot):
 
     assert (first.json["stored"], retry.json["stored"], retry.json["duplicates"]) == (2, 1, 2)
     assert len(stored_gates(bot.db)) == 3
+
+
+def test_a_gate_that_ci_skipped_or_cancelled_is_counted_as_not_run_and_not_stored(bot):
+    token = token_for(bot.db)
+    batch = [{"gate": "unit", "result": "success"}, {"gate": "security", "result": "skipped"},
+             {"gate": "performance", "result": "cancelled"}]
+
+    reply = post(bot, "/api/v1/gates", batch, token)
+
+    assert reply.json == {"stored": 1, "duplicates": 0, "not_run": 2, "team": "Payments"}
+    assert [g.gate for g in stored_gates(bot.db)] == ["unit"]
 
 
 @both_databases
@@ -153,10 +164,14 @@ def test_a_token_posts_only_into_its_own_team_whatever_the_body_says(bot):
 def test_using_a_token_records_when_it_was_last_used(bot):
     token = token_for(bot.db)
 
+    with bot.db.transaction() as session:
+        assert metrics.token_owner(session, token)[0].last_used_at is None
+    before = utcnow()
+
     post(bot, "/api/v1/gates", GATES[:1], token)
 
     with bot.db.transaction() as session:
-        assert metrics.token_owner(session, token)[0].last_used_at == NOW
+        assert before <= metrics.token_owner(session, token)[0].last_used_at <= utcnow()
 
 
 # --- validation: 4xx naming the problem, nothing stored --------------------------------------------
@@ -194,7 +209,7 @@ def test_a_missing_field_is_a_422_naming_the_record_and_field_and_the_valid_reco
 
 
 @pytest.mark.parametrize("record, field, message", [
-    ({"gate": "unit", "result": "cancelled"}, "result", '"result" must be "pass" or "fail", not "cancelled".'),
+    ({"gate": "unit", "result": "flaky"}, "result", '"result" must be "pass" or "fail", not "flaky".'),
     ({"gate": "unit", "result": 1}, "result", '"result" must be "pass" or "fail", not "1".'),
     ({"gate": "coverage", "result": "pass", "value": 140}, "value", '"value" must be from 0 to 100.'),
     ({"gate": "unit", "result": "pass", "value": "87%"}, "value", '"value" must be a number.'),
@@ -255,11 +270,10 @@ def test_an_unknown_endpoint_answers_404_with_where_to_post(bot):
 def test_posted_gate_results_show_up_in_the_teams_metrics(bot):
     token = token_for(bot.db)
     batch = [{"gate": "performance", "result": "pass" if n < 17 else "fail",
-              "timestamp": (NOW - timedelta(hours=n)).isoformat()} for n in range(20)]
+              "timestamp": (utcnow() - timedelta(hours=n)).isoformat()} for n in range(20)]
     post(bot, "/api/v1/gates", batch, token)
 
-    with freeze_time(NOW):
-        reply = bot.command("metrics", channel="payments")
+    reply = bot.command("metrics", channel="payments")
 
     assert "✅ *Performance tests*: 85% of 20 runs · target >85%" not in reply.text  # 85 is not above 85
     assert "⚠️ *Performance tests*: 85% · target >85%" in reply.text

@@ -3,21 +3,18 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from freezegun import freeze_time
 
 from bot import teams
+from bot.timeutil import utcnow
 from storage.metrics import ItemCheck
 from tests.harness.bot import TEAM_ID, blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.metrics import add_checks, add_gates
 from tests.harness.teams import SETUP_TIME, make_team
 
-NOW = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
-
 
 def open_home(bot, user="alice"):
-    with freeze_time(NOW):
-        bot.event({"type": "app_home_opened", "user": bot_user(user), "tab": "home"})
+    bot.event({"type": "app_home_opened", "user": bot_user(user), "tab": "home"})
     return bot.slack.home_views[bot_user(user)]
 
 
@@ -30,11 +27,11 @@ def buttons(view):
 
 
 def test_home_shows_the_users_team_kpis_against_targets_with_trends(bot):
-    team = make_team(bot.db)
-    add_checks(bot.db, team, "dor", *[(NOW - timedelta(days=1), n < 9, None if n < 9 else "other", 12)
+    team, now = make_team(bot.db), utcnow()
+    add_checks(bot.db, team, "dor", *[(now - timedelta(days=1), n < 9, None if n < 9 else "other", 12)
                                       for n in range(10)])
-    add_checks(bot.db, team, "dor", (NOW - timedelta(days=8), False, "other", 30))
-    add_gates(bot.db, team, "unit", NOW - timedelta(days=2), runs=4, passed=3)
+    add_checks(bot.db, team, "dor", (now - timedelta(days=8), False, "other", 30))
+    add_gates(bot.db, team, "unit", now - timedelta(days=2), runs=4, passed=3)
 
     view = open_home(bot, "alice")  # alice leads Payments
 
@@ -86,8 +83,7 @@ def test_the_dor_button_opens_the_check_form_and_its_submission_refreshes_home(b
 
     bot.press("metrics_open_check", value=dor["value"], user="alice", view=view)
     form = bot.last_view()
-    with freeze_time(NOW):
-        reply = bot.submit(form, {"work_item": "PROJ-5", "result": "pass", "minutes": "10"})
+    reply = bot.submit(form, {"work_item": "PROJ-5", "result": "pass", "minutes": "10"})
 
     assert form["title"]["text"] == "Definition of Ready"
     assert reply.json["response_action"] == "update"
@@ -99,11 +95,10 @@ def test_the_dor_button_opens_the_check_form_and_its_submission_refreshes_home(b
 
 def test_all_figures_opens_the_teams_report(bot):
     team = make_team(bot.db)
-    add_gates(bot.db, team, "integration", NOW - timedelta(hours=3), runs=2, passed=2)
+    add_gates(bot.db, team, "integration", utcnow() - timedelta(hours=3), runs=2, passed=2)
     view = open_home(bot, "alice")
 
-    with freeze_time(NOW):
-        bot.press("metrics_open_report", value=str(team.id), user="alice", view=view)
+    bot.press("metrics_open_report", value=str(team.id), user="alice", view=view)
 
     report = bot.last_view()
     assert report["title"]["text"] == "Quality metrics"
