@@ -1,5 +1,6 @@
-"""The daily and weekly digests: when each team's is due, what it says, and posting it once.
+"""The daily and weekly digests: what they say, and posting each once.
 
+When each is due and which period it reports on is bot/digest_schedule.py:
 - Daily: at the team's `digest_time` (local, 09:00 by default) on its working days, about the time
   since the start of the previous working day (on a Monday: Friday to Sunday).
 - Weekly: Monday at `digest_time`, about the ISO week before, against the week before that, with a
@@ -20,15 +21,15 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot import charts, metrics, render
-from bot.errors import Phrase, Refusal
-from bot.teams import CLOCK_TIME, require_manager, working_hours
-from storage import audit, outbox
+from bot.digest_schedule import DAILY, WEEKLY, Due, latest_due, week_bounds
+from bot.errors import Phrase
+from storage import outbox
 from storage import metrics as store
 from storage import teams as team_store
 from storage.metrics import POSTED, SKIPPED, Bucket
@@ -36,65 +37,10 @@ from storage.teams import Team
 
 log = logging.getLogger(__name__)
 
-DAILY, WEEKLY = "daily", "weekly"
 GRACE = {DAILY: timedelta(hours=6), WEEKLY: timedelta(hours=24)}  # later than this: skipped, and logged
 CHART_WEEKS = 8
 ACTIONS_MAX = 8
 UTILIZATION_BAND = (70, 85)  # the guide's reviewer utilization target, in %
-
-
-# --- when ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Due:
-    """One digest occurrence: which, when it is due, and the period it reports on (UTC)."""
-
-    kind: str
-    period: str  # "2026-03-09" (daily: the day it is posted) or "2026-W10" (weekly: the week reported)
-    scheduled_for: datetime
-    start: datetime
-    end: datetime
-
-
-def latest_due(team: Team, kind: str, *, now: datetime) -> Due | None:
-    """The most recent occurrence of a team's digest at or before `now` (None if there is none)."""
-    zone = ZoneInfo(team.timezone)
-    at = time.fromisoformat(team.digest_time)
-    today = now.astimezone(zone).date()
-    if kind == WEEKLY:
-        monday = today - timedelta(days=today.weekday())
-        if _local(monday, at, zone) > now:
-            monday -= timedelta(weeks=1)
-        week = monday - timedelta(weeks=1)
-        year, number, _ = week.isocalendar()
-        return Due(WEEKLY, f"{year}-W{number:02d}", _local(monday, at, zone), _local(week, time(0), zone),
-                   _local(monday, time(0), zone))
-    days = working_hours(team).days
-    for back in range(8):
-        day = today - timedelta(days=back)
-        if day.weekday() in days and _local(day, at, zone) <= now:
-            since = _previous_working_day(day, days)
-            return Due(DAILY, day.isoformat(), _local(day, at, zone), _local(since, time(0), zone),
-                       _local(day, time(0), zone))
-    return None
-
-
-def _previous_working_day(day: date, days: frozenset[int]) -> date:
-    for back in range(1, 8):
-        earlier = day - timedelta(days=back)
-        if earlier.weekday() in days:
-            return earlier
-    return day - timedelta(days=1)
-
-
-def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """A local wall-clock time as a UTC instant (zoneinfo applies that day's offset: DST-correct)."""
-    return datetime.combine(day, at, zone).astimezone(UTC)
-
-
-def week_bounds(end: datetime, zone: ZoneInfo, weeks: int) -> list[datetime]:
-    """Local Monday midnights, `weeks` weeks back from `end` (itself a Monday midnight): weeks + 1 bounds."""
-    last = end.astimezone(zone).date()
-    return [_local(last - timedelta(weeks=weeks - n), time(0), zone) for n in range(weeks + 1)]
 
 
 # --- what ------------------------------------------------------------------------------------------
@@ -363,7 +309,8 @@ def _decide(session: Session, workspace_id: str, team_id: int, kind: str, *, now
                               status=status, scheduled_for=due.scheduled_for, now=now):
         return None  # another clock decided it a moment ago
     if status == SKIPPED:
-        why = "it has no digest channel" if not channel else f"{_hours(late)} late, over the {_hours(GRACE[kind])} grace"
+        why = (f"{_hours(late)} late, over the {_hours(GRACE[kind])} grace" if channel
+               else "it has no digest channel")
         log.warning("digest: skipped the %s digest of %s for %s (due %s): %s", kind, team.name, due.period,
                     due.scheduled_for.isoformat(), why)
     else:
@@ -374,36 +321,3 @@ def _decide(session: Session, workspace_id: str, team_id: int, kind: str, *, now
 
 def _hours(span: timedelta) -> str:
     return f"{span.total_seconds() / 3600:.1f} h"
-
-
-# --- the schedule a manager can change ------------------------------------------------------------------
-def set_digest_time(session: Session, team: Team, value: str, *, actor_id: str, workspace_admin: bool,
-                    now: datetime) -> Team:
-    """Change the local time of the team's digests (HH:MM), audited."""
-    require_manager(session, team, actor_id, workspace_admin=workspace_admin, action="change_setup")
-    value = value.strip()
-    if len(value) == 4 and value[1] == ":":
-        value = "0" + value  # 8:30 → 08:30
-    if not CLOCK_TIME.match(value):
-        raise Refusal("digests.bad_time", value=value)
-    before = team.digest_time
-    team.digest_time = value
-    team.updated_at = now
-    session.add(team)
-    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
-                 action="digest_time_changed", before={"digest_time": before}, after={"digest_time": value}, at=now)
-    return team
-
-
-def next_occurrences(team: Team, *, now: datetime) -> dict[str, datetime]:
-    """When the next daily and weekly digests will be posted (UTC)."""
-    upcoming = {}
-    for kind in (DAILY, WEEKLY):
-        probe = now
-        for _ in range(16):
-            due = latest_due(team, kind, now=probe + timedelta(days=1))
-            if due is not None and due.scheduled_for > now:
-                upcoming[kind] = due.scheduled_for
-                break
-            probe += timedelta(days=1)
-    return upcoming

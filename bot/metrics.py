@@ -1,5 +1,5 @@
-"""Quality metrics: DoR/DoD checks recorded from Slack, the CI tokens, and the KPI figures of a period
-against the team's targets (the guide's sections 2.1, 2.3 and 7.2).
+"""Quality metrics: DoR/DoD checks recorded from Slack, and the KPI figures of a period against the
+team's targets (the guide's sections 2.1, 2.3 and 7.2). What CI sends is in bot/ci.py.
 
 Figures are built from `storage.metrics.buckets`, which the database aggregates; nothing here loads
 individual checks or gate results.
@@ -7,9 +7,7 @@ individual checks or gate results.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable
@@ -21,7 +19,7 @@ from bot.kpis import BY_KEY, Kpi
 from bot.teams import target_values
 from storage import audit
 from storage import metrics as store
-from storage.metrics import DOD, DOR, ApiToken, Bucket, ItemCheck
+from storage.metrics import DOD, DOR, Bucket, ItemCheck
 from storage.teams import Team
 
 KINDS = (DOR, DOD)
@@ -52,9 +50,6 @@ GATE_KPIS = {"unit": "unit_tests", "integration": "integration_tests", "security
 STANDARD_GATES = ("unit", "integration", "security", "performance", "coverage")
 COVERAGE_GATE = "coverage"
 
-TOKEN_START = "qms_"
-TOKEN_SHOWN = 12  # "qms_" and 8 characters identify a token in lists; the rest is never shown again
-TOKENS_PER_TEAM = 10
 
 
 # --- DoR and DoD checks ---------------------------------------------------------------------------
@@ -155,62 +150,6 @@ def record_check(session: Session, team: Team, form: CheckForm, *, actor_id: str
                  after={"team": team.id, "work_item": check.work_item, "reason": check.reason,
                         "minutes": check.minutes, "note": check.note})
     return check
-
-
-# --- CI tokens ------------------------------------------------------------------------------------
-def hash_token(token: str) -> str:
-    """Tokens are 256 random bits, so a plain SHA-256 is enough to keep them unusable if read."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(session: Session, team: Team, *, actor_id: str, now: datetime) -> tuple[str, ApiToken]:
-    """A new bearer token for the team's CI. The token itself is returned once and never stored."""
-    if len(store.live_tokens(session, team.workspace_id, team.id)) >= TOKENS_PER_TEAM:
-        raise Refusal("metrics.too_many_tokens", limit=TOKENS_PER_TEAM)
-    token = TOKEN_START + secrets.token_urlsafe(32)
-    row = store.add_token(session, ApiToken(workspace_id=team.workspace_id, team_id=team.id,
-                                            token_hash=hash_token(token), prefix=token[:TOKEN_SHOWN],
-                                            created_by=actor_id, created_at=now))
-    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="api_token",
-                 entity_id=row.id, action="created", after={"team": team.id, "prefix": row.prefix}, at=now)
-    return token, row
-
-
-def revoke_tokens(session: Session, team: Team, which: str, *, actor_id: str, now: datetime) -> list[ApiToken]:
-    """Revoke one live token by its shown prefix, or "all" of them."""
-    live = store.live_tokens(session, team.workspace_id, team.id)
-    wanted = which.strip().rstrip("…").strip()
-    if not wanted:
-        raise Refusal("metrics.token_usage")
-    chosen = live if wanted.lower() == "all" else [t for t in live if _same_prefix(t.prefix, wanted)]
-    if not chosen:
-        raise Refusal("metrics.no_such_token", prefix=wanted)
-    for token in chosen:
-        if store.revoke(session, token, actor_id=actor_id, now=now):
-            audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="api_token",
-                         entity_id=token.id, action="revoked", before={"team": team.id, "prefix": token.prefix},
-                         at=now)
-    return chosen
-
-
-def _same_prefix(prefix: str, typed: str) -> bool:
-    typed = typed if typed.startswith(TOKEN_START) else TOKEN_START + typed
-    return len(typed) >= len(TOKEN_START) + 4 and prefix.startswith(typed[:TOKEN_SHOWN])
-
-
-def token_owner(session: Session, token: str, *, used_at: datetime | None = None) -> tuple[ApiToken, Team] | None:
-    """The live token and its team, or None for an unknown or revoked token. `used_at` records its use."""
-    if not token.startswith(TOKEN_START):
-        return None
-    row = store.token_by_hash(session, hash_token(token))
-    if row is None:
-        return None
-    team = session.get(Team, row.team_id)
-    if team is None or team.workspace_id != row.workspace_id:
-        return None
-    if used_at is not None:
-        store.touch_token(session, row, now=used_at)
-    return row, team
 
 
 # --- figures --------------------------------------------------------------------------------------

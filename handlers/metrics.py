@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import digests, metrics, render, teams
+from bot import ci, digest_schedule, metrics, render, teams
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
 from handlers import people
@@ -29,7 +29,7 @@ def register(app: App, services, subcommands: Subcommands) -> None:
     subcommands.add("dod", lambda command: check(services, command, metrics.DOD))
     subcommands.add("metrics", lambda command: show_metrics(services, command))
     subcommands.add("setup token", lambda command: ci_token(services, command))
-    subcommands.add("setup digest", lambda command: digest_schedule(services, command))
+    subcommands.add("setup digest", lambda command: digest_time(services, command))
 
     @app.view("metrics_check")
     def submit_check(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -141,10 +141,10 @@ def ci_token(services, command: Command) -> None:
         if verb == "list":
             tokens, revoked, token = _live(session, team), [], None
         elif verb == "revoke":
-            revoked = metrics.revoke_tokens(session, team, rest, actor_id=command.user_id, now=now)
+            revoked = ci.revoke_tokens(session, team, rest, actor_id=command.user_id, now=now)
             tokens, token = _live(session, team), None
         else:
-            token, _row = metrics.create_token(session, team, actor_id=command.user_id, now=now)
+            token, _row = ci.create_token(session, team, actor_id=command.user_id, now=now)
     if token is not None:
         return command.reply("metrics/token_created.json.j2", token=token, team_name=team.name)
     command.reply("metrics/tokens.json.j2", team_name=team.name, tokens=tokens, revoked=revoked)
@@ -155,7 +155,7 @@ def _live(session, team):
 
 
 # --- /qms setup digest --------------------------------------------------------------------------------
-def digest_schedule(services, command: Command) -> None:
+def digest_time(services, command: Command) -> None:
     """`/qms setup digest` shows when the team's digests go out; `/qms setup digest 08:30` changes it."""
     now = utcnow()
     value = command.args.strip()
@@ -163,7 +163,7 @@ def digest_schedule(services, command: Command) -> None:
     with services.db.transaction() as session:
         team = teams.require_team(session, command.workspace_id, command.channel_id)
         if value:
-            digests.set_digest_time(session, team, value, actor_id=command.user_id,
-                                    workspace_admin=person.is_workspace_admin, now=now)
+            digest_schedule.set_digest_time(session, team, value, actor_id=command.user_id,
+                                            workspace_admin=person.is_workspace_admin, now=now)
     command.reply("digests/schedule.json.j2", team=team, channel=team.digest_channel_id or team.home_channel_id,
-                  upcoming=digests.next_occurrences(team, now=now), changed=bool(value))
+                  upcoming=digest_schedule.next_occurrences(team, now=now), changed=bool(value))

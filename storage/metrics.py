@@ -269,7 +269,8 @@ def rejection_reasons(session: Session, workspace_id: str, team_id: int, kind: s
     query = (
         select(ItemCheck.reason, count)
         .where(ItemCheck.workspace_id == workspace_id, ItemCheck.team_id == team_id, ItemCheck.kind == kind,
-               ItemCheck.checked_at >= start, ItemCheck.checked_at < end, ItemCheck.passed == False)  # noqa: E712 (SQL, not Python)
+               ItemCheck.checked_at >= start, ItemCheck.checked_at < end,
+               ItemCheck.passed == False)  # noqa: E712 (SQL, not Python)
         .group_by(ItemCheck.reason)
         .order_by(count.desc(), ItemCheck.reason)
     )

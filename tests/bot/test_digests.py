@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import clock, digests, metrics
+from bot import clock, digest_schedule, digests, metrics
 from bot.errors import Refusal
 from bot.kpis import BY_KEY
 from bot.timeutil import utcnow
@@ -71,7 +71,7 @@ def test_digests_follow_the_teams_local_nine_oclock_across_a_dst_change_and_skip
 def test_a_team_that_works_sunday_to_thursday_gets_its_daily_digest_on_those_days(database):
     team = make_team(database, work_days=("sun", "mon", "tue", "wed", "thu"))
 
-    due = [digests.latest_due(team, "daily", now=datetime(2026, 3, day, 12, tzinfo=UTC)).period
+    due = [digest_schedule.latest_due(team, "daily", now=datetime(2026, 3, day, 12, tzinfo=UTC)).period
            for day in range(6, 13)]  # Friday 6 to Thursday 12 March, at noon
 
     assert due == ["2026-03-05", "2026-03-05", "2026-03-08", "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12"]
@@ -80,8 +80,8 @@ def test_a_team_that_works_sunday_to_thursday_gets_its_daily_digest_on_those_day
 def test_a_monday_daily_digest_covers_friday_to_sunday_and_the_weekly_one_the_iso_week_before(database):
     team = make_team(database, timezone="America/New_York")
 
-    daily = digests.latest_due(team, "daily", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
-    weekly = digests.latest_due(team, "weekly", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
+    daily = digest_schedule.latest_due(team, "daily", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
+    weekly = digest_schedule.latest_due(team, "weekly", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
 
     # New York moved to daylight time on Sunday 8 March: Friday midnight is 05:00 UTC, Monday's 04:00 UTC.
     assert (daily.period, daily.start, daily.end) == ("2026-03-09", datetime(2026, 3, 6, 5, tzinfo=UTC),
@@ -94,7 +94,7 @@ def test_a_monday_daily_digest_covers_friday_to_sunday_and_the_weekly_one_the_is
 def test_the_digest_time_is_the_teams_own(bot):
     team = make_team(bot.db)
     with bot.db.transaction() as session:
-        digests.set_digest_time(session, session.merge(team), "7:30", actor_id="UALICE", workspace_admin=False,
+        digest_schedule.set_digest_time(session, session.merge(team), "7:30", actor_id="UALICE", workspace_admin=False,
                                 now=MONDAY_9)
 
     assert [digest_kind(m) for m in run_clock(bot, datetime(2026, 3, 9, 7, 29, tzinfo=UTC))] == []
@@ -109,7 +109,7 @@ def test_a_digest_time_that_is_not_a_time_of_day_is_refused(database, typed):
     team = make_team(database)
 
     with database.transaction() as session, pytest.raises(Refusal) as refused:
-        digests.set_digest_time(session, session.merge(team), typed, actor_id="UALICE", workspace_admin=False,
+        digest_schedule.set_digest_time(session, session.merge(team), typed, actor_id="UALICE", workspace_admin=False,
                                 now=MONDAY_9)
 
     assert refused.value.phrase.key == "digests.bad_time"
@@ -119,7 +119,7 @@ def test_only_managers_may_change_the_digest_time(database):
     team = make_team(database)
 
     with database.transaction() as session, pytest.raises(Refusal) as refused:
-        digests.set_digest_time(session, session.merge(team), "08:00", actor_id="UCAROL", workspace_admin=False,
+        digest_schedule.set_digest_time(session, session.merge(team), "08:00", actor_id="UCAROL", workspace_admin=False,
                                 now=MONDAY_9)
 
     assert refused.value.phrase.key == "teams.only_managers_may"

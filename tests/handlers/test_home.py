@@ -1,7 +1,7 @@
 """App Home: a person's teams and their KPIs against targets, with buttons into the flows, within Slack's limits."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 
 from bot import teams

@@ -48,7 +48,8 @@ def empty_report() -> Report:
     return Report(team_id=1, team_name="Platform", timezone="UTC", start=START, end=END,
                   previous_start=START - timedelta(days=7),
                   figures=[Figure(kpi=k, value=None, target=k.default) for k in KPIS], gates=[], dor_reasons=[],
-                  dod_reasons=[], counts=dict.fromkeys(["dor_checks", "dod_checks", "gate_runs", "defects", "escaped"], 0))
+                  dod_reasons=[],
+                  counts=dict.fromkeys(["dor_checks", "dod_checks", "gate_runs", "defects", "escaped"], 0))
 
 
 CHECK = SimpleNamespace(kind="dor", work_item="PROJ-123", passed=False, reason="acceptance_criteria", minutes=15,
