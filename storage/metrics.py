@@ -369,6 +369,8 @@ def _epoch_postgresql(element, compiler, **kw):
 def revoke(session: Session, token: ApiToken, *, actor_id: str, now: datetime) -> bool:
     """Revoke a live token (compare-and-set on revoked_at)."""
     table = ApiToken.__table__
-    result = session.execute(update(table).where(table.c.id == token.id, table.c.revoked_at.is_(None))
+    result = session.execute(update(table)
+                             .where(table.c.workspace_id == token.workspace_id, table.c.id == token.id,
+                                    table.c.revoked_at.is_(None))
                              .values(revoked_at=now, revoked_by=actor_id))
     return result.rowcount == 1
