@@ -98,11 +98,9 @@ def next_occurrences(team: Team, *, now: datetime) -> dict[str, datetime]:
     """When the next daily and weekly digests will be posted (UTC)."""
     upcoming = {}
     for kind in (DAILY, WEEKLY):
-        probe = now
-        for _ in range(16):
-            due = latest_due(team, kind, now=probe + timedelta(days=1))
+        for days in range(1, 16):  # a day ahead at a time: no two occurrences fall within one day
+            due = latest_due(team, kind, now=now + timedelta(days=days))
             if due is not None and due.scheduled_for > now:
                 upcoming[kind] = due.scheduled_for
                 break
-            probe += timedelta(days=1)
     return upcoming

@@ -127,6 +127,16 @@ def review_kpis(reviews: ReviewSection | None) -> dict[str, tuple[float | None, 
             "review_quality": (reviews.quality, reviews.previous_quality, reviews.done)}
 
 
+def figures(session: Session, team: Team, bounds: list[datetime], *,
+            buckets: list[Bucket] | None = None) -> tuple[metrics.Report, dict[str, object]]:
+    """Everything known about the last period of `bounds`: the team's metrics (with the reviews KPIs
+    when their figures are present) and the other domains' sections. What `/qms metrics`, App Home
+    and the digests show."""
+    sections = optional_sections(session, team, start=bounds[-2], end=bounds[-1], previous_start=bounds[-3])
+    report = metrics.report(session, team, bounds, buckets=buckets, extra_values=review_kpis(sections.get("reviews")))
+    return report, sections
+
+
 def build(session: Session, team: Team, due: Due) -> Digest:
     """A team's digest for one occurrence: all figures come from period aggregates."""
     zone = ZoneInfo(team.timezone)
@@ -135,8 +145,7 @@ def build(session: Session, team: Team, due: Due) -> Digest:
     else:
         bounds = [due.start - (due.end - due.start), due.start, due.end]
     weeks = store.buckets(session, team.workspace_id, team.id, bounds)
-    sections = optional_sections(session, team, start=due.start, end=due.end, previous_start=bounds[-3])
-    report = metrics.report(session, team, bounds, buckets=weeks, extra_values=review_kpis(sections.get("reviews")))
+    report, sections = figures(session, team, bounds, buckets=weeks)
     digest = Digest(kind=due.kind, period=due.period, team_id=team.id, team_name=team.name, timezone=team.timezone,
                     report=report, weeks=weeks if due.kind == WEEKLY else [], **sections)
     digest.actions = action_items(digest)

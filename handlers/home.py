@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import metrics, render
+from bot import digests, metrics, render
 from bot.timeutil import utcnow
 from handlers import metrics as metric_handlers
 from handlers.forms import MalformedPayload, field
@@ -42,11 +42,12 @@ def register(app: App, services) -> None:
         now = utcnow()
         with services.db.transaction() as session:
             team = _team_in(session, body, field(body, "actions", 0, "value"))
-            report = metrics.report(session, team, metrics.recent_bounds(now, metric_handlers.RECENT)) if team else None
+            found = digests.figures(session, team, metrics.recent_bounds(now, metric_handlers.RECENT)) if team else None
         ack()
-        if report is not None:
+        if found is not None:
+            report, sections = found
             client.views_open(trigger_id=field(body, "trigger_id"),
-                              view=render.view("metrics/report_modal.json.j2", report=report))
+                              view=render.view("metrics/report_modal.json.j2", report=report, sections=sections))
 
 
 def publish(services, client: WebClient, *, workspace_id: str, user_id: str) -> None:
@@ -55,7 +56,7 @@ def publish(services, client: WebClient, *, workspace_id: str, user_id: str) -> 
     with services.db.transaction() as session:
         mine = team_store.teams_of_user(session, workspace_id, user_id)
         every = mine or team_store.teams(session, workspace_id)
-        reports = [metrics.report(session, team, metrics.recent_bounds(now, metric_handlers.RECENT))
+        reports = [digests.figures(session, team, metrics.recent_bounds(now, metric_handlers.RECENT))[0]
                    for team in every[:TEAMS_SHOWN]]
     view = render.view("home/home.json.j2", reports=reports, own=bool(mine), more=max(len(every) - TEAMS_SHOWN, 0),
                        any_team=bool(every))

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import ci, digest_schedule, metrics, render, teams
+from bot import ci, digest_schedule, digests, metrics, render, teams
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
 from handlers import people
@@ -120,8 +120,8 @@ def show_metrics(services, command: Command) -> None:
     now = utcnow()
     with services.db.transaction() as session:
         team = teams.require_team(session, command.workspace_id, command.channel_id)
-        report = metrics.report(session, team, metrics.recent_bounds(now, PERIODS[period]))
-    command.reply("metrics/report.json.j2", report=report, period=period)
+        report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
+    command.reply("metrics/report.json.j2", report=report, sections=sections, period=period)
 
 
 # --- /qms setup token -------------------------------------------------------------------------------

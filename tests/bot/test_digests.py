@@ -104,6 +104,15 @@ def test_the_digest_time_is_the_teams_own(bot):
     assert [digest_kind(m) for m in run_clock(bot, datetime(2026, 3, 10, 7, 30, tzinfo=UTC))] == ["daily"]
 
 
+def test_after_fridays_digest_the_next_ones_are_on_monday(database):
+    team = make_team(database, timezone="Europe/Berlin")
+
+    upcoming = digest_schedule.next_occurrences(team, now=datetime(2026, 3, 27, 8, 0, tzinfo=UTC))  # Fri 09:00 CET
+
+    # Berlin moves to summer time on Sunday 29 March: Monday's 09:00 is 07:00 UTC.
+    assert upcoming == {"daily": datetime(2026, 3, 30, 7, tzinfo=UTC), "weekly": datetime(2026, 3, 30, 7, tzinfo=UTC)}
+
+
 @pytest.mark.parametrize("typed", ["25:00", "9", "noon", "09:60"])
 def test_a_digest_time_that_is_not_a_time_of_day_is_refused(database, typed):
     team = make_team(database)

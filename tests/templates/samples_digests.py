@@ -3,24 +3,11 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from bot.digests import Digest, IncidentSection, ReviewSection, RiskLine, RiskSection
-from tests.templates.samples import LONG, MANY, many_users
-from tests.templates.samples_metrics import empty_report, extreme_report, realistic_report
+from bot.digests import Digest
+from tests.templates.samples import LONG, MANY
+from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, REVIEWS, RISKS,
+                                             empty_report, extreme_report, realistic_report)
 
-REVIEWS = ReviewSection(done=42, mean_hours=4.2, median_hours=3.5, quality=8.7, stalled=2,
-                        utilization=[("UBOB", 78.0), ("UEVE", 92.0), ("UHENRY", 55.0)], previous_mean_hours=5.0,
-                        previous_quality=8.5)
-INCIDENTS = IncidentSection(open_by_level={1: 2, 2: 1}, declared=4, resolved=3, mean_hours_to_resolve=19.5)
-RISKS = RiskSection(opened=2, closed=1, top=[RiskLine("QR-001", "Security vulnerability in authentication system", 12,
-                                                      "high", "UCAROL"),
-                                             RiskLine("QR-002", "Code review bottleneck during peak development", 12,
-                                                      "high", None)])
-LONG_REVIEWS = ReviewSection(done=10**9, mean_hours=1e9, median_hours=1e9, quality=10.0, stalled=10**9,
-                             utilization=[(user, 999.9) for user in many_users()])
-LONG_INCIDENTS = IncidentSection(open_by_level={1: 10**9, 2: 10**9, 3: 10**9}, declared=10**9, resolved=10**9,
-                                 mean_hours_to_resolve=1e9)
-LONG_RISKS = RiskSection(opened=10**9, closed=10**9, top=[RiskLine(LONG, LONG, 25, LONG, user)
-                                                          for user in many_users()])
 GUIDE_ACTIONS = ["Schedule a requirements writing workshop: DoR pass rate is 85% against >90%, mostly for incomplete "
                  "requirements.", "Investigate the security scans failures (flaky or real?): 92% against >95%."]
 

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from bot.digests import IncidentSection, ReviewSection, RiskLine, RiskSection
 from bot.kpis import BY_KEY, KPIS
 from bot.metrics import CheckForm, Figure, GateFigure, ReasonShare, Report
 from tests.templates.samples import LONG, MANY, WORD, many_users
@@ -64,6 +65,28 @@ def tokens(n):
                             last_used_at=END if index % 2 else None) for index, user in enumerate(many_users(n))]
 
 
+# The other domains' sections, as phase 2 will pass them (bot.digests.figures).
+REVIEWS = ReviewSection(done=42, mean_hours=4.2, median_hours=3.5, quality=8.7, stalled=2,
+                        utilization=[("UBOB", 78.0), ("UEVE", 92.0), ("UHENRY", 55.0)], previous_mean_hours=5.0,
+                        previous_quality=8.5)
+INCIDENTS = IncidentSection(open_by_level={1: 2, 2: 1}, declared=4, resolved=3, mean_hours_to_resolve=19.5)
+RISKS = RiskSection(opened=2, closed=1, top=[RiskLine("QR-001", "Security vulnerability in authentication system", 12,
+                                                      "high", "UCAROL"),
+                                             RiskLine("QR-002", "Code review bottleneck during peak development", 12,
+                                                      "high", None)])
+LONG_REVIEWS = ReviewSection(done=10**9, mean_hours=1e9, median_hours=1e9, quality=10.0, stalled=10**9,
+                             utilization=[(user, 999.9) for user in many_users()])
+LONG_INCIDENTS = IncidentSection(open_by_level={1: 10**9, 2: 10**9, 3: 10**9}, declared=10**9, resolved=10**9,
+                                 mean_hours_to_resolve=1e9)
+LONG_RISKS = RiskSection(opened=10**9, closed=10**9, top=[RiskLine(LONG, LONG, 25, LONG, user)
+                                                          for user in many_users()])
+
+def _sections(extreme=False):
+    if extreme:
+        return {"reviews": LONG_REVIEWS, "incidents": LONG_INCIDENTS, "risks": LONG_RISKS}
+    return {"reviews": REVIEWS, "incidents": INCIDENTS, "risks": RISKS}
+
+
 SAMPLES = {
     "metrics/check_modal.json.j2": ("view", [
         {"kind": "dor", "team_name": "Payments", "metadata": '{"kind": "dor", "team_id": 1, "channel_id": "CPAY"}',
@@ -78,12 +101,15 @@ SAMPLES = {
         {"check": LONG_CHECK, "team_name": LONG, "figure": Figure(kpi=BY_KEY["dod_success"], value=1e12, target=95)},
     ]),
     "metrics/report.json.j2": ("message", [
-        {"report": realistic_report(), "period": "week"},
-        {"report": empty_report(), "period": "day"},
-        {"report": extreme_report(), "period": "month"},
+        {"report": realistic_report(), "sections": {}, "period": "week"},
+        {"report": empty_report(), "sections": {}, "period": "day"},
+        {"report": realistic_report(), "sections": _sections(), "period": "week"},
+        {"report": extreme_report(), "sections": _sections(extreme=True), "period": "month"},
     ]),
     "metrics/report_modal.json.j2": ("view", [
-        {"report": realistic_report()}, {"report": empty_report()}, {"report": extreme_report()},
+        {"report": realistic_report(), "sections": {}}, {"report": empty_report(), "sections": {}},
+        {"report": realistic_report(), "sections": _sections()},
+        {"report": extreme_report(), "sections": _sections(extreme=True)},
     ]),
     "metrics/token_created.json.j2": ("message", [
         {"token": TOKEN, "team_name": "Payments"}, {"token": TOKEN + WORD, "team_name": LONG},
