@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import Settings
 from bot.sender import OutboxSender
 from bot.timeutil import utcnow
-from handlers import commands, home, incidents, reviews, risks, teams
+from handlers import commands, home, incidents, metrics, reviews, risks, teams
 from handlers.forms import MalformedPayload
 from storage import runtime
 from storage.db import Database
@@ -99,6 +99,7 @@ def build_app(services: Services, *, signing_secret: str | None = None) -> App:
     incidents.register(app, services, subcommands)  # /qms incident, /qms setup escalation
     risks.register(app, services, subcommands)  # /qms risk
     reviews.register(app, services, subcommands)  # /qms review
+    metrics.register(app, services, subcommands)  # /qms dor, dod, metrics, setup token, setup digest
     commands.register(app, services, subcommands)  # /qms, /qms help, and the table above
     return app
 

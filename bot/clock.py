@@ -20,7 +20,7 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import incident_clock, reviews_sweep, risks
+from bot import digests, incident_clock, reviews_sweep, risks
 from bot.timeutil import utcnow
 from storage import runtime
 
@@ -53,6 +53,7 @@ JOBS: list[Job] = [
     Job("risks.review_reminders", lambda services, now: risks.remind_due_reviews(services.db, now=now),
         timedelta(minutes=10)),
     Job("reviews.sweep", lambda services, now: reviews_sweep.sweep(services.db, now=now), timedelta(minutes=1)),
+    Job("digests.post", digests.job, timedelta(minutes=1)),
 ]
 
 

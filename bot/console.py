@@ -36,6 +36,7 @@ Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident
   as NAME          type as another person (`users` lists them)
   in CHANNEL       type in another channel (`channels` lists them)
   users, channels  who and where
+  home             open the bot's App Home tab
   help             this text
   quit             leave (Ctrl-D works too)"""
 
@@ -96,7 +97,7 @@ class Console:
             "help": lambda _: self.say(HELP), "as": self.switch_user, "in": self.switch_channel,
             "users": lambda _: self.say(", ".join(f"{u['name']} ({u['real_name']})" for u in self._people())),
             "channels": lambda _: self.say(", ".join("#" + c["name"] for c in self._channels())),
-            "press": self.press,
+            "press": self.press, "home": lambda _: self.open_home(),
         }
         if word in actions:
             return actions[word](rest.strip())
@@ -145,8 +146,14 @@ class Console:
         self.controls = []
         self.dispatch(slack_requests.interaction(payload))
 
-    def dispatch(self, body: str) -> dict[str, Any] | None:
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **slack_requests.sign(self.secret, body)}
+    def open_home(self) -> None:
+        """What Slack sends when you open the bot's Home tab."""
+        event = {"type": "app_home_opened", "user": self.user["id"], "tab": "home"}
+        self.controls = []
+        self.dispatch(slack_requests.event_callback(event=event, team_id=TEAM_ID), content_type="application/json")
+
+    def dispatch(self, body: str, content_type: str = "application/x-www-form-urlencoded") -> dict[str, Any] | None:
+        headers = {"Content-Type": content_type, **slack_requests.sign(self.secret, body)}
         response = self.app.dispatch(BoltRequest(body=body, headers=headers))
         self.app.listener_runner.listener_executor.wait_idle()
         answer = _json(response.body)
@@ -272,6 +279,9 @@ class Console:
             if block.get("type") != "input":
                 for line in self._block_lines(block, None, None, view):
                     self.say("│" + line)
+        if "submit" not in view:  # a modal that only says something (a notice): nothing to fill in
+            self.say("└─ (" + view.get("close", {}).get("text", "Close") + ")")
+            return
         values: dict[str, dict[str, Any]] = {}
         wrong: dict[str, str] = {}
         while True:

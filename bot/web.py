@@ -14,6 +14,7 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot import api
 from bot.timeutil import utcnow
 from storage import runtime
 
@@ -68,6 +69,8 @@ def create_web_app(bolt_app: App, services, *, signing_secret: str) -> Flask:
         if age > CLOCK_STALE_AFTER:
             return jsonify(status="stale", **body), 503
         return jsonify(status="ok", **body)
+
+    web.register_blueprint(api.blueprint(services))  # POST /api/v1/gates, /api/v1/defects (CI)
 
     @web.errorhandler(413)
     def too_large(_error_) -> Response:

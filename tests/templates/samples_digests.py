@@ -1,0 +1,42 @@
+"""Samples of the digest templates, with and without the other domains' sections."""
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from bot.digests import Digest
+from tests.templates.samples import LONG, MANY
+from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, REVIEWS, RISKS,
+                                             empty_report, extreme_report, realistic_report)
+
+GUIDE_ACTIONS = ["Schedule a requirements writing workshop: DoR pass rate is 85% against >90%, mostly for incomplete "
+                 "requirements.", "Investigate the security scans failures (flaky or real?): 92% against >95%."]
+
+
+def digest(kind, report, **sections):
+    return Digest(kind=kind, period="2026-W10" if kind == "weekly" else "2026-03-09", team_id=1,
+                  team_name=report.team_name, timezone=report.timezone, report=report, **sections)
+
+
+def contexts(kind):
+    return [
+        {"digest": digest(kind, realistic_report()), "actions": GUIDE_ACTIONS},
+        {"digest": digest(kind, realistic_report(), reviews=REVIEWS, incidents=INCIDENTS, risks=RISKS),
+         "actions": GUIDE_ACTIONS},
+        {"digest": digest(kind, empty_report()), "actions": ["No quality data yet."]},
+        {"digest": digest(kind, extreme_report(), reviews=LONG_REVIEWS, incidents=LONG_INCIDENTS, risks=LONG_RISKS),
+         "actions": [LONG] * MANY},
+    ]
+
+
+TEAM = SimpleNamespace(name="Payments", digest_time="09:00", timezone="Europe/Berlin")
+NEXT = {"daily": datetime(2026, 3, 10, 8, tzinfo=UTC), "weekly": datetime(2026, 3, 16, 8, tzinfo=UTC)}
+
+SAMPLES = {
+    "digests/daily.json.j2": ("message", contexts("daily")),
+    "digests/weekly.json.j2": ("message", contexts("weekly")),
+    "digests/schedule.json.j2": ("message", [
+        {"team": TEAM, "channel": "CDIGEST", "upcoming": NEXT, "changed": False},
+        {"team": SimpleNamespace(name=LONG, digest_time="23:59", timezone=LONG), "channel": None, "upcoming": {},
+         "changed": True},
+    ]),
+}
