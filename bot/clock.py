@@ -12,7 +12,6 @@ import logging
 import os
 import signal
 import socket
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -105,22 +104,15 @@ def build_scheduler(services, *, jobs: list[Job] | None = None) -> BackgroundSch
 
 def run(services) -> None:
     """Run until SIGTERM or SIGINT, then let running jobs finish."""
-    stopping = threading.Event()
-    received: list[str] = []
-
-    def stop(signum, _frame):
-        # Only set the flag: a log write from a signal handler can collide with one in progress
-        # on the main thread (a reentrant stderr write raises), and the clock must stop regardless.
-        received.append(signal.Signals(signum).name)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    # Block the stop signals before any thread starts (threads inherit the mask), then wait for one
+    # with sigwait: no signal handler runs, so none can deadlock on a lock the main thread holds.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # no line per tick
     scheduler = build_scheduler(services)
     scheduler.start()
     log.info("clock: started with jobs %s", ", ".join(job.id for job in JOBS))
-    stopping.wait()
-    log.info("clock: %s received, stopping after the running jobs finish", received[0])
+    received = signal.sigwait(stop_signals)
+    log.info("clock: %s received, stopping after the running jobs finish", signal.Signals(received).name)
     scheduler.shutdown(wait=True)
     log.info("clock: stopped")
