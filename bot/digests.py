@@ -205,19 +205,25 @@ def message(digest: Digest) -> dict:
     return render.message(f"digests/{digest.kind}.json.j2", digest=digest, actions=actions)
 
 
-def chart(digest: Digest) -> bytes | None:
-    """The weekly chart: each KPI measured in the last weeks (review time and quality too), against
-    its target. None without data."""
-    panels = []
+def chart_panels(digest: Digest) -> list[charts.Panel]:
+    """One panel per KPI measured in any of the digest's weeks (review time and quality too), with
+    its value week by week (None where nothing was measured) against the team's target."""
     weekly_values = [metrics.kpi_values(week) for week in digest.weeks]
     for index, week in enumerate(digest.review_weeks[:len(weekly_values)]):
         weekly_values[index] |= sections.review_kpi_values(week)
+    panels = []
     for kpi_key, figure in metrics.figures_by_key(digest.report.figures).items():
         values = [week[kpi_key][0] if kpi_key in week else None for week in weekly_values]
         if any(v is not None for v in values):
             title = render.phrase("digests.chart_panel", label=figure.kpi.label, unit=figure.kpi.unit)
             panels.append(charts.Panel(title=title, comparator=figure.kpi.comparator, target=figure.target,
                                        values=values, ceiling=_ceiling(figure.kpi)))
+    return panels
+
+
+def chart(digest: Digest) -> bytes | None:
+    """The weekly chart: each KPI over the last weeks against its target, as a PNG. None without data."""
+    panels = chart_panels(digest)
     if not panels:
         return None
     zone = ZoneInfo(digest.timezone)
