@@ -194,7 +194,7 @@ def _risk_actions(risks: RiskSection | None) -> list[Phrase]:
     if risks is None:
         return []
     critical = [r for r in risks.top if r.band == "critical"]
-    return [Phrase("digests.action_critical_risk", {"key": r.key, "score": r.score, "owner": r.owner_id})
+    return [Phrase("digests.action_critical_risk", {"risk": r.key, "score": r.score, "owner": r.owner_id})
             for r in critical[:3]]
 
 

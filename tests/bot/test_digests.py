@@ -319,6 +319,8 @@ def test_action_items_follow_the_figures_most_pressing_first():
     assert [p.key for p in digest.actions] == [
         "digests.action_escalated_incidents", "digests.action_critical_risk", "digests.action_update_dor_checklist",
         "digests.action_escaped_defects", "digests.action_stalled_reviews", "digests.action_rebalance_reviewer"]
+    assert "Check the mitigation of critical risk QR-001 (score 20) with <@UCAROL>." in blocks_text(
+        digests.message(digest))  # every action item renders as a sentence
 
 
 def test_figures_on_target_call_for_no_action_and_no_data_calls_for_data():

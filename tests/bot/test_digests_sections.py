@@ -151,7 +151,7 @@ def test_the_weekly_action_items_come_from_every_domain_most_pressing_first(fort
     with db.transaction() as session:
         digest = digests.build(session, team, due)
 
-    assert [(p.key, p.params.get("level") or p.params.get("key") or p.params.get("count"))
+    assert [(p.key, p.params.get("level") or p.params.get("risk") or p.params.get("count"))
             for p in digest.actions] == [
         ("digests.action_escalated_incidents", 2), ("digests.action_critical_risk", "QR-003"),
         ("digests.action_review_time", None), ("digests.action_review_quality", None),
