@@ -11,9 +11,11 @@ The clock calls `post_due` every minute. Only the latest occurrence of each dige
 is a `digest_run` row inserted once per team, kind and period, in the same transaction as the outbox
 rows (`digest:{team}:{kind}:{period}`), so two clocks post it once.
 
-A digest is a `Digest`: the team's own metrics (`bot.metrics.Report`) plus optional sections that
-other domains' figures fill in (reviews, incidents, risks). Templates render a section only when it
-is present, and the action items are derived from whatever figures are there.
+A digest is a `Digest`: the team's own metrics (`bot.metrics.Report`, with review time and quality
+among its KPIs) plus the sections the other domains' figures fill in — reviews, incidents, risks
+(bot/digest_sections.py) — and, weekly, the 8 weeks of the chart. The action items are derived from
+all of them, most pressing first. `figures` is the one entry point `/qms metrics`, App Home and the
+digests share.
 """
 
 from __future__ import annotations

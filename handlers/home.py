@@ -23,8 +23,6 @@ from handlers import metrics as metric_handlers
 from handlers.forms import MalformedPayload, field
 from storage import teams as team_store
 
-TEAMS_SHOWN = home.TEAMS_SHOWN
-
 
 def register(app: App, services) -> None:
     @app.event("app_home_opened")

@@ -218,6 +218,8 @@ def test_a_team_lead_sees_the_risks_they_own_and_the_open_incidents_of_their_tea
             "open 72 h · commander <@UALICE> · <#CPAYMENTS> · not acknowledged yet · Payments") in text
     assert [label for label, _, _ in row_of(view, "INC-003")] == ["Acknowledge", "Post update", "Resolve"]
     assert [label for label, _, _ in row_of(view, "INC-004")] == ["Acknowledge", "Post update", "Resolve"]
+    assert "*Payments* · last 7 days: 0 of 2 measured KPIs on target" in text  # review time and quality
+    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in text
 
 
 def test_the_commander_of_another_teams_incident_sees_it_and_may_resolve_only_their_own(bot, fortnight):
@@ -311,6 +313,19 @@ def test_home_buttons_into_other_flows_open_those_flows_modals(bot, slack, fortn
 
     assert reply.status == 200
     assert bot.last_view()["title"]["text"] == title
+
+
+def test_all_figures_shows_review_time_and_quality_and_the_teams_reviews_incidents_and_risks(bot, fortnight):
+    view = home_of(bot, "alice")
+
+    press_on_home(bot, "metrics_open_report", str(fortnight.id), user="alice", view=view)
+
+    report = lines_of(bot.last_view())
+    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in report
+    assert "⚠️ *Review quality*: 8.0/10 · target >8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in report
+    assert any(line.startswith("*Reviews*: 4 requested, 2 done") for line in report)
+    assert any(line.startswith("*Incidents*: 2 open") for line in report)
+    assert "*Risks*: 3 open (1 critical, 2 high) · 3 opened, 1 closed in the last 7 days" in report
 
 
 @pytest.mark.parametrize("action_id", ["home_review_accept", "home_review_done", "home_incident_ack"])
