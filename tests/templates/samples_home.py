@@ -14,7 +14,8 @@ TO_DO = [ReviewToDo(41, "CR-041", "https://github.com/acme/pay/pull/812", "Backe
          ReviewToDo(38, "CR-038", "https://github.com/acme/pay/pull/799", "Database/Performance", "L", "UGRACE",
                     "secondary", "accepted", 7.25, True, "Payments")]
 ASKED = [RequestedReview("CR-044", "https://github.com/acme/pay/pull/820", "Frontend/UX", "open",
-                         [("UBOB", "primary", "accepted"), ("UCAROL", "secondary", "assigned")], 3.0, False, "Payments"),
+                         [("UBOB", "primary", "accepted"), ("UCAROL", "secondary", "assigned")], 3.0, False,
+                         "Payments"),
          RequestedReview("CR-045", "https://github.com/acme/pay/pull/821", "Security", "waiting", [], 0.5, False,
                          "Payments")]
 OWNED = [OwnedRisk(3, "QR-003", "Card data stored in logs", 20, "critical", date(2026, 3, 9), True, "Payments"),
