@@ -101,16 +101,16 @@ def figures(session: Session, team: Team, bounds: list[datetime], *, buckets: li
     return report, found
 
 
-def build(session: Session, team: Team, due: Due) -> Digest:
+def build(session: Session, team: Team, due: Due, *, now: datetime | None = None) -> Digest:
     """A team's digest for one occurrence: all figures come from period aggregates. What is open
-    (stalled reviews, incidents, risks) is as of when the digest was due."""
+    (stalled reviews, incidents, risks) is as of `now`, when it is posted (default: when it was due)."""
     zone = ZoneInfo(team.timezone)
     if due.kind == WEEKLY:
         bounds = week_bounds(due.end, zone, CHART_WEEKS)
     else:
         bounds = [due.start - (due.end - due.start), due.start, due.end]
     weeks = store.buckets(session, team.workspace_id, team.id, bounds)
-    report, found = figures(session, team, bounds, buckets=weeks, now=due.scheduled_for)
+    report, found = figures(session, team, bounds, buckets=weeks, now=now or due.scheduled_for)
     digest = Digest(kind=due.kind, period=due.period, team_id=team.id, team_name=team.name, timezone=team.timezone,
                     report=report, **found)
     if due.kind == WEEKLY:
@@ -306,7 +306,7 @@ def _decide(session: Session, workspace_id: str, team_id: int, kind: str, *, now
         log.warning("digest: skipped the %s digest of %s for %s (due %s): %s", kind, team.name, due.period,
                     due.scheduled_for.isoformat(), why)
     else:
-        enqueue(session, team, build(session, team, due), channel, now=now)
+        enqueue(session, team, build(session, team, due, now=now), channel, now=now)
         log.info("digest: queued the %s digest of %s for %s", kind, team.name, due.period)
     return Outcome(team.id, kind, due.period, status)
 

@@ -7,7 +7,9 @@ import pytest
 
 from bot import digest_schedule, digests, metrics
 from bot.digest_sections import IncidentLine, RiskLine, StalledReview
+from storage import outbox
 from tests.conftest import both_databases
+from tests.harness.bot import blocks_text
 from tests.harness.metrics import a_fortnight, at
 from tests.harness.teams import make_team
 
@@ -199,3 +201,27 @@ def test_a_rebalance_is_suggested_for_a_reviewer_past_the_guides_85_percent(data
     # Over 85 % (strictly) is past the band; at most two names, the busiest first.
     assert [(p.key, p.params["user"]) for p in actions] == [("digests.action_rebalance_reviewer", "UEVE"),
                                                             ("digests.action_rebalance_reviewer", "UIVY")]
+
+
+def test_a_digest_posted_late_says_what_is_open_when_it_is_posted(fortnight):
+    db, team = fortnight
+    with db.transaction() as session:
+        from bot import incidents
+
+        incidents.resolve(session, "T0TEST", _incident_id(session, 4), summary="Queue drained", actor_id="UBOB",
+                          workspace_admin=False, now=at("2026-03-09 12:00"))
+
+    digests.post_due(db, now=at("2026-03-09 14:00"))  # the clock was down at 09:00: five hours late
+
+    with db.transaction() as session:
+        daily = outbox.messages(session, "T0TEST", key_prefix=f"digest:{team.id}:daily:")[0].payload
+    text = blocks_text(daily)
+    assert "• *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · open 77 h" in text
+    assert "INC-004" not in text  # resolved at noon, before the digest went out
+    assert "CR-004> Backend/API — 21 h open (working hours)" in text  # 16 h by Friday night, and Monday 09:00–14:00
+
+
+def _incident_id(session, number):
+    from storage import incidents as incident_store
+
+    return incident_store.by_number(session, "T0TEST", number).id
