@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import sys
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Callable, TextIO
 
@@ -150,7 +151,10 @@ class Console:
         """What Slack sends when you open the bot's Home tab."""
         event = {"type": "app_home_opened", "user": self.user["id"], "tab": "home"}
         self.controls = []
-        self.dispatch(slack_requests.event_callback(event=event, team_id=TEAM_ID), content_type="application/json")
+        # Each opening is a new event: an id unique across console runs, or the bot's "handled already"
+        # record from an earlier run on the same database would swallow it as one of Slack's retries.
+        body = slack_requests.event_callback(event=event, team_id=TEAM_ID, event_id=f"Ev{uuid.uuid4().hex[:16]}")
+        self.dispatch(body, content_type="application/json")
 
     def dispatch(self, body: str, content_type: str = "application/x-www-form-urlencoded") -> dict[str, Any] | None:
         headers = {"Content-Type": content_type, **slack_requests.sign(self.secret, body)}

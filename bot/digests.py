@@ -11,9 +11,11 @@ The clock calls `post_due` every minute. Only the latest occurrence of each dige
 is a `digest_run` row inserted once per team, kind and period, in the same transaction as the outbox
 rows (`digest:{team}:{kind}:{period}`), so two clocks post it once.
 
-A digest is a `Digest`: the team's own metrics (`bot.metrics.Report`) plus optional sections that
-other domains' figures fill in (reviews, incidents, risks). Templates render a section only when it
-is present, and the action items are derived from whatever figures are there.
+A digest is a `Digest`: the team's own metrics (`bot.metrics.Report`, with review time and quality
+among its KPIs) plus the sections the other domains' figures fill in — reviews, incidents, risks
+(bot/digest_sections.py) — and, weekly, the 8 weeks of the chart. The action items are derived from
+all of them, most pressing first. `figures` is the one entry point `/qms metrics`, App Home and the
+digests share.
 """
 
 from __future__ import annotations
@@ -27,12 +29,18 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot import charts, metrics, render
+from bot import digest_sections as sections
 from bot.digest_schedule import DAILY, WEEKLY, Due, latest_due, week_bounds
+# The sections' shapes are part of this module's public face (templates, samples and tests name them here).
+from bot.digest_sections import (IncidentLine, IncidentSection, ReviewSection, RiskLine,  # noqa: F401
+                                 RiskSection, StalledReview)
 from bot.errors import Phrase
 from storage import outbox
 from storage import metrics as store
+from storage import reviews as review_store
 from storage import teams as team_store
 from storage.metrics import POSTED, SKIPPED, Bucket
+from storage.reviews import ReviewBucket
 from storage.teams import Team
 
 log = logging.getLogger(__name__)
@@ -44,48 +52,6 @@ UTILIZATION_BAND = (70, 85)  # the guide's reviewer utilization target, in %
 
 
 # --- what ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReviewSection:
-    """From the reviews domain (phase 2: storage.reviews.review_figures)."""
-
-    done: int
-    mean_hours: float | None  # working hours from request to done
-    median_hours: float | None
-    quality: float | None  # mean rating, 1–10
-    stalled: int
-    utilization: list[tuple[str, float]]  # (user_id, % of capacity), busiest first
-    previous_mean_hours: float | None = None
-    previous_quality: float | None = None
-
-
-@dataclass(frozen=True)
-class IncidentSection:
-    """From the incidents domain (phase 2: storage.incidents.incident_figures)."""
-
-    open_by_level: dict[int, int]  # escalation level 1–3 → open incidents
-    declared: int
-    resolved: int
-    mean_hours_to_resolve: float | None
-
-
-@dataclass(frozen=True)
-class RiskLine:
-    key: str  # QR-001
-    title: str
-    score: int
-    band: str  # low | medium | high | critical
-    owner_id: str | None
-
-
-@dataclass(frozen=True)
-class RiskSection:
-    """From the risks domain (phase 2: storage.risks.risk_figures)."""
-
-    opened: int
-    closed: int
-    top: list[RiskLine]
-
-
 @dataclass
 class Digest:
     kind: str
@@ -98,6 +64,7 @@ class Digest:
     incidents: IncidentSection | None = None
     risks: RiskSection | None = None
     weeks: list[Bucket] = field(default_factory=list)  # weekly: the last CHART_WEEKS weeks, oldest first
+    review_weeks: list[ReviewBucket] = field(default_factory=list)  # the same weeks' finished reviews
     actions: list[Phrase] = field(default_factory=list)
 
     @property
@@ -110,13 +77,10 @@ class Digest:
 
 
 def optional_sections(session: Session, team: Team, *, start: datetime, end: datetime,
-                      previous_start: datetime) -> dict[str, object]:
-    """The other domains' figures for the period, as Digest sections.
-
-    Phase 1 has none. Phase 2 fills `reviews`, `incidents` and `risks` here from the period query
-    functions of storage.reviews, storage.incidents and storage.risks; nothing else changes.
-    """
-    return {}
+                      previous_start: datetime, now: datetime | None = None) -> dict[str, object]:
+    """The other domains' figures for the period, as Digest sections: `reviews`, `incidents` and
+    `risks` (bot/digest_sections.py). What is open is as of `now` (default: the period's end)."""
+    return sections.optional_sections(session, team, start=start, end=end, previous_start=previous_start, now=now)
 
 
 def review_kpis(reviews: ReviewSection | None) -> dict[str, tuple[float | None, float | None, int]]:
@@ -124,30 +88,34 @@ def review_kpis(reviews: ReviewSection | None) -> dict[str, tuple[float | None, 
     if reviews is None:
         return {}
     return {"review_time_hours": (reviews.mean_hours, reviews.previous_mean_hours, reviews.done),
-            "review_quality": (reviews.quality, reviews.previous_quality, reviews.done)}
+            "review_quality": (reviews.quality, reviews.previous_quality, reviews.ratings)}
 
 
-def figures(session: Session, team: Team, bounds: list[datetime], *,
-            buckets: list[Bucket] | None = None) -> tuple[metrics.Report, dict[str, object]]:
+def figures(session: Session, team: Team, bounds: list[datetime], *, buckets: list[Bucket] | None = None,
+            now: datetime | None = None) -> tuple[metrics.Report, dict[str, object]]:
     """Everything known about the last period of `bounds`: the team's metrics (with the reviews KPIs
     when their figures are present) and the other domains' sections. What `/qms metrics`, App Home
     and the digests show."""
-    sections = optional_sections(session, team, start=bounds[-2], end=bounds[-1], previous_start=bounds[-3])
-    report = metrics.report(session, team, bounds, buckets=buckets, extra_values=review_kpis(sections.get("reviews")))
-    return report, sections
+    found = optional_sections(session, team, start=bounds[-2], end=bounds[-1], previous_start=bounds[-3], now=now)
+    report = metrics.report(session, team, bounds, buckets=buckets, extra_values=review_kpis(found.get("reviews")))
+    return report, found
 
 
-def build(session: Session, team: Team, due: Due) -> Digest:
-    """A team's digest for one occurrence: all figures come from period aggregates."""
+def build(session: Session, team: Team, due: Due, *, now: datetime | None = None) -> Digest:
+    """A team's digest for one occurrence: all figures come from period aggregates. What is open
+    (stalled reviews, incidents, risks) is as of `now`, when it is posted (default: when it was due)."""
     zone = ZoneInfo(team.timezone)
     if due.kind == WEEKLY:
         bounds = week_bounds(due.end, zone, CHART_WEEKS)
     else:
         bounds = [due.start - (due.end - due.start), due.start, due.end]
     weeks = store.buckets(session, team.workspace_id, team.id, bounds)
-    report, sections = figures(session, team, bounds, buckets=weeks)
+    report, found = figures(session, team, bounds, buckets=weeks, now=now or due.scheduled_for)
     digest = Digest(kind=due.kind, period=due.period, team_id=team.id, team_name=team.name, timezone=team.timezone,
-                    report=report, weeks=weeks if due.kind == WEEKLY else [], **sections)
+                    report=report, **found)
+    if due.kind == WEEKLY:
+        digest.weeks = weeks
+        digest.review_weeks = review_store.review_buckets(session, team.workspace_id, team.id, bounds)
     digest.actions = action_items(digest)
     return digest
 
@@ -165,7 +133,8 @@ SIMPLE_ACTIONS = {"dor_validation_minutes": "digests.action_dor_time", "cycle_ti
 def action_items(digest: Digest) -> list[Phrase]:
     """What a lead should do about these figures, most pressing first; only from figures present."""
     report = digest.report
-    if not report.has_data and not (digest.reviews or digest.incidents or digest.risks):
+    if not report.has_data and not any(s is not None and s.active for s in (digest.reviews, digest.incidents,
+                                                                              digest.risks)):
         return [Phrase("digests.action_no_data")]
     found: list[Phrase] = []
     found += _incident_actions(digest.incidents)
@@ -227,7 +196,7 @@ def _risk_actions(risks: RiskSection | None) -> list[Phrase]:
     if risks is None:
         return []
     critical = [r for r in risks.top if r.band == "critical"]
-    return [Phrase("digests.action_critical_risk", {"key": r.key, "score": r.score, "owner": r.owner_id})
+    return [Phrase("digests.action_critical_risk", {"risk": r.key, "score": r.score, "owner": r.owner_id})
             for r in critical[:3]]
 
 
@@ -238,22 +207,36 @@ def message(digest: Digest) -> dict:
     return render.message(f"digests/{digest.kind}.json.j2", digest=digest, actions=actions)
 
 
-def chart(digest: Digest) -> bytes | None:
-    """The weekly chart: each KPI measured in the last weeks, against its target. None without data."""
-    panels = []
+def chart_panels(digest: Digest) -> list[charts.Panel]:
+    """One panel per KPI measured in any of the digest's weeks (review time and quality too), with
+    its value week by week (None where nothing was measured) against the team's target."""
     weekly_values = [metrics.kpi_values(week) for week in digest.weeks]
+    for index, week in enumerate(digest.review_weeks[:len(weekly_values)]):
+        weekly_values[index] |= sections.review_kpi_values(week)
+    panels = []
     for kpi_key, figure in metrics.figures_by_key(digest.report.figures).items():
         values = [week[kpi_key][0] if kpi_key in week else None for week in weekly_values]
         if any(v is not None for v in values):
             title = render.phrase("digests.chart_panel", label=figure.kpi.label, unit=figure.kpi.unit)
             panels.append(charts.Panel(title=title, comparator=figure.kpi.comparator, target=figure.target,
-                                       values=values, ceiling=100 if figure.kpi.unit == "%" else None))
+                                       values=values, ceiling=_ceiling(figure.kpi)))
+    return panels
+
+
+def chart(digest: Digest) -> bytes | None:
+    """The weekly chart: each KPI over the last weeks against its target, as a PNG. None without data."""
+    panels = chart_panels(digest)
     if not panels:
         return None
     zone = ZoneInfo(digest.timezone)
     weeks = [render.phrase("digests.chart_week", day=w.start.astimezone(zone).date()) for w in digest.weeks]
     return charts.kpi_chart(render.phrase("digests.chart_title", team=digest.team_name, weeks=len(weeks)), weeks,
                             panels, target_label=render.phrase("digests.chart_target"))
+
+
+def _ceiling(kpi) -> float | None:
+    """Where a panel's axis stops: 100 for a percentage, 10 for a rating out of ten."""
+    return {"%": 100, "/10": 10}.get(kpi.unit)
 
 
 def enqueue(session: Session, team: Team, digest: Digest, channel: str, *, now: datetime) -> None:
@@ -323,7 +306,7 @@ def _decide(session: Session, workspace_id: str, team_id: int, kind: str, *, now
         log.warning("digest: skipped the %s digest of %s for %s (due %s): %s", kind, team.name, due.period,
                     due.scheduled_for.isoformat(), why)
     else:
-        enqueue(session, team, build(session, team, due), channel, now=now)
+        enqueue(session, team, build(session, team, due, now=now), channel, now=now)
         log.info("digest: queued the %s digest of %s for %s", kind, team.name, due.period)
     return Outcome(team.id, kind, due.period, status)
 

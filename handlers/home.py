@@ -1,20 +1,27 @@
-"""App Home: what a person sees when they open the bot in Slack — their teams' quality figures
-against targets, with buttons into the flows."""
+"""App Home: what a person sees when they open the bot in Slack — their open reviews, the risks they
+own, the incidents they command or that are open in their teams, and their teams' quality figures
+against targets, with buttons into the flows.
+
+Buttons that open another domain's modal use that domain's own action ids (`review_decline`,
+`risk_rescore`, `risk_edit`, `risk_close`, `incident_update`, `incident_resolve`). Buttons that change
+something at once have Home's own ids (`home_review_accept`, `home_review_done`, `home_incident_ack`):
+they call the same domain functions, then refresh the Home tab, and answer a refusal in a small
+modal — a Home tab has no conversation to answer in.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import digests, metrics, render
+from bot import digests, home, incidents, metrics, render, reviews
+from bot.errors import Refusal
 from bot.timeutil import utcnow
 from handlers import metrics as metric_handlers
 from handlers.forms import MalformedPayload, field
 from storage import teams as team_store
-
-TEAMS_SHOWN = 5
 
 
 def register(app: App, services) -> None:
@@ -42,25 +49,62 @@ def register(app: App, services) -> None:
         now = utcnow()
         with services.db.transaction() as session:
             team = _team_in(session, body, field(body, "actions", 0, "value"))
-            found = digests.figures(session, team, metrics.recent_bounds(now, metric_handlers.RECENT)) if team else None
+            found = digests.figures(session, team, metrics.recent_bounds(now, home.RECENT)) if team else None
         ack()
         if found is not None:
             report, sections = found
             client.views_open(trigger_id=field(body, "trigger_id"),
                               view=render.view("metrics/report_modal.json.j2", report=report, sections=sections))
 
+    @app.action("home_review_accept")
+    def accept(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        change(services, ack, body, client, "home.title_accept", reviews.accept)
+
+    @app.action("home_review_done")
+    def done(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        change(services, ack, body, client, "home.title_done", reviews.finish)
+
+    @app.action("home_incident_ack")
+    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        change(services, ack, body, client, "home.title_acknowledge", _acknowledge)
+
 
 def publish(services, client: WebClient, *, workspace_id: str, user_id: str) -> None:
     """Render the user's Home tab with fresh figures and publish it."""
-    now = utcnow()
     with services.db.transaction() as session:
-        mine = team_store.teams_of_user(session, workspace_id, user_id)
-        every = mine or team_store.teams(session, workspace_id)
-        reports = [digests.figures(session, team, metrics.recent_bounds(now, metric_handlers.RECENT))[0]
-                   for team in every[:TEAMS_SHOWN]]
-    view = render.view("home/home.json.j2", reports=reports, own=bool(mine), more=max(len(every) - TEAMS_SHOWN, 0),
-                       any_team=bool(every))
-    client.views_publish(user_id=user_id, view=view)
+        page = home.home_page(session, workspace_id, user_id, now=utcnow())
+    client.views_publish(user_id=user_id, view=render.view("home/home.json.j2", page=page))
+
+
+def change(services, ack: Ack, body: dict[str, Any], client: WebClient, title_key: str,
+           domain_change: Callable[..., Any]) -> None:
+    """A Home button that changes one thing at once (its value names it): the change in one
+    transaction, what it queued delivered, the Home tab refreshed. A refusal (someone else got
+    there first, say) is shown in a modal and changes nothing."""
+    workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
+    target = _number(field(body, "actions", 0, "value"))
+    trigger_id = field(body, "trigger_id")
+    ack()
+    try:
+        with services.db.transaction() as session:
+            domain_change(session, workspace_id, target, user_id, now=utcnow())
+    except Refusal as refusal:
+        text = render.phrase(refusal.phrase.key, **refusal.phrase.params)
+        client.views_open(trigger_id=trigger_id, view=render.view(
+            "common/notice_modal.json.j2", title=render.phrase(title_key), text=text))
+    else:
+        services.deliver_outbox()
+    publish(services, client, workspace_id=workspace_id, user_id=user_id)
+
+
+def _acknowledge(session, workspace_id: str, incident_id: int, user_id: str, *, now) -> None:
+    incidents.acknowledge(session, workspace_id, incident_id, actor_id=user_id, now=now)
+
+
+def _number(value: Any) -> int:
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 9:  # ids stay far below 10⁹
+        raise MalformedPayload(f"button value {value!r} is not an id")
+    return int(value)
 
 
 def _team(services, body: dict[str, Any], team_id: str):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, update
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, or_, update
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.types import UTCDateTime
@@ -157,6 +157,18 @@ def open_incidents(session: Session, workspace_id: str, team_id: int | None = No
     if team_id is not None:
         query = query.where(Incident.team_id == team_id)
     return list(session.exec(query.order_by(Incident.severity, Incident.declared_at, Incident.id)))
+
+
+def open_incidents_for(session: Session, workspace_id: str, user_id: str, team_ids: Iterable[int], *,
+                       limit: int) -> tuple[list[Incident], int]:
+    """Open incidents a person commands, in any team, or that belong to one of `team_ids` (their
+    teams): the most severe and then the oldest first, the first `limit`, and how many there are."""
+    theirs = or_(Incident.commander_id == user_id, Incident.team_id.in_(list(team_ids)))
+    where = (Incident.workspace_id == workspace_id, Incident.status == OPEN, theirs)
+    total = session.exec(select(func.count()).select_from(Incident).where(*where)).one()
+    rows = session.exec(select(Incident).where(*where)
+                        .order_by(Incident.severity, Incident.declared_at, Incident.id).limit(limit))
+    return list(rows), total
 
 
 def declared_since(session: Session, workspace_id: str, team_id: int, since: datetime) -> list[Incident]:

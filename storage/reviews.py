@@ -8,10 +8,11 @@ queries are plain SQL aggregates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from sqlalchemy import Index, Text, UniqueConstraint, update
+from sqlalchemy import Index, Text, UniqueConstraint, case, update
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.teams import Reviewer
@@ -242,6 +243,88 @@ def set_nudged(session: Session, assignment: ReviewAssignment, stage: str, *, no
         return False
     session.refresh(assignment)
     return True
+
+
+# --- read-only views for the digests and App Home ------------------------------------------------
+@dataclass(frozen=True)
+class ReviewBucket:
+    """A team's reviews finished in one period [start, end): the weekly chart's review panels."""
+
+    start: datetime
+    end: datetime
+    done: int = 0  # requests finished
+    turnaround_seconds_total: float = 0.0  # working seconds, over the finished requests that have one
+    timed: int = 0
+    rating_total: float = 0.0  # over the reviews (assignments) finished in the period and rated
+    ratings: int = 0
+
+    @property
+    def mean_turnaround_hours(self) -> float | None:
+        return self.turnaround_seconds_total / self.timed / 3600 if self.timed else None
+
+    @property
+    def mean_rating(self) -> float | None:
+        return self.rating_total / self.ratings if self.ratings else None
+
+
+def review_buckets(session: Session, workspace_id: str, team_id: int,
+                   bounds: Sequence[datetime]) -> list[ReviewBucket]:
+    """The team's finished reviews in each period between consecutive `bounds` (ascending): two
+    grouped queries, whatever the number of periods. The same figures as `review_figures`' mean
+    turnaround and mean rating, period by period."""
+    periods = list(zip(bounds, bounds[1:]))
+    if not periods:
+        return []
+    req, a = ReviewRequest, ReviewAssignment
+    # The bucket is computed in a subquery and grouped outside it: PostgreSQL would not match a
+    # GROUP BY CASE with its own bound parameters against the same CASE in the SELECT.
+    finished = (select(_bucket_of(req.done_at, bounds).label("bucket"), req.turnaround_seconds.label("seconds"))
+                .where(req.workspace_id == workspace_id, req.team_id == team_id, req.status == DONE,
+                       req.done_at >= bounds[0], req.done_at < bounds[-1])
+                .subquery())
+    requests = session.execute(
+        select(finished.c.bucket, func.count(), func.sum(finished.c.seconds), func.count(finished.c.seconds))
+        .group_by(finished.c.bucket)).all()
+    rated = (select(_bucket_of(a.done_at, bounds).label("bucket"), a.rating.label("rating"))
+             .where(a.workspace_id == workspace_id, a.team_id == team_id, a.status == FINISHED,
+                    a.done_at >= bounds[0], a.done_at < bounds[-1], a.rating.is_not(None))
+             .subquery())
+    ratings = session.execute(
+        select(rated.c.bucket, func.sum(rated.c.rating), func.count(rated.c.rating)).group_by(rated.c.bucket)).all()
+    found = {index: {} for index in range(len(periods))}
+    for index, done, seconds, timed in requests:
+        found[index].update(done=done, turnaround_seconds_total=float(seconds or 0), timed=timed)
+    for index, total, count in ratings:
+        found[index].update(rating_total=float(total or 0), ratings=count)
+    return [ReviewBucket(start, end, **found[index]) for index, (start, end) in enumerate(periods)]
+
+
+def _bucket_of(column, bounds: Sequence[datetime]):
+    """0 for [t0, t1), 1 for [t1, t2), …: a CASE the database evaluates per row."""
+    return case(*[(column < bound, index) for index, bound in enumerate(bounds[1:])], else_=None)
+
+
+def open_reviews_of(session: Session, workspace_id: str, reviewer_id: str, *,
+                    limit: int) -> tuple[list[tuple[ReviewAssignment, ReviewRequest]], int]:
+    """A reviewer's open reviews (assigned or accepted), each with its request, oldest first: the
+    first `limit` of them, and how many there are."""
+    a, req = ReviewAssignment, ReviewRequest
+    mine = (a.workspace_id == workspace_id, a.reviewer_id == reviewer_id, a.status.in_(ACTIVE_ASSIGNMENT))
+    total = session.exec(select(func.count()).select_from(a).where(*mine)).one()
+    rows = session.exec(select(a, req).join(req, req.id == a.request_id)
+                        .where(*mine, req.workspace_id == workspace_id)
+                        .order_by(a.assigned_at, a.id).limit(limit)).all()
+    return [(assignment, request) for assignment, request in rows], total
+
+
+def open_requests_of(session: Session, workspace_id: str, author_id: str, *,
+                     limit: int) -> tuple[list[ReviewRequest], int]:
+    """A person's own requests still waiting or open, oldest first: the first `limit`, and how many."""
+    req = ReviewRequest
+    theirs = (req.workspace_id == workspace_id, req.author_id == author_id, req.status.in_(ACTIVE_REQUEST))
+    total = session.exec(select(func.count()).select_from(req).where(*theirs)).one()
+    rows = session.exec(select(req).where(*theirs).order_by(req.created_at, req.id).limit(limit))
+    return list(rows), total
 
 
 # The period figures live in their own module; they are part of this one's public face.

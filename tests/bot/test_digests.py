@@ -319,6 +319,8 @@ def test_action_items_follow_the_figures_most_pressing_first():
     assert [p.key for p in digest.actions] == [
         "digests.action_escalated_incidents", "digests.action_critical_risk", "digests.action_update_dor_checklist",
         "digests.action_escaped_defects", "digests.action_stalled_reviews", "digests.action_rebalance_reviewer"]
+    assert "Check the mitigation of critical risk QR-001 (score 20) with <@UCAROL>." in blocks_text(
+        digests.message(digest))  # every action item renders as a sentence
 
 
 def test_figures_on_target_call_for_no_action_and_no_data_calls_for_data():
@@ -332,15 +334,17 @@ def test_figures_on_target_call_for_no_action_and_no_data_calls_for_data():
 
 def test_reviews_figures_when_present_become_the_review_kpis_and_their_section():
     reviews = digests.ReviewSection(done=12, mean_hours=7.5, median_hours=5.0, quality=8.2, stalled=0,
-                                    utilization=[("UEVE", 78.0)], previous_mean_hours=4.0, previous_quality=8.5)
+                                    utilization=[("UEVE", 78.0)], previous_mean_hours=4.0, previous_quality=8.5,
+                                    requested=9, ratings=10, team_utilization=64.0)
 
     values = digests.review_kpis(reviews)
     digest = digest_with([figure("review_time_hours", 7.5)], reviews=reviews)
     text = blocks_text(digests.message(digest))
 
-    assert values == {"review_time_hours": (7.5, 4.0, 12), "review_quality": (8.2, 8.5, 12)}
-    assert "*Reviews*: 12 done · 7.5 h mean, 5 h median (working hours) · quality 8.2/10" in text
-    assert "Reviewer utilization (target 70–85%): <@UEVE> 78%" in text
+    # Review time rests on the 12 reviews done; quality on the 10 of them that were rated.
+    assert values == {"review_time_hours": (7.5, 4.0, 12), "review_quality": (8.2, 8.5, 10)}
+    assert "*Reviews*: 9 requested, 12 done · 7.5 h mean, 5 h median (working hours) · quality 8.2/10" in text
+    assert "Reviewer utilization (target 70–85%): team 64% · <@UEVE> 78%" in text
     assert [p.key for p in digest.actions] == ["digests.action_review_time"]
 
 

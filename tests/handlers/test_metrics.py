@@ -13,7 +13,7 @@ from storage.audit import AuditEvent
 from storage.metrics import ApiToken, ItemCheck
 from tests.harness.bot import blocks_text
 from tests.harness.databases import count_rows
-from tests.harness.metrics import add_checks, add_gates
+from tests.harness.metrics import a_fortnight, add_checks, add_gates
 from tests.harness.teams import make_team
 
 
@@ -214,6 +214,26 @@ def test_metrics_of_a_team_without_data_says_so(bot):
     reply = bot.command("metrics", channel="payments")
 
     assert "No checks, gate results or defects for *Payments* in this period yet" in reply.text
+
+
+def test_metrics_show_review_time_and_quality_and_the_teams_reviews_incidents_and_risks(bot):
+    team = make_team(bot.db)
+    a_fortnight(bot.db, team)
+
+    with freeze_time(datetime(2026, 3, 9, 9, tzinfo=UTC)):  # the last 7 days: since Monday 2 March, 09:00
+        reply = bot.command("metrics", channel="payments")
+
+    text = reply.text.splitlines()
+    # Done in the 7 days: CR-002 in 4 h and CR-003 in 9 h, rated 9, 7 and 8; the 7 days before: CR-001, 3 h, 10 and 9.
+    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in text
+    assert "⚠️ *Review quality*: 8.0/10 · target >8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in text
+    assert "No checks, gate results or defects for *Payments* in this period yet." in text
+    assert ("*Reviews*: 4 requested, 2 done · 6.5 h mean, 6.5 h median (working hours) · quality 8.0/10 · "
+            "1 stalled now ⚠️") in text
+    # INC-001 was declared at 08:00 on Monday, before the 7 days began; it was resolved inside them.
+    assert ("*Incidents*: 2 open — Level 2 · Management involvement: 1 · Level 1 · Team resolution: 1 · 3 declared, "
+            "2 resolved, 2 escalated · 15.8 h mean time to resolve") in text
+    assert "*Risks*: 3 open (1 critical, 2 high) · 3 opened, 1 closed in the last 7 days" in text
 
 
 # --- /qms setup token ---------------------------------------------------------------------------------

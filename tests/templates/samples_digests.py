@@ -5,8 +5,9 @@ from types import SimpleNamespace
 
 from bot.digests import Digest
 from tests.templates.samples import LONG, MANY
-from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, REVIEWS, RISKS,
-                                             empty_report, extreme_report, realistic_report)
+from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, QUIET_INCIDENTS,
+                                             QUIET_REVIEWS, QUIET_RISKS, REVIEWS, RISKS, empty_report, extreme_report,
+                                             realistic_report, reviews_only_report)
 
 GUIDE_ACTIONS = ["Schedule a requirements writing workshop: DoR pass rate is 85% against >90%, mostly for incomplete "
                  "requirements.", "Investigate the security scans failures (flaky or real?): 92% against >95%."]
@@ -23,6 +24,10 @@ def contexts(kind):
         {"digest": digest(kind, realistic_report(), reviews=REVIEWS, incidents=INCIDENTS, risks=RISKS),
          "actions": GUIDE_ACTIONS},
         {"digest": digest(kind, empty_report()), "actions": ["No quality data yet."]},
+        {"digest": digest(kind, empty_report(), reviews=QUIET_REVIEWS, incidents=QUIET_INCIDENTS, risks=QUIET_RISKS),
+         "actions": ["No quality data yet."]},
+        {"digest": digest(kind, reviews_only_report(), reviews=REVIEWS, incidents=INCIDENTS, risks=RISKS),
+         "actions": GUIDE_ACTIONS},
         {"digest": digest(kind, extreme_report(), reviews=LONG_REVIEWS, incidents=LONG_INCIDENTS, risks=LONG_RISKS),
          "actions": [LONG] * MANY},
     ]

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from bot.digests import IncidentSection, ReviewSection, RiskLine, RiskSection
+from bot.digests import IncidentLine, IncidentSection, ReviewSection, RiskLine, RiskSection, StalledReview
 from bot.kpis import BY_KEY, KPIS
 from bot.metrics import CheckForm, Figure, GateFigure, ReasonShare, Report
 from tests.templates.samples import LONG, MANY, WORD, many_users
@@ -53,6 +53,15 @@ def empty_report() -> Report:
                   counts=dict.fromkeys(["dor_checks", "dod_checks", "gate_runs", "defects", "escaped"], 0))
 
 
+def reviews_only_report() -> Report:
+    """A team that records no checks or gates yet, but whose reviews are measured."""
+    report = empty_report()
+    report.figures = [Figure(kpi=f.kpi, value={"review_time_hours": 7.5, "review_quality": 8.2}.get(f.kpi.key),
+                             target=f.target, previous={"review_time_hours": 5.0}.get(f.kpi.key), samples=12)
+                      for f in report.figures]
+    return report
+
+
 CHECK = SimpleNamespace(kind="dor", work_item="PROJ-123", passed=False, reason="acceptance_criteria", minutes=15,
                         note="No acceptance criteria for partial refunds")
 LONG_CHECK = SimpleNamespace(kind="dod", work_item=LONG, passed=False, reason=LONG, minutes=600, note=LONG)
@@ -65,25 +74,47 @@ def tokens(n):
                             last_used_at=END if index % 2 else None) for index, user in enumerate(many_users(n))]
 
 
-# The other domains' sections, as phase 2 will pass them (bot.digests.figures).
+# The other domains' sections, as bot.digests.figures passes them: the guide's figures, quiet ones, extreme ones.
 REVIEWS = ReviewSection(done=42, mean_hours=4.2, median_hours=3.5, quality=8.7, stalled=2,
-                        utilization=[("UBOB", 78.0), ("UEVE", 92.0), ("UHENRY", 55.0)], previous_mean_hours=5.0,
-                        previous_quality=8.5)
-INCIDENTS = IncidentSection(open_by_level={1: 2, 2: 1}, declared=4, resolved=3, mean_hours_to_resolve=19.5)
-RISKS = RiskSection(opened=2, closed=1, top=[RiskLine("QR-001", "Security vulnerability in authentication system", 12,
-                                                      "high", "UCAROL"),
-                                             RiskLine("QR-002", "Code review bottleneck during peak development", 12,
-                                                      "high", None)])
+                        utilization=[("UEVE", 92.0), ("UBOB", 78.0), ("UHENRY", 55.0)], previous_mean_hours=5.0,
+                        previous_quality=8.5, requested=45, ratings=38, went_stalled=3, team_utilization=78.0,
+                        stalled_list=[StalledReview("CR-041", "https://github.com/acme/pay/pull/812", "Backend/API",
+                                                    ["UEVE", "UFRANK"], 9.5),
+                                      StalledReview("CR-044", "https://github.com/acme/pay/pull/820",
+                                                    "Database/Performance", [], 7.25)])
+INCIDENTS = IncidentSection(open_by_level={1: 2, 2: 1, 3: 0}, declared=4, resolved=3, mean_hours_to_resolve=19.5,
+                            escalated=1,
+                            open_list=[IncidentLine("INC-007", "Checkout is down for EU cards", "SEV1", 2, 30.5,
+                                                    "UALICE", "CINC007"),
+                                       IncidentLine("INC-008", "Refund emails delayed", "SEV3", 1, 4.0, "UBOB")],
+                            resolved_list=[IncidentLine("INC-004", "Payment gateway timeouts", "SEV2", 1, 5.5),
+                                           IncidentLine("INC-005", "Expired certificate on api.acme.com", "SEV1", 2,
+                                                        26.0)])
+RISKS = RiskSection(opened=2, closed=1, open_total=5, by_band={"low": 1, "medium": 2, "high": 2, "critical": 0},
+                    top=[RiskLine("QR-001", "Security vulnerability in authentication system", 12, "high", "UCAROL"),
+                         RiskLine("QR-002", "Code review bottleneck during peak development", 12, "high", None)])
+QUIET_REVIEWS = ReviewSection(done=0, mean_hours=None, median_hours=None, quality=None, stalled=0, utilization=[])
+QUIET_INCIDENTS = IncidentSection(open_by_level={1: 0, 2: 0, 3: 0}, declared=0, resolved=0, mean_hours_to_resolve=None)
+QUIET_RISKS = RiskSection(opened=0, closed=0, top=[], by_band=dict.fromkeys(("low", "medium", "high", "critical"), 0))
 LONG_REVIEWS = ReviewSection(done=10**9, mean_hours=1e9, median_hours=1e9, quality=10.0, stalled=10**9,
-                             utilization=[(user, 999.9) for user in many_users()])
+                             utilization=[(user, 999.9) for user in many_users()], requested=10**9, ratings=10**9,
+                             went_stalled=10**9, team_utilization=1e9,
+                             stalled_list=[StalledReview(LONG, LONG, LONG, many_users(), 1e9) for _ in range(MANY)])
 LONG_INCIDENTS = IncidentSection(open_by_level={1: 10**9, 2: 10**9, 3: 10**9}, declared=10**9, resolved=10**9,
-                                 mean_hours_to_resolve=1e9)
-LONG_RISKS = RiskSection(opened=10**9, closed=10**9, top=[RiskLine(LONG, LONG, 25, LONG, user)
-                                                          for user in many_users()])
+                                 mean_hours_to_resolve=1e9, escalated=10**9,
+                                 open_list=[IncidentLine(LONG, LONG, LONG, 3, 1e9, user, user.replace("U", "C"))
+                                            for user in many_users()],
+                                 resolved_list=[IncidentLine(LONG, LONG, LONG, 3, 1e9) for _ in range(MANY)])
+LONG_RISKS = RiskSection(opened=10**9, closed=10**9, open_total=10**9,
+                         by_band={"low": 10**9, "medium": 10**9, "high": 10**9, "critical": 10**9},
+                         top=[RiskLine(LONG, LONG, 25, LONG, user) for user in many_users()])
 
-def _sections(extreme=False):
+
+def _sections(extreme=False, quiet=False):
     if extreme:
         return {"reviews": LONG_REVIEWS, "incidents": LONG_INCIDENTS, "risks": LONG_RISKS}
+    if quiet:
+        return {"reviews": QUIET_REVIEWS, "incidents": QUIET_INCIDENTS, "risks": QUIET_RISKS}
     return {"reviews": REVIEWS, "incidents": INCIDENTS, "risks": RISKS}
 
 
@@ -104,11 +135,15 @@ SAMPLES = {
         {"report": realistic_report(), "sections": {}, "period": "week"},
         {"report": empty_report(), "sections": {}, "period": "day"},
         {"report": realistic_report(), "sections": _sections(), "period": "week"},
+        {"report": empty_report(), "sections": _sections(quiet=True), "period": "week"},
+        {"report": reviews_only_report(), "sections": _sections(), "period": "day"},
         {"report": extreme_report(), "sections": _sections(extreme=True), "period": "month"},
     ]),
     "metrics/report_modal.json.j2": ("view", [
         {"report": realistic_report(), "sections": {}}, {"report": empty_report(), "sections": {}},
         {"report": realistic_report(), "sections": _sections()},
+        {"report": empty_report(), "sections": _sections(quiet=True)},
+        {"report": reviews_only_report(), "sections": _sections()},
         {"report": extreme_report(), "sections": _sections(extreme=True)},
     ]),
     "metrics/token_created.json.j2": ("message", [
