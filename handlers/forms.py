@@ -96,3 +96,14 @@ def refused(refusal: Refusal, *, title: str) -> dict[str, Any]:
     """The ack that replaces a submitted modal with a clear "no" (nothing was changed)."""
     text = render.phrase(refusal.phrase.key, **refusal.phrase.params)
     return {"response_action": "update", "view": render.view("common/notice_modal.json.j2", title=title, text=text)}
+
+
+def refuse_press(body: dict[str, Any], respond, client, refusal: Refusal, *, title: str = "QMS Bot") -> None:
+    """Say no to whoever pressed a button: beside the message they pressed it in (its response_url),
+    or, on the App Home tab, which has no response_url, in a small modal."""
+    text = render.phrase(refusal.phrase.key, **refusal.phrase.params)
+    if body.get("response_url"):
+        respond(response_type="ephemeral", replace_original=False, text=text)
+    elif body.get("trigger_id"):
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=render.view("common/notice_modal.json.j2", title=title, text=text))

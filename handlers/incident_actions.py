@@ -20,7 +20,7 @@ from bot.errors import Invalid, Refusal
 from bot.incident_messages import CHECKLIST, card_context, reference
 from bot.timeutil import utcnow
 from handlers import people
-from handlers.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
+from handlers.forms import MalformedPayload, field, inline_errors, metadata, refuse_press, refused, view_values
 from storage import incidents as store
 from storage import teams as team_store
 
@@ -53,7 +53,7 @@ def register(app: App, services) -> None:
         with services.db.transaction() as session:
             incident = store.get(session, workspace_id, incident_id)
         if incident is None:
-            return _answer(respond, Refusal("incidents.gone"))
+            return refuse_press(body, respond, client, Refusal("incidents.gone"), title="Incident")
         client.views_open(trigger_id=field(body, "trigger_id"), view=render.view(
             "incidents/update_modal.json.j2", incident=incident, metadata=json.dumps({"incident_id": incident_id})))
 
@@ -64,7 +64,7 @@ def register(app: App, services) -> None:
         try:
             incident = _resolvable(services, client, workspace_id, user_id, incident_id)
         except Refusal as refusal:  # say no now, rather than after the summary is written
-            return _answer(respond, refusal)
+            return refuse_press(body, respond, client, refusal, title="Incident")
         client.views_open(trigger_id=field(body, "trigger_id"), view=render.view(
             "incidents/resolve_modal.json.j2", incident=incident, review_days=incidents.REVIEW_DAYS_DEFAULT,
             metadata=json.dumps({"incident_id": incident_id})))

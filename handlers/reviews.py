@@ -17,7 +17,7 @@ from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
 from handlers import people
 from handlers.commands import Command, Subcommands
-from handlers.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
+from handlers.forms import MalformedPayload, field, inline_errors, metadata, refuse_press, refused, view_values
 from storage import reviews as store
 from storage import teams as team_store
 
@@ -69,9 +69,10 @@ def register(app: App, services, subcommands: Subcommands) -> None:
 
     @app.action("review_decline")
     def decline_pressed(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        pressed, trigger_id = Pressed.parse(body), field(body, "trigger_id")
+        pressed = Pressed.parse(body)
+        field(body, "trigger_id")  # a press without one is malformed: refuse it before the ack
         ack()
-        open_decline(services, pressed, trigger_id, respond, client)
+        open_decline(services, pressed, body, respond, client)
 
     @app.action("review_open")
     def link_opened(ack: Ack) -> None:
@@ -249,16 +250,15 @@ def _refuse(respond: Respond, refusal: Refusal) -> None:
             text=render.phrase(refusal.phrase.key, **refusal.phrase.params))
 
 
-def open_decline(services, pressed: Pressed, trigger_id: str, respond: Respond, client: WebClient) -> None:
+def open_decline(services, pressed: Pressed, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
     """Decline asks for a reason first; the form opens only on the person's own open review."""
     try:
         with services.db.transaction() as session:
             request, assignment = reviews.own_open_review(session, pressed.workspace_id, pressed.number,
                                                           pressed.user_id)
     except Refusal as refusal:
-        _refuse(respond, refusal)
-        return
-    client.views_open(trigger_id=trigger_id, view=render.view(
+        return refuse_press(body, respond, client, refusal, title="Review")
+    client.views_open(trigger_id=body["trigger_id"], view=render.view(
         "reviews/decline_modal.json.j2", request=request, assignment=assignment,
         metadata=json.dumps({"assignment_id": assignment.id})))
 

@@ -20,7 +20,7 @@ from bot.risks_rules import RiskForm, review_date
 from bot.risks_view import RiskView, describe
 from bot.timeutil import utcnow
 from handlers import people
-from handlers.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
+from handlers.forms import MalformedPayload, field, inline_errors, metadata, refuse_press, refused, view_values
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def _opener(services, modal: Modal):
                 risk, team = risks.open_risk(session, workspace_id, risk_id)
                 view = modal(session, risk, team, user_id, admin)
         except Refusal as refusal:
-            return _tell(body, respond, refusal)
+            return refuse_press(body, respond, client, refusal, title="Risk register")
         client.views_open(trigger_id=trigger_id, view=view)
 
     return pressed

@@ -315,6 +315,23 @@ def test_home_buttons_into_other_flows_open_those_flows_modals(bot, slack, fortn
     assert bot.last_view()["title"]["text"] == title
 
 
+@pytest.mark.parametrize("action_id, key, user, title", [
+    ("review_decline", "CR-004", "dave", "Review"), ("risk_close", "QR-003", "carol", "Risk register"),
+    ("incident_resolve", "INC-003", "carol", "Incident")])
+def test_a_refused_home_button_into_another_flow_says_why_in_a_modal(bot, slack, fortnight, action_id, key, user,
+                                                                     title):
+    # The button as someone else's Home shows it, pressed by a person it is not theirs to press.
+    owner_view = home_of(bot, "ivy" if key.startswith("CR") else "alice")
+    value = next(v for label, action, v in row_of(owner_view, key) if action == action_id)
+
+    reply = press_on_home(bot, action_id, value, user=user, view=home_of(bot, user))
+
+    assert reply.status == 200
+    notice = bot.last_view()
+    assert notice["callback_id"] == "notice" and notice["title"]["text"] == title
+    assert blocks_text(notice).strip()
+
+
 def test_all_figures_shows_review_time_and_quality_and_the_teams_reviews_incidents_and_risks(bot, fortnight):
     view = home_of(bot, "alice")
 
