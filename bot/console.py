@@ -58,7 +58,7 @@ class Console:
     def __init__(self, settings: Settings, *, user_name: str = "alice", channel_name: str = "general",
                  stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout):
         self.stdin, self.stdout = stdin, stdout
-        self.slack = LocalSlack(team_id=TEAM_ID).start()
+        self.slack = LocalSlack(team_id=TEAM_ID, remember_updates=True).start()
         for name, real_name, admin in PEOPLE:
             self.slack.add_user("U" + name.upper(), name, real_name=real_name, is_admin=admin)
         people = tuple("U" + name.upper() for name, _, _ in PEOPLE)

@@ -42,8 +42,11 @@ class LocalSlack:
     """A loopback Web API server with an in-memory workspace."""
 
     def __init__(self, *, team_id: str = "T0LOCAL", team_name: str = "Local workspace", host: str = "127.0.0.1",
-                 port: int = 0):
+                 port: int = 0, remember_updates: bool = False):
         self.team_id = team_id
+        # The console keeps its data between runs but this stand-in does not keep its messages: with
+        # remember_updates, an update of a message from an earlier run posts it again instead of failing.
+        self.remember_updates = remember_updates
         self.team_name = team_name
         self.bot_user_id = "UQMSBOT"
         self.users: dict[str, dict[str, Any]] = {}
@@ -271,6 +274,10 @@ class LocalSlack:
     def _m_chat_update(self, args):
         channel = self._resolve_channel(args.get("channel"))
         message = next((m for m in self.messages.get(channel or "", []) if m["ts"] == args.get("ts")), None)
+        if message is None and self.remember_updates and channel:
+            message = {"type": "message", "user": self.bot_user_id, "ts": args["ts"], "channel": channel,
+                       "text": "", "blocks": []}
+            self.messages[channel].append(message)
         if message is None:
             return self._error("message_not_found")
         problem = _block_problem(args.get("blocks"), limit=50)
