@@ -25,6 +25,7 @@ from bot.team_reviewers import (  # noqa: F401
 )
 from bot.workhours import DAY_NAMES, WorkingHours
 from storage import audit
+from storage import incidents as incident_store
 from storage import teams as store
 from storage.teams import Team
 
@@ -155,24 +156,41 @@ def _is_timezone(name: str | None) -> bool:
 
 # --- which team a command belongs to -----------------------------------------------------------
 def team_for_channel(session: Session, workspace_id: str, channel_id: str | None) -> Team | None:
-    """The team whose home channel this is; elsewhere the only team, if there is just one."""
+    """The team whose home channel (or incident channel) this is; elsewhere the only team, if there
+    is just one."""
     if channel_id:
         team = store.team_by_channel(session, workspace_id, channel_id)
         if team is not None:
             return team
+        incident = incident_store.by_channel(session, workspace_id, channel_id)
+        if incident is not None and incident.own_channel:
+            return store.get_team(session, workspace_id, incident.team_id)
     all_teams = store.teams(session, workspace_id)
     return all_teams[0] if len(all_teams) == 1 else None
 
 
-def require_team(session: Session, workspace_id: str, channel_id: str | None) -> Team:
-    """Like team_for_channel, but a clear refusal when there is no team or no way to choose one."""
+def require_team(session: Session, workspace_id: str, channel_id: str | None, *, user_id: str | None = None,
+                 chosen: int | None = None) -> Team:
+    """The team a command belongs to: the one the person chose, else the channel's, else the
+    workspace's only team, else the person's only team. Otherwise a refusal that lets them pick
+    (`teams.which_team` carries the teams to choose from)."""
+    if chosen is not None:
+        team = store.get_team(session, workspace_id, chosen)
+        if team is None:
+            raise Refusal("teams.team_gone")
+        return team
     team = team_for_channel(session, workspace_id, channel_id)
     if team is not None:
         return team
     all_teams = store.teams(session, workspace_id)
     if not all_teams:
         raise Refusal("teams.no_team_yet")
-    raise Refusal("teams.which_team", channels=[t.home_channel_id for t in all_teams if t.home_channel_id])
+    own = store.teams_of_user(session, workspace_id, user_id) if user_id else []
+    if len(own) == 1:
+        return own[0]
+    candidates = own or all_teams
+    raise Refusal("teams.which_team", teams=[(t.id, t.name) for t in candidates],
+                  channels=[t.home_channel_id for t in candidates if t.home_channel_id])
 
 
 def working_hours(team: Team) -> WorkingHours:

@@ -6,6 +6,7 @@ answer, when that is quick, or after opening its modal) and does slow work after
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -13,9 +14,9 @@ from typing import Any, Callable
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import render
+from bot import render, teams
 from bot.errors import Refusal
-from handlers.forms import field
+from handlers.forms import MalformedPayload, field
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,20 @@ class Command:
     ack: Ack
     respond: Respond
     client: WebClient
+    text: str = ""  # the whole text after /qms, to run it again once a team is picked
+    chosen_team_id: int | None = None  # the team the person picked, when the channel named none
+
+    def team(self, session):
+        """The team this command is about (see bot.teams.require_team): the one picked, the
+        channel's, the workspace's only one, or the person's only one; else a refusal that
+        offers the teams to pick from."""
+        return teams.require_team(session, self.workspace_id, self.channel_id, user_id=self.user_id,
+                                  chosen=self.chosen_team_id)
 
     def reply(self, template: str, **context: Any) -> None:
         """Acknowledge with an ephemeral message rendered from a template."""
         self.ack(**render.message(template, **context))
 
-    def refuse(self, refusal: Refusal) -> None:
-        self.ack(response_type="ephemeral", text=render.phrase(refusal.phrase.key, **refusal.phrase.params))
 
 
 Handler = Callable[[Command], None]
@@ -81,6 +89,7 @@ def parse(body: dict[str, Any], name: str, args: str, ack: Ack, respond: Respond
         ack=ack,
         respond=respond,
         client=client,
+        text=field(body, "text", default=""),
     )
 
 
@@ -88,15 +97,68 @@ def register(app: App, services, subcommands: Subcommands) -> None:
     @app.command("/qms")
     def qms(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         name, args, handler = subcommands.match(field(body, "text", default=""))
-        command = parse(body, name, args, ack, respond, client)
-        if command.name in ("", "help"):
-            return command.reply("help/usage.json.j2", unknown=None)
-        if handler is None:
-            return command.reply("help/usage.json.j2", unknown=command.name)
-        try:
-            handler(command)
-        except Refusal as refusal:
-            if not command.ack.response:
-                command.refuse(refusal)
-            else:
-                respond(response_type="ephemeral", text=render.phrase(refusal.phrase.key, **refusal.phrase.params))
+        run(parse(body, name, args, ack, respond, client), handler)
+
+    @app.action("qms_pick_team")
+    def team_picked(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """A team picked from the buttons offered when a command's channel named none: the same
+        command runs again, for that team."""
+        picked = _picked(field(body, "actions", 0, "value"))
+        name, args, handler = subcommands.match(picked["text"])
+        command = Command(
+            name=name, args=args, workspace_id=field(body, "team", "id"), user_id=field(body, "user", "id"),
+            channel_id=field(body, "channel", "id", default=""), trigger_id=field(body, "trigger_id"),
+            ack=_AckByResponding(ack, respond), respond=respond, client=client, text=picked["text"],
+            chosen_team_id=picked["team"])
+        run(command, handler)
+
+
+def run(command: Command, handler: Handler | None) -> None:
+    if command.name in ("", "help"):
+        return command.reply("help/usage.json.j2", unknown=None)
+    if handler is None:
+        return command.reply("help/usage.json.j2", unknown=command.name)
+    try:
+        handler(command)
+    except Refusal as refusal:
+        answer = _refusal_answer(command, refusal)
+        if not command.ack.response:
+            command.ack(**answer)
+        else:
+            command.respond(**answer)
+
+
+def _refusal_answer(command: Command, refusal: Refusal) -> dict[str, Any]:
+    if refusal.phrase.key == "teams.which_team" and command.chosen_team_id is None:
+        choices = [(team_id, name, json.dumps({"team": team_id, "text": command.text}))
+                   for team_id, name in refusal.phrase.params.get("teams", [])]
+        if all(len(value) <= 2000 for _, _, value in choices):  # Slack's limit on a button's value
+            return render.message("teams/pick_team.json.j2", choices=choices,
+                                  channels=refusal.phrase.params.get("channels", []))
+    return {"response_type": "ephemeral", "text": render.phrase(refusal.phrase.key, **refusal.phrase.params)}
+
+
+def _picked(value: str) -> dict[str, Any]:
+    try:
+        picked = json.loads(value)
+    except json.JSONDecodeError:
+        raise MalformedPayload("qms_pick_team value is not JSON") from None
+    if not (isinstance(picked, dict) and isinstance(picked.get("team"), int) and isinstance(picked.get("text"), str)):
+        raise MalformedPayload("qms_pick_team value is not a team and a command")
+    return picked
+
+
+class _AckByResponding:
+    """A button's ack cannot carry a message the way a command's can: acknowledge, then send any
+    answer through response_url, so a command run from a button answers as it would when typed."""
+
+    def __init__(self, ack: Ack, respond: Respond):
+        self._ack, self._respond = ack, respond
+        self.response = None
+
+    def __call__(self, **answer: Any) -> None:
+        if self.response is None:
+            self._ack()
+            self.response = True
+        if answer:
+            self._respond(**{"response_type": "ephemeral", "replace_original": False, **answer})

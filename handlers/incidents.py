@@ -61,7 +61,7 @@ def incident(services, command: Command) -> None:
 def open_declaration(services, command: Command, *, title: str = "") -> None:
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
     form = incidents.IncidentForm(title=title[: incidents.TITLE_MAX], severity=None, commander_id=command.user_id)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
@@ -157,7 +157,7 @@ def setup_escalation(services, command: Command) -> None:
     if not words:
         command.ack()
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
         if not teams.may_manage(session, team, command.user_id, workspace_admin=person.is_workspace_admin):
             raise Refusal("incidents.only_managers_may_change_escalation", team=team.name)
         if words:

@@ -47,7 +47,7 @@ def check(services, command: Command, kind: str) -> None:
     now = utcnow()
     try:
         with services.db.transaction() as session:
-            team = teams.require_team(session, command.workspace_id, command.channel_id)
+            team = command.team(session)
             saved = metrics.record_check(session, team, form, actor_id=command.user_id, now=now)
             figure = _pass_rate(session, team, kind, now=now)
     except Invalid as invalid:
@@ -59,7 +59,7 @@ def check(services, command: Command, kind: str) -> None:
 def open_check_form(services, command: Command, kind: str) -> None:
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
     command.client.views_open(trigger_id=command.trigger_id,
                               view=check_form(kind, team, channel_id=command.channel_id))
 
@@ -119,7 +119,7 @@ def show_metrics(services, command: Command) -> None:
         return command.ack(response_type="ephemeral", text=render.phrase("metrics.metrics_usage", word=word))
     now = utcnow()
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
         report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
     command.reply("metrics/report.json.j2", report=report, sections=sections, period=period)
 
@@ -135,7 +135,7 @@ def ci_token(services, command: Command) -> None:
     person = people.lookup(command.client, command.user_id)
     now = utcnow()
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
         teams.require_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
                               action="change_setup")
         if verb == "list":
@@ -161,7 +161,7 @@ def digest_time(services, command: Command) -> None:
     value = command.args.strip()
     person = people.lookup(command.client, command.user_id) if value else None
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
         if value:
             digest_schedule.set_digest_time(session, team, value, actor_id=command.user_id,
                                             workspace_admin=person.is_workspace_admin, now=now)

@@ -112,7 +112,7 @@ def file_from_command(services, command: Command) -> None:
     now = utcnow()
     try:
         with services.db.transaction() as session:
-            team = teams.require_team(session, command.workspace_id, command.channel_id)
+            team = command.team(session)
             filed = reviews.file_request(session, team, form, author_id=command.user_id,
                                          channel_id=command.channel_id, now=now)
             answer = _filed_answer(session, team, filed)
@@ -125,7 +125,7 @@ def file_from_command(services, command: Command) -> None:
 def open_request_form(services, command: Command, *, url: str | None, size: str | None) -> None:
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     form = reviews.RequestForm(url=url, specialization=None, size=size or "M")
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
@@ -179,7 +179,7 @@ def show_list(services, command: Command) -> None:
 
 def show_stats(services, command: Command) -> None:
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
     command.ack()  # naming the reviewers takes a users.info each (cached): answer through response_url
     with services.db.transaction() as session:
         stats = reviews_report.review_stats(session, team, now=utcnow())

@@ -69,7 +69,7 @@ def usage(services, command: Command) -> None:
 def open_new_form(services, command: Command) -> None:
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
     form = RiskForm(title="", probability=None, impact=None, owner_id=command.user_id, category=None)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
@@ -118,7 +118,7 @@ def quick_add(services, command: Command) -> None:
     now = utcnow()
     try:
         with services.db.transaction() as session:
-            team = teams.require_team(session, command.workspace_id, command.channel_id)
+            team = command.team(session)
             risk = risks.log_risk(session, team, form, actor_id=command.user_id, now=now, owner_is_person=owner_ok)
             shown = describe(session, risk, team, now=now)
     except Invalid as invalid:
@@ -145,7 +145,7 @@ def _risk_form(values: dict[str, Any]) -> RiskForm:
 # --- reading the register --------------------------------------------------------------------------
 def list_register(services, command: Command, scope: str) -> None:
     with services.db.transaction() as session:
-        team = None if scope == "mine" else teams.require_team(session, command.workspace_id, command.channel_id)
+        team = None if scope == "mine" else command.team(session)
         listing = risks.listing(session, command.workspace_id, command.user_id, scope, team.id if team else None,
                                 page=1, now=utcnow())
     command.reply("risks/list.json.j2", **listing)
@@ -161,7 +161,7 @@ def show(services, command: Command, number: int) -> None:
 def export(services, command: Command) -> None:
     """The team's register as a CSV file, in the asker's DM (through the outbox)."""
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
         register = store.team_register(session, team.workspace_id, team.id)
         owners, count = {risk.owner_id for risk in register}, len(register)
     if not count:
@@ -186,7 +186,7 @@ def open_bands(services, command: Command) -> None:
     command.ack()
     admin = people.lookup(command.client, command.user_id).is_workspace_admin
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
         if not teams.may_manage(session, team, command.user_id, workspace_admin=admin):
             raise Refusal("risks.only_managers_may_change_bands", team=team.name)
     bands = risks.bands_of(team)

@@ -48,7 +48,7 @@ def show(services, command: Command) -> None:
     command.ack()
     admin = is_workspace_admin(command.client, command.user_id)
     with services.db.transaction() as session:
-        team = teams.require_team(session, command.workspace_id, command.channel_id)
+        team = command.team(session)
         payload = targets_message(session, team, viewer=command.user_id, admin=admin)
     command.respond(ephemeral(payload, replace=False))
 

@@ -372,11 +372,11 @@ def test_each_home_channel_shows_its_own_teams_matrix(bot):
 
     in_payments = blocks_text(show_matrix(bot, channel="payments"))
     in_platform = blocks_text(show_matrix(bot, channel="platform"))
-    bot.command("setup reviewers", channel="general")
+    bot.command("setup reviewers", channel="general", user="grace")  # grace is in neither team
 
     assert "Payments" in in_payments and "<@UEVE>" in in_payments and "<@UIVY>" not in in_payments
     assert "Platform" in in_platform and "<@UIVY>" in in_platform and "<@UEVE>" not in in_platform
-    assert "belongs to no team, and there are several" in latest(bot)["text"]
+    assert "Which team is this for?" in latest(bot)["text"]
 
 
 def test_the_matrix_of_a_team_without_a_team_lead_warns_about_it(bot):

@@ -86,3 +86,10 @@ SAMPLES = {
         {"team": LONG_TEAM, "rows": CHANGED_TARGETS, "metadata": METADATA},
     ]),
 }
+
+SAMPLES["teams/pick_team.json.j2"] = ("message", [
+    {"choices": [(1, "Payments", '{"team": 1, "text": "risk list"}'), (2, "Platform", '{"team": 2, "text": "risk list"}')],
+     "channels": ["CPAYMENTS", "CPLATFORM"]},
+    {"choices": [(n, LONG, '{"team": %d, "text": "%s"}' % (n, "x" * 1900)) for n in range(200)],
+     "channels": [f"C{n:08d}" for n in range(200)]},
+])
