@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -62,9 +63,12 @@ def worker_name() -> str:
 
 def run_job(services, job: Job, *, now: datetime) -> None:
     """Run one job at `now`, then record the sweep (the heartbeat /healthz/clock watches)."""
+    started = time.monotonic()
     job.run(services, now)
     if job.id != "outbox.deliver":
-        services.sender.deliver_due(now=now)  # send what the sweep queued without waiting
+        # Send what the sweep queued without waiting. A long sweep makes `now` stale, and the
+        # outbox leases are reckoned from it: deliver at the time it is by now.
+        services.sender.deliver_due(now=now + timedelta(seconds=time.monotonic() - started))
     with services.db.transaction() as session:
         runtime.beat(session, job.id, now=now, worker=worker_name())
 

@@ -126,12 +126,38 @@ def mark_sent(
 
 
 def mark_retry(
-    session: Session, message: OutboxMessage, *, worker: str, retry_at: datetime, error: str
+    session: Session, message: OutboxMessage, *, worker: str, retry_at: datetime, error: str,
+    count_attempt: bool = True,
 ) -> bool:
     return _update_claimed(
-        session, message, worker, not_before=retry_at, attempts=message.attempts + 1,
+        session, message, worker, not_before=retry_at, attempts=message.attempts + int(count_attempt),
         claimed_by=None, claimed_until=None, last_error=error[:2000],
     )
+
+
+def release(session: Session, message: OutboxMessage, *, worker: str) -> bool:
+    """Hand a claimed row back unsent, for any sender to take at once."""
+    return _update_claimed(session, message, worker, claimed_by=None, claimed_until=None)
+
+
+def newer_update_sent(session: Session, message: OutboxMessage, update_ref: str) -> bool:
+    """Whether an update of the same message, queued after this one, has already gone out: then this
+    one (retried late) would put an older version back."""
+    query = select(OutboxMessage.payload).where(
+        OutboxMessage.workspace_id == message.workspace_id,
+        OutboxMessage.method == message.method,
+        OutboxMessage.status == SENT,
+        OutboxMessage.id > message.id,
+        OutboxMessage.created_at >= message.created_at,
+    )
+    return any(payload.get("update_ref") == update_ref for payload in session.exec(query))
+
+
+def gave_up_on(session: Session, workspace_id: str, ref: str) -> bool:
+    """Whether the message that would be remembered under `ref` was given up on (dead)."""
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.workspace_id == workspace_id, OutboxMessage.ref == ref, OutboxMessage.status == DEAD)
+    return session.exec(query).first() is not None
 
 
 def mark_dead(session: Session, message: OutboxMessage, *, worker: str, error: str) -> bool:

@@ -34,12 +34,11 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 def beat(session: Session, job_id: str, *, now: datetime, worker: str) -> None:
-    row = session.get(ClockHeartbeat, job_id)
-    if row is None:
-        session.add(ClockHeartbeat(job_id=job_id, last_run_at=now, worker=worker))
-    else:
-        row.last_run_at, row.worker = now, worker
-        session.add(row)
+    """Record a job's run; an upsert, so two clocks' first beats do not collide."""
+    table = ClockHeartbeat.__table__
+    statement = dialect_insert(session, table).values(job_id=job_id, last_run_at=now, worker=worker)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.job_id], set_={"last_run_at": now, "worker": worker}))
 
 
 def last_beat(session: Session) -> datetime | None:

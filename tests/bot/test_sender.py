@@ -192,3 +192,112 @@ def test_a_file_for_a_person_is_uploaded_into_their_direct_messages(database, sl
     complete = slack.calls_to("files.completeUploadExternal")[0]
     assert complete.args["channel_id"] == "DUBOB"
     assert slack.posted("UBOB")[0]["files"][0]["name"] == "risks.csv"
+
+
+class ElapsedTime:
+    """Real elapsed time as a sender sees it, moved on by hand; once past `when`, `then` runs once
+    (another process acting meanwhile)."""
+
+    def __init__(self, when: float, then):
+        self.seconds, self.when, self.then = 0.0, when, then
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+        if self.then and self.seconds > self.when:
+            self.then, then = None, self.then
+            then()
+
+
+class SlowSlackClient(WebClient):
+    """Slack's own client, on which every call takes `seconds` of elapsed time."""
+
+    def __init__(self, elapsed: ElapsedTime, seconds: float, **kwargs):
+        super().__init__(**kwargs)
+        self.elapsed, self.seconds = elapsed, seconds
+
+    def api_call(self, *args, **kwargs):
+        self.elapsed.advance(self.seconds)
+        return super().api_call(*args, **kwargs)
+
+
+@both_databases
+def test_a_sender_slowed_past_half_its_lease_hands_the_rest_back_so_nothing_is_sent_twice(database, slack):
+    for n in range(1, 4):
+        queue(database, f"escalation:{n}:2", text=f"escalation {n}")
+    fresh = sender_for(database, slack, worker="fresh")
+    lease = fresh.lease.total_seconds()
+    after_the_lease = T0 + fresh.lease + timedelta(seconds=1)
+    # Each call of the slow sender takes 0.4 of its lease; once the lease is over, another sender
+    # takes over whatever the slow one still holds.
+    elapsed = ElapsedTime(when=lease, then=lambda: fresh.deliver_due(now=after_the_lease))
+    slow_client = SlowSlackClient(elapsed, lease * 0.4, token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
+    slow = OutboxSender(database, slow_client, worker="slow", monotonic=elapsed)
+
+    slow.deliver_due(now=T0)
+    fresh.deliver_due(now=after_the_lease)
+
+    assert sorted(m["text"] for m in slack.posted("CGENERAL")) == ["escalation 1", "escalation 2", "escalation 3"]
+
+
+@both_databases
+def test_waiting_for_the_message_a_reply_threads_under_uses_up_no_attempts(database, slack):
+    queue(database, "incident:1:card", ref="incident:1:card", text="INC-001")
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="incident:1:checklist", method="chat.postMessage",
+                       payload={"thread_ref": "incident:1:card", "text": "checklist"}, now=T0)
+    slack.server_error("chat.postMessage", times=6)  # the card fails for two minutes; its reply waits
+    sender = sender_for(database, slack)
+
+    for second in range(0, 300, 5):
+        sender.deliver_due(now=T0 + timedelta(seconds=second))
+
+    assert [m["text"] for m in slack.posted("CGENERAL")] == ["INC-001", "checklist"]
+    assert status_of(database, "incident:1:checklist").status == "sent"
+
+
+@both_databases
+def test_a_reply_to_a_message_that_was_given_up_on_is_given_up_too(database, slack):
+    queue(database, "risk:1:card", ref="risk:1:card", channel="CNOSUCHCHANNEL")
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="risk:1:card:v2", method="chat.update",
+                       payload={"update_ref": "risk:1:card", "text": "v2"}, now=T0)
+    sender = sender_for(database, slack)
+
+    sender.deliver_due(now=T0)
+    sender.deliver_due(now=T0 + timedelta(minutes=1))
+
+    assert status_of(database, "risk:1:card").status == "dead"
+    assert status_of(database, "risk:1:card:v2").status == "dead"
+
+
+@both_databases
+def test_an_older_update_retried_after_a_newer_one_went_out_is_dropped(database, slack):
+    queue(database, "card", ref="card", text="v1")
+    sender = sender_for(database, slack)
+    sender.deliver_due(now=T0)
+    with database.transaction() as session:
+        for version in (2, 3):
+            outbox.enqueue(session, workspace_id="T0TEST", key=f"card:v{version}", method="chat.update",
+                           payload={"update_ref": "card", "text": f"v{version}"}, now=T0)
+    slack.server_error("chat.update")  # v2 fails and is retried in 2 s; v3 goes out now
+
+    sender.deliver_due(now=T0)
+    sender.deliver_due(now=T0 + timedelta(seconds=5))
+
+    assert [m["text"] for m in slack.posted("CGENERAL")] == ["v3"]
+    assert status_of(database, "card:v2").status == "sent"  # dropped as superseded, not left pending
+
+
+def test_an_unexpected_error_on_one_message_does_not_stop_the_others(database, slack):
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="broken", method="files.upload_v2", now=T0,
+                       payload={"channel": "CGENERAL", "filename": "x.png", "content_base64": "%%% not base64"})
+    queue(database, "fine", text="still sent")
+
+    report = sender_for(database, slack).deliver_due(now=T0)
+
+    assert (report.sent, report.retry) == (1, 1)
+    assert [m["text"] for m in slack.posted("CGENERAL")] == ["still sent"]
