@@ -34,10 +34,18 @@ class Services:
     db: Database
     slack: WebClient  # for direct answers (views.open, ephemeral replies); retries on its own
     sender: OutboxSender  # for everything that must be neither lost nor doubled
+    pump: "OutboxPump" = None
+
+    def __post_init__(self) -> None:
+        self.pump = self.pump or OutboxPump(self.sender)
 
     def deliver_outbox(self) -> None:
-        """Send what the last change queued now, rather than at the clock's next tick."""
-        self.sender.deliver_due(now=utcnow())
+        """Send what the last change queued now, rather than at the clock's next tick (in the
+        background: see OutboxPump)."""
+        self.pump.kick()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        return self.pump.wait_idle(timeout)
 
 
 def build_services(settings: Settings, *, db: Database | None = None) -> Services:
@@ -81,6 +89,36 @@ class ListenerPool(ThreadPoolExecutor):
     def wait_idle(self, timeout: float = 10.0) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+
+class OutboxPump:
+    """Delivers the outbox off Bolt's listener threads. Handlers kick it after a commit and go on;
+    one background thread sends. A slow Slack then never holds up the threads that must acknowledge
+    new requests within 3 seconds. Kicks while a delivery is queued fold into it."""
+
+    def __init__(self, sender: OutboxSender):
+        self.sender = sender
+        self._pool = ListenerPool(max_workers=1)
+        self._lock = threading.Lock()
+        self._queued = False
+
+    def kick(self) -> None:
+        with self._lock:
+            if self._queued:
+                return
+            self._queued = True
+        self._pool.submit(self._deliver)
+
+    def _deliver(self) -> None:
+        with self._lock:
+            self._queued = False  # a kick from now on queues another round after this one
+        try:
+            self.sender.deliver_due(now=utcnow())
+        except Exception:
+            log.exception("outbox delivery failed; the clock retries it")
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        return self._pool.wait_idle(timeout)
 
 
 def build_app(services: Services, *, signing_secret: str | None = None) -> App:

@@ -149,9 +149,9 @@ def shell(user: str, channel: str) -> None:
 
 @main.command()
 def status() -> None:
-    """Print the clock's last sweep and the outbox; exit 1 when the clock is stale."""
+    """Print when each clock job last ran and the outbox; exit 1 when a job is overdue."""
+    from bot import clock as clock_process
     from bot.timeutil import utcnow
-    from bot.web import CLOCK_STALE_AFTER
     from storage import outbox, runtime
 
     settings = load_settings()
@@ -165,9 +165,11 @@ def status() -> None:
     for beat in beats:
         age = int((now - beat.last_run_at).total_seconds())
         click.echo(f"clock: {beat.job_id} last ran {age}s ago ({beat.worker})")
+    stale = clock_process.stale_jobs({b.job_id: b.last_run_at for b in beats}, now=now)
+    if beats and stale:
+        click.echo("clock: overdue: " + ", ".join(stale))
     click.echo("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sent", "dead")))
-    last = max((b.last_run_at for b in beats), default=None)
-    if last is None or now - last > CLOCK_STALE_AFTER:
+    if stale:
         sys.exit(1)
 
 

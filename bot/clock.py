@@ -57,6 +57,22 @@ JOBS: list[Job] = [
 ]
 
 
+STALE_AFTER = timedelta(minutes=5)  # the dead-man's switch: no sweep of a minutely job for 5 minutes
+
+
+def stale_jobs(last_runs: dict[str, datetime], *, now: datetime, jobs: list[Job] | None = None) -> list[str]:
+    """The jobs that have not run for longer than they should: 5 minutes, or three of their own
+    intervals for the slow ones. A job that fails every time records no run, so it shows here
+    even while the other jobs keep the clock looking alive."""
+    stale = []
+    for job in jobs or JOBS:
+        allowed = max(STALE_AFTER, 3 * job.every)
+        last = last_runs.get(job.id)
+        if last is None or now - last > allowed:
+            stale.append(job.id)
+    return stale
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 

@@ -160,6 +160,7 @@ class Console:
         headers = {"Content-Type": content_type, **slack_requests.sign(self.secret, body)}
         response = self.app.dispatch(BoltRequest(body=body, headers=headers))
         self.app.listener_runner.listener_executor.wait_idle()
+        self.services.wait_idle()  # and the messages the change queued
         answer = _json(response.body)
         if response.status >= 400:
             self.say(f"(the bot answered HTTP {response.status})")

@@ -58,6 +58,7 @@ class LocalSlack:
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._holds: dict[str, threading.Event] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
@@ -130,6 +131,11 @@ class LocalSlack:
         self._faults[method].extend(Fault(status=429, error="ratelimited", retry_after=retry_after)
                                     for _ in range(times))
 
+    def hold(self, method: str) -> threading.Event:
+        """Calls of `method` wait until the returned event is set: Slack being slow, on demand."""
+        gate = self._holds[method] = threading.Event()
+        return gate
+
     def server_error(self, method: str, status: int = 503, times: int = 1) -> None:
         self._faults[method].extend(Fault(status=status) for _ in range(times))
 
@@ -153,6 +159,9 @@ class LocalSlack:
 
     # --- dispatch -------------------------------------------------------------------------
     def handle(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict]:
+        gate = self._holds.get(method)
+        if gate is not None:
+            gate.wait(timeout=60)
         with self._lock:
             if self._faults.get(method):
                 fault = self._faults[method].popleft()

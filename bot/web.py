@@ -7,7 +7,6 @@ malformed one would otherwise surface as a 500. Forged or stale → 401; signed 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from urllib.parse import parse_qs
 
 from flask import Flask, Response, jsonify, request
@@ -15,13 +14,13 @@ from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot import api
+from bot import clock
 from bot.timeutil import utcnow
 from storage import runtime
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
-CLOCK_STALE_AFTER = timedelta(minutes=5)
 
 
 def create_web_app(bolt_app: App, services, *, signing_secret: str) -> Flask:
@@ -61,12 +60,15 @@ def create_web_app(bolt_app: App, services, *, signing_secret: str) -> Flask:
     @web.get("/healthz/clock")
     def clock_health() -> Response:
         with services.db.transaction() as session:
-            last = runtime.last_beat(session)
-        if last is None:
+            last_runs = {beat.job_id: beat.last_run_at for beat in runtime.heartbeats(session)}
+        if not last_runs:
             return _error(503, "the clock has never run")
-        age = utcnow() - last
-        body = {"last_sweep_at": last.isoformat(), "age_seconds": int(age.total_seconds())}
-        if age > CLOCK_STALE_AFTER:
+        now = utcnow()
+        last = max(last_runs.values())
+        stale = clock.stale_jobs(last_runs, now=now)
+        body = {"last_sweep_at": last.isoformat(), "age_seconds": int((now - last).total_seconds()),
+                "stale_jobs": stale}
+        if stale:
             return jsonify(status="stale", **body), 503
         return jsonify(status="ok", **body)
 

@@ -56,3 +56,31 @@ def test_healthz_clock_is_503_until_a_sweep_has_run_then_200_with_its_age(bot):
 
     assert (fresh.status, fresh.json["age_seconds"]) == (200, 120)
     assert (stale.status, stale.json["status"]) == (503, "stale")
+
+
+def test_a_job_that_fails_every_time_makes_the_clock_unhealthy_though_others_run(bot):
+    from storage import runtime
+
+    with freeze_time("2026-03-02 09:00:00"):
+        clock.sweep(bot.services, now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    # From then on every job but the escalation sweep keeps running (it fails every time).
+    with bot.db.transaction() as session:
+        for job in clock.JOBS:
+            if job.id != "incidents.escalate":
+                runtime.beat(session, job.id, now=datetime(2026, 3, 2, 9, 10, tzinfo=UTC), worker="w")
+
+    with freeze_time("2026-03-02 09:10:30"):
+        reply = bot.get("/healthz/clock")
+
+    assert reply.status == 503
+    assert reply.json["stale_jobs"] == ["incidents.escalate"]
+    assert reply.json["age_seconds"] == 30
+
+
+def test_slow_jobs_are_allowed_three_of_their_intervals():
+    hourly = clock.Job("events.forget", lambda services, now: None, timedelta(hours=1))
+    ran = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    assert clock.stale_jobs({"events.forget": ran}, now=ran + timedelta(hours=2, minutes=59), jobs=[hourly]) == []
+    assert clock.stale_jobs({"events.forget": ran}, now=ran + timedelta(hours=3, minutes=1), jobs=[hourly]) \
+        == ["events.forget"]

@@ -115,3 +115,25 @@ def test_app_home_opened_publishes_the_home_view(bot, slack):
     bot.event({"type": "app_home_opened", "user": "UBOB", "tab": "home"})
 
     assert slack.home_views["UBOB"]["type"] == "home"
+
+
+def test_a_slow_slack_does_not_hold_up_acknowledging_new_requests(bot, slack):
+    from storage import outbox
+    from bot.timeutil import utcnow
+
+    with bot.db.transaction() as session:
+        for n in range(30):
+            outbox.enqueue(session, workspace_id="T0TEST", key=f"card:{n}", method="chat.postMessage",
+                           payload={"channel": "CGENERAL", "text": f"card {n}"}, now=utcnow())
+    slow = slack.hold("chat.postMessage")
+    try:
+        for _ in range(20):  # as if twenty changes had just committed, each kicking a delivery
+            bot.services.deliver_outbox()
+
+        reply = bot.command("help", wait=False)  # while every delivery is stuck on Slack
+
+        assert reply.status == 200 and "/qms risk" in reply.text
+    finally:
+        slow.set()
+    bot.wait()
+    assert len(slack.posted("CGENERAL")) == 30

@@ -22,6 +22,7 @@ def monday(bot, slack):
     add_checks(bot.db, team, "dor", *[(at("2026-03-06 11:00"), n < 3, None if n < 3 else "requirements", 10)
                                       for n in range(4)])
     bot.services.deliver_outbox()  # the cards and DMs of the fortnight, so only the digests are left
+    bot.wait()
     slack.reset_calls()
     with freeze_time("2026-03-09 09:00:00"):
         clock.run_job(bot.services, DIGEST_JOB, now=at("2026-03-09 09:00"))

@@ -139,6 +139,7 @@ def fortnight(bot):
     team = make_team(bot.db)
     a_fortnight(bot.db, team)
     bot.services.deliver_outbox()
+    bot.wait()
     return team
 
 

@@ -147,6 +147,7 @@ class BotUnderTest:
     def wait(self) -> None:
         """Wait until the listeners have finished what the last request started."""
         assert self.app.listener_runner.listener_executor.wait_idle(timeout=30), "listeners still busy after 30 s"
+        assert self.services.wait_idle(timeout=30), "outbox delivery still busy after 30 s"
 
     # --- signed requests, as Slack sends them -------------------------------------------------
     def signed_post(self, body: str, *, content_type: str = "application/x-www-form-urlencoded",
