@@ -138,13 +138,17 @@ def shell(user: str, channel: str) -> None:
     Requests go through the same Bolt app and handlers as production; what the bot sends back is
     printed, and modals are filled in field by field. Data is kept in DATABASE_URL (qms.db).
     """
-    from bot.console import Console
+    from bot.console import Console, UnknownName
 
     settings = load_settings()
     if "LOG_LEVEL" not in os.environ:
         logging.getLogger().setLevel(logging.WARNING)  # the console is for reading, not for logs
     ready_database(settings)
-    Console(settings, user_name=user, channel_name=channel).run()
+    try:
+        console = Console(settings, user_name=user, channel_name=channel)
+    except UnknownName as error:
+        raise Stop(str(error)) from None
+    console.run()
 
 
 @main.command()

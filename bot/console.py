@@ -30,6 +30,7 @@ PEOPLE = [  # the seed's review matrix, so the examples of the guide work as the
 ]
 CHANNELS = ["general", "payments", "platform", "incidents", "qms-digest"]
 TEAM_ID = "T0LOCAL"
+CLEAR = "-"  # typed for an optional field: empty it (Enter keeps what is there)
 
 HELP = """\
 Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident list`.
@@ -39,7 +40,12 @@ Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident
   users, channels  who and where
   home             open the bot's App Home tab
   help             this text
+In a form, Enter keeps a field's current value and - empties it.
   quit             leave (Ctrl-D works too)"""
+
+
+class UnknownName(ValueError):
+    """`--as` or `--channel` names nobody the console knows."""
 
 
 @dataclass
@@ -69,8 +75,12 @@ class Console:
                         slack_bot_token="xoxb-local-console")
         self.services = build_services(local)
         self.app = build_app(self.services, signing_secret=self.secret)
-        self.user = self._user(user_name) or self._user("alice")
-        self.channel = self.slack.channel_by_name(channel_name) or self.slack.channel_by_name("general")
+        self.user = self._user(user_name)
+        self.channel = self.slack.channel_by_name(channel_name.lower())
+        if self.user is None or self.channel is None:
+            self.slack.stop()
+            raise UnknownName(f"no user {user_name!r} (try: {', '.join(n for n, _, _ in PEOPLE)})" if self.user is None
+                              else f"no channel {channel_name!r} (try: {', '.join(CHANNELS)})")
         self.controls: list[Control] = []
         self._seen = 0
 
@@ -112,7 +122,7 @@ class Console:
         self.say(f"You are now @{user['name']}.")
 
     def switch_channel(self, name: str) -> None:
-        channel = self.slack.channel_by_name(name)
+        channel = self.slack.channel_by_name(name.lower())
         if channel is None:
             return self.say(f"No channel {name!r}. Type `channels`.")
         self.channel = channel
@@ -238,13 +248,14 @@ class Console:
     def _block_lines(self, block, channel, message, view) -> list[str]:
         kind = block.get("type")
         if kind == "header":
-            return ["", "  " + block["text"]["text"].upper()]
+            title = _plain(block["text"]["text"], self)
+            return ["", "  " + title, "  " + "═" * min(len(title), 60)]
         if kind == "section":
             lines = []
             if block.get("text"):
                 lines += ["  " + line for line in _plain(block["text"]["text"], self).splitlines()]
             for item in block.get("fields", []):
-                lines.append("  " + _plain(item["text"], self).replace("\n", " "))
+                lines += ["  " + line for line in _plain(item["text"], self).splitlines()]
             if block.get("accessory", {}).get("type") == "button":
                 lines.append("  " + self._control(block["accessory"], block, channel, message, view))
             return lines
@@ -329,18 +340,20 @@ class Console:
             "conversations_select": self._channel_name(element.get("initial_conversation")),
             "multi_users_select": ", ".join(self._name(u) for u in element.get("initial_users", [])),
         }.get(kind)
-        suffix = f" [{initial}]" if initial else ""
+        suffix = f" [{initial}; Enter keeps it, - clears it]" if initial else ""
         if kind == "plain_text_input" and element.get("multiline"):
-            self.say(f"│ {label}{suffix} — one item per line, an empty line ends:")
+            self.say(f"│ {label}{suffix} — several lines; an empty line ends:")
             lines = []
             while (line := self.ask("│   ")) not in (None, ""):
                 lines.append(line)
             text = "\n".join(lines) or (initial or "")
-            return {"type": kind, "value": text or None}
+            return {"type": kind, "value": None if text.strip() == CLEAR else text or None}
         raw = self.ask(f"│ {label}{suffix}: ")
         if raw is None:
             return None
         raw = raw.strip() or (initial or "")
+        if raw == CLEAR:
+            raw = ""
         if kind == "plain_text_input":
             return {"type": kind, "value": raw or None}
         if kind == "users_select":
@@ -377,16 +390,18 @@ class Console:
         for number, option in enumerate(options, 1):
             mark = "*" if option["value"] in initial_values else " "
             self.say(f"│  {mark}{number}. {option['text']['text']}")
-        raw = self.ask("│ " + ("numbers, comma-separated" if multi else "number") + (" [keep *]" if initial_values else "")
-                       + ": ")
+        raw = self.ask("│ " + ("numbers, comma-separated" if multi else "number")
+                       + (" [Enter keeps *, - clears]" if initial_values else "") + ": ")
         if raw is None:
             return None
         raw = raw.strip()
-        if not raw:
+        if raw == CLEAR:
+            chosen = []
+        elif not raw:
             chosen = [o for o in options if o["value"] in initial_values]
         else:
             picks = [p.strip() for p in raw.split(",")] if multi else [raw]
-            if not all(p.isdigit() and 0 < int(p) <= len(options) for p in picks):
+            if not all(p.isascii() and p.isdecimal() and 0 < int(p) <= len(options) for p in picks):
                 self.say("│ Pick by number.")
                 return self._prompt_options(label, element, multi=multi)
             chosen = [options[int(p) - 1] for p in picks]

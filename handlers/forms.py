@@ -50,24 +50,42 @@ def view_values(view: dict[str, Any]) -> dict[str, Any]:
 
 def _element_value(element: dict[str, Any]) -> Any:
     kind = element.get("type")
-    if kind == "plain_text_input":
-        return element.get("value")
+    if kind in ("plain_text_input", "number_input"):
+        return _text(element.get("value"), kind)
     if kind in ("static_select", "external_select", "radio_buttons"):
         option = element.get("selected_option")
-        return option.get("value") if isinstance(option, dict) else None
+        if option is None:
+            return None
+        return _text(option.get("value") if isinstance(option, dict) else option, kind)
     if kind in ("multi_static_select", "checkboxes"):
-        return [o.get("value") for o in element.get("selected_options") or [] if isinstance(o, dict)]
+        options = element.get("selected_options") or []
+        if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
+            raise MalformedPayload(f"{kind} selected_options is not a list of options")
+        return [_text(o.get("value"), kind) for o in options]
     if kind == "users_select":
-        return element.get("selected_user")
+        return _text(element.get("selected_user"), kind)
     if kind == "multi_users_select":
-        return list(element.get("selected_users") or [])
+        return _texts(element.get("selected_users"), kind)
     if kind in ("conversations_select", "channels_select"):
-        return element.get("selected_conversation") or element.get("selected_channel")
+        return _text(element.get("selected_conversation") or element.get("selected_channel"), kind)
     if kind == "datepicker":
-        return element.get("selected_date")
-    if kind == "number_input":
-        return element.get("value")
+        return _text(element.get("selected_date"), kind)
     raise MalformedPayload(f"unexpected input type {kind!r}")
+
+
+def _text(value: Any, kind: str) -> str | None:
+    """A submitted value is text (or absent); anything else is not what Slack sends."""
+    if value is not None and not isinstance(value, str):
+        raise MalformedPayload(f"{kind} value is {type(value).__name__}, expected text")
+    return value
+
+
+def _texts(values: Any, kind: str) -> list[str]:
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise MalformedPayload(f"{kind} values are {type(values).__name__}, expected a list")
+    return [_text(value, kind) for value in values]
 
 
 def metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -110,9 +110,14 @@ def test_the_clock_starts_logs_and_stops_cleanly_on_sigterm(slack, tmp_path):
                                 DATABASE_URL=f"sqlite:///{tmp_path}/qms.db")
     process = processes.start("clock", env=env, cwd=tmp_path)
 
-    processes.wait_for_line(process.stderr, "clock: started")
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=20)
+    try:
+        processes.wait_for_line(process.stderr, "clock: started")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:  # never leave a clock behind, even when the test fails
+            process.kill()
+            process.wait()
 
     assert process.returncode == 0
     assert "clock: stopped" in stderr
@@ -136,3 +141,35 @@ def test_commands_refuse_an_unmigrated_postgres_database_and_migrate_fixes_it(tm
         assert status.returncode == 1  # the clock is not running: status says so in its exit code
     finally:
         cleanup()
+
+
+def test_the_console_refuses_a_person_or_channel_it_does_not_know(tmp_path):
+    env = processes.environment(DATABASE_URL=f"sqlite:///{tmp_path}/qms.db")
+
+    nobody = processes.run("shell", "--as", "zed", env=env, cwd=tmp_path, stdin="quit\n")
+    nowhere = processes.run("shell", "--channel", "nowhere", env=env, cwd=tmp_path, stdin="quit\n")
+    capitals = processes.run("shell", "--as", "Bob", "--channel", "Payments", env=env, cwd=tmp_path, stdin="quit\n")
+
+    assert nobody.returncode != 0 and nobody.stderr.startswith("qms-bot: no user 'zed'")
+    assert nowhere.returncode != 0 and nowhere.stderr.startswith("qms-bot: no channel 'nowhere'")
+    assert "you are @bob in #payments" in capitals.stdout
+
+
+def test_in_a_console_form_enter_keeps_a_value_and_a_dash_empties_it(tmp_path):
+    from storage import teams as team_store
+    from storage.db import Database
+
+    env = processes.environment(DATABASE_URL=f"sqlite:///{tmp_path}/qms.db")
+    create = "/qms setup\nPayments\n\nalice\nbob\n\n\n\ncarol\nUTC\n\n\n\n\n\n"
+    reopen_and_empty_executives = "/qms setup\n\n\n\n\n\n\n\n-\n\n\n\n\n\n\n"
+
+    result = processes.run("shell", "--channel", "payments", env=env, cwd=tmp_path,
+                           stdin=create + "y\n" + reopen_and_empty_executives + "y\nquit\n")
+
+    assert result.returncode == 0, result.stderr
+    db = Database(f"sqlite:///{tmp_path}/qms.db")
+    with db.transaction() as session:
+        team = team_store.team_by_channel(session, "T0LOCAL", "CPAYMENTS")
+        roles = team_store.roles(session, team)
+    db.dispose()
+    assert roles == {"team_lead": ["UALICE"], "engineering_manager": ["UBOB"]}

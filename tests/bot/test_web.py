@@ -137,3 +137,24 @@ def test_a_slow_slack_does_not_hold_up_acknowledging_new_requests(bot, slack):
         slow.set()
     bot.wait()
     assert len(slack.posted("CGENERAL")) == 30
+
+
+@pytest.mark.parametrize("element", [
+    {"type": "plain_text_input", "value": 5},
+    {"type": "plain_text_input", "value": ["a"]},
+    {"type": "static_select", "selected_option": {"value": {"x": 1}}},
+    {"type": "multi_static_select", "selected_options": "all"},
+    {"type": "multi_users_select", "selected_users": "UALICE"},
+    {"type": "users_select", "selected_user": 7},
+    {"type": "datepicker", "selected_date": 20260101},
+])
+def test_a_modal_value_of_the_wrong_type_is_a_400_and_writes_nothing(bot, element):
+    view = {"id": "V1", "type": "modal", "callback_id": "team_setup", "private_metadata": "{}",
+            "title": {"type": "plain_text", "text": "Team setup"}, "blocks": []}
+    payload = slack_requests.view_submission(view=view, values={"name": {"value": element}}, user_id="UALICE",
+                                             team_id=TEAM_ID)
+
+    reply = bot.signed_post(slack_requests.interaction(payload))
+
+    assert reply.status == 400
+    assert count_rows(bot.db, AuditEvent) == 0
