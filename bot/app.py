@@ -121,12 +121,23 @@ class OutboxPump:
         return self._pool.wait_idle(timeout)
 
 
+class _TokenGivenTwice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when it is handed a client built with
+    that very token, and warns that the token goes unused: true, and no news to us."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(services: Services, *, signing_secret: str | None = None) -> App:
+    bolt_logger = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _TokenGivenTwice) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_TokenGivenTwice())
     app = App(
         client=services.slack,
         signing_secret=signing_secret or services.settings.slack_signing_secret,
         listener_executor=ListenerPool(),
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_logger,
     )
     app.use(_handle_each_event_once(services))
     app.error(_answer_errors)

@@ -52,6 +52,22 @@ def ready_database(settings: Settings):
     return db
 
 
+def connected_app(services, *, signing_secret: str):
+    """The Bolt app, which checks the bot token with Slack (auth.test) as it starts: a refused token
+    or an unreachable SLACK_API_URL stops start-up with one line."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import build_app
+
+    try:
+        return build_app(services, signing_secret=signing_secret)
+    except SlackApiError as error:
+        raise Stop(f"SLACK_BOT_TOKEN was refused by Slack ({error.response.get('error')})") from None
+    except OSError as error:  # URLError and socket errors
+        raise Stop(f"cannot reach Slack at SLACK_API_URL ({services.settings.slack_api_url}): "
+                   f"{getattr(error, 'reason', error)}") from None
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -75,14 +91,15 @@ def serve(host: str, threads: int) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock."""
     import waitress
 
-    from bot.app import build_app, build_services
+    from bot.app import build_services
     from bot.web import create_web_app
 
     settings = load_settings()
     require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
     ready_database(settings)
     services = build_services(settings)
-    web = create_web_app(build_app(services), services, signing_secret=settings.slack_signing_secret)
+    app = connected_app(services, signing_secret=settings.slack_signing_secret)
+    web = create_web_app(app, services, signing_secret=settings.slack_signing_secret)
     log.info("serving Slack requests on http://%s:%d/slack/events", host, settings.port)
     waitress.serve(web, host=host, port=settings.port, threads=threads, ident="qms-bot")
 
@@ -92,14 +109,14 @@ def socket() -> None:
     """Run the same app over Socket Mode (needs SLACK_APP_TOKEN): no public URL required."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app, build_services
+    from bot.app import build_services
 
     settings = load_settings()
     require(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", purpose="`qms-bot socket`")
     ready_database(settings)
     services = build_services(settings)
     # Socket Mode requests arrive over an authenticated WebSocket, not signed HTTP.
-    app = build_app(services, signing_secret=settings.slack_signing_secret or "unused-in-socket-mode")
+    app = connected_app(services, signing_secret=settings.slack_signing_secret or "unused-in-socket-mode")
     SocketModeHandler(app, settings.slack_app_token).start()
 
 

@@ -173,3 +173,15 @@ def test_in_a_console_form_enter_keeps_a_value_and_a_dash_empties_it(tmp_path):
         roles = team_store.roles(session, team)
     db.dispose()
     assert roles == {"team_lead": ["UALICE"], "engineering_manager": ["UBOB"]}
+
+
+def test_serve_stops_with_one_line_when_slack_refuses_the_token(slack, tmp_path):
+    slack.fail("auth.test", "invalid_auth")
+    env = processes.environment(SLACK_BOT_TOKEN="xoxb-revoked", SLACK_SIGNING_SECRET="s", SLACK_API_URL=slack.api_url,
+                                DATABASE_URL=f"sqlite:///{tmp_path}/qms.db", LOG_LEVEL="WARNING")
+
+    result = processes.run("serve", env=env, cwd=tmp_path)
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == "qms-bot: SLACK_BOT_TOKEN was refused by Slack (invalid_auth)"
+    assert "Traceback" not in result.stderr
