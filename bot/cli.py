@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
 import click
@@ -55,6 +56,7 @@ def ready_database(settings: Settings):
 def connected_app(services, *, signing_secret: str):
     """The Bolt app, which checks the bot token with Slack (auth.test) as it starts: a refused token
     or an unreachable SLACK_API_URL stops start-up with one line."""
+    from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
@@ -63,6 +65,9 @@ def connected_app(services, *, signing_secret: str):
         return build_app(services, signing_secret=signing_secret)
     except SlackApiError as error:
         raise Stop(f"SLACK_BOT_TOKEN was refused by Slack ({error.response.get('error')})") from None
+    except BoltError as error:  # Bolt's own auth.test check: "`token` is invalid (auth.test result: ...)"
+        reason = re.search(r"'error': '([^']+)'", str(error))
+        raise Stop(f"SLACK_BOT_TOKEN was refused by Slack ({reason.group(1) if reason else error})") from None
     except OSError as error:  # URLError and socket errors
         raise Stop(f"cannot reach Slack at SLACK_API_URL ({services.settings.slack_api_url}): "
                    f"{getattr(error, 'reason', error)}") from None
