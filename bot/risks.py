@@ -82,7 +82,8 @@ def open_risk(session: Session, workspace_id: str, risk_id: int | str | None) ->
 
 def _existing(session: Session, workspace_id: str, risk_id: int | str | None, *, for_update: bool = False) -> Risk:
     number = str(risk_id or "").strip()
-    looks_like_an_id = number.isdigit() and len(number) <= 9  # a forged huge number is not one of ours
+    # "²".isdigit() is True but int("²") fails; a forged huge number is not one of ours either
+    looks_like_an_id = number.isascii() and number.isdecimal() and len(number) <= 9
     risk = store.get_risk(session, workspace_id, int(number), for_update=for_update) if looks_like_an_id else None
     if risk is None:
         raise Refusal("risks.gone")

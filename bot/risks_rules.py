@@ -80,7 +80,7 @@ def parse_bands(values: dict[str, Any]) -> dict[str, int]:
     problems = Problems()
     for name in DEFAULT_BANDS:
         text = str(values.get(name) or "").strip()
-        parsed[name] = int(text) if text.isdigit() else 0
+        parsed[name] = int(text) if text.isascii() and text.isdecimal() and len(text) <= 3 else 0
         if not 2 <= parsed[name] <= 25:
             problems.add(name, "risks.bad_threshold")
     if "medium" not in problems and "high" not in problems and parsed["high"] <= parsed["medium"]:

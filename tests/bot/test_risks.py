@@ -62,6 +62,8 @@ def test_only_the_offered_levels_1_to_5_are_levels(value):
     ({"medium": "5", "high": "5", "critical": "16"}, {"high"}),
     ({"medium": "5", "high": "17", "critical": "16"}, {"critical"}),
     ({"medium": "-5", "high": "x", "critical": ""}, {"medium", "high", "critical"}),
+    ({"medium": "²", "high": "¹⁰", "critical": "٢٠"}, {"medium", "high", "critical"}),  # isdigit, but not 0–9
+    ({"medium": "5", "high": "10", "critical": "0" * 40 + "16"}, {"critical"}),
 ])
 def test_band_thresholds_are_whole_scores_from_2_to_25_in_order(values, wrong):
     if not wrong:
@@ -378,7 +380,7 @@ def test_a_rescore_keeps_the_review_date_unless_given_one_and_none_clears_it(dat
 
 
 @both_databases
-@pytest.mark.parametrize("risk_id", ["99999999999999999999", "-1", "1 OR 1=1", "", None])
+@pytest.mark.parametrize("risk_id", ["99999999999999999999", "-1", "1 OR 1=1", "", None, "²", "1²"])
 def test_a_risk_id_that_is_not_one_of_ours_is_answered_as_gone(database, team, risk_id):
     log(database, team)
 
