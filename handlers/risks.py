@@ -80,7 +80,7 @@ def save_form(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], cl
     """The risk modal submitted: a new risk, or an edit of one (its metadata names the risk)."""
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
-    editing = state.get("risk_id")
+    editing = field(state, "risk_id", default=None, kind=int)
     values = view_values(view)
     now = utcnow()
     try:

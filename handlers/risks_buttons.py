@@ -57,8 +57,8 @@ Modal = Callable[[Any, Any, Any, str, bool], dict[str, Any]]
 
 def _opener(services, modal: Modal):
     def pressed(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        workspace_id, user_id, risk_id = _pressed(body)
-        trigger_id = field(body, "trigger_id")
+        workspace_id, user_id, value = _pressed(body)
+        risk_id, trigger_id = risk_id_of(value), field(body, "trigger_id")  # a forged payload is a 400, not an ack
         ack()
         admin = people.lookup(client, user_id).is_workspace_admin
         try:
@@ -163,14 +163,14 @@ def _checklist_block(block_id: str) -> tuple[int, int]:
     """(risk id, part) from a checklist's block_id, `risk_actions:{risk id}:{part}`."""
     kind, _, rest = block_id.partition(":")
     risk_id, _, part = rest.partition(":")
-    if kind != "risk_actions" or not risk_id.isdigit() or not part.isdigit():
+    if kind != "risk_actions" or not _is_row_id(risk_id) or not _is_row_id(part):
         raise MalformedPayload(f"not a risk checklist: {block_id!r}")
     return int(risk_id), int(part)
 
 
 def _option_ids(options: list[Any]) -> set[int]:
     values = [option.get("value") if isinstance(option, dict) else None for option in options]
-    if not all(isinstance(value, str) and value.isdigit() for value in values):
+    if not all(_is_row_id(value) for value in values):
         raise MalformedPayload("a checklist option's value is not an action id")
     return {int(value) for value in values}
 
@@ -205,7 +205,8 @@ def turn_page(services, ack: Ack, body: dict[str, Any], respond: Respond) -> Non
 
 
 def view_risk(services, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    workspace_id, _, risk_id = _pressed(body)
+    workspace_id, _, value = _pressed(body)
+    risk_id = risk_id_of(value)
     ack()
     try:
         with services.db.transaction() as session:
@@ -224,6 +225,18 @@ def text_value(values: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise MalformedPayload(f"{name} is {type(value).__name__}, expected text")
     return value
+
+
+def risk_id_of(value: Any) -> int:
+    """A risk's row id as a button or a modal carries it; anything else was not sent by Slack."""
+    if not _is_row_id(value):
+        raise MalformedPayload(f"not a risk id: {str(value)[:40]!r}")
+    return int(value)
+
+
+def _is_row_id(value: Any) -> bool:
+    """Digits a database id can hold. Not str.isdigit: "²".isdigit() is True but int("²") fails."""
+    return isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= 9
 
 
 def _pressed(body: dict[str, Any]) -> tuple[str, str, str]:

@@ -125,6 +125,40 @@ def test_a_malformed_tick_is_a_400_and_changes_nothing(bot, slack, logged, block
     assert risk_events(bot, "action_done") == [] and slack.calls_to("chat.update") == []
 
 
+@pytest.mark.parametrize("block_id, options", [
+    ("risk_actions:²:0", []),  # "²".isdigit() is True, int("²") fails
+    ("risk_actions:{id}:¹", []),
+    ("risk_actions:{id}:0", [{"value": "²"}]),
+    ("risk_actions:99999999999999999999:0", []),  # past what the database's ids hold
+])
+def test_a_tick_with_superscript_or_huge_numbers_is_a_400(bot, slack, logged, block_id, options):
+    reply = bot.press("risk_tick", channel="payments", block_id=block_id.format(id=logged.id), type="checkboxes",
+                      selected_options=options)
+
+    assert reply.status == 400
+    assert risk_events(bot, "action_done") == [] and slack.calls_to("chat.update") == []
+
+
+# --- buttons with forged values ---------------------------------------------------------------------------
+@pytest.mark.parametrize("action_id", ["risk_edit", "risk_rescore", "risk_close", "risk_view"])
+@pytest.mark.parametrize("value", ["²", "1²", "", "one", "99999999999999999999"])
+def test_a_forged_button_value_is_a_400_and_nothing_opens(bot, slack, logged, action_id, value):
+    reply = bot.press(action_id, value=value, user="dave", channel="payments")
+
+    assert reply.status == 400
+    assert slack.calls_to("views.open") == [] and bot.responses() == []
+
+
+def test_a_forged_risk_in_the_edit_forms_metadata_is_a_400(bot, slack, logged):
+    press_on_card(bot, slack, "risk_edit", user="dave")
+    view = {**bot.last_view(), "private_metadata": '{"risk_id": "²"}'}
+
+    reply = bot.submit(view, {"title": "Changed", "category": "technical", "owner": "dave"}, user="dave")
+
+    assert reply.status == 400
+    assert stored(bot).title == "Security vulnerability in authentication system"
+
+
 # --- edit and re-score --------------------------------------------------------------------------------
 def test_editing_changes_the_owner_keeps_ticks_and_tells_the_new_owner(bot, slack, logged):
     tick(bot, slack, GUIDE_ACTIONS[0])
@@ -344,6 +378,8 @@ def test_only_leads_managers_and_admins_may_change_the_bands(bot, slack, team):
     ({"medium": "1", "high": "10", "critical": "16"}, "medium"),
     ({"medium": "5", "high": "ten", "critical": "16"}, "high"),
     ({"medium": "5", "high": "10", "critical": "26"}, "critical"),
+    ({"medium": "5", "high": "¹⁰", "critical": "16"}, "high"),  # "¹⁰".isdigit() is True, int("¹⁰") fails
+    ({"medium": "²", "high": "10", "critical": "16"}, "medium"),
 ])
 def test_bands_out_of_range_or_order_are_refused_inline(bot, team, values, field):
     bot.command("risk bands", user="alice", channel="payments")
