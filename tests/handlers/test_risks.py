@@ -265,6 +265,18 @@ def test_quick_add_logs_without_a_modal_and_reads_the_escaped_owner(bot, slack, 
     assert len(slack.posted("UBOB")) == 1
 
 
+def test_a_title_with_here_in_it_pings_nobody_in_any_notification(bot, slack, team):
+    # Slack sends a typed @here as <!here>; the title keeps it, every message's fallback text escapes it.
+    reply = quick(bot, '"<!here> checkout outage" p3 i4 <@UBOB|bob>')
+    detail = bot.command("risk QR-001", channel="payments")
+
+    assert stored(bot).title == "<!here> checkout outage"
+    texts = [reply.json["text"], detail.json["text"]] + [c.args["text"] for c in slack.calls if "text" in c.args]
+    assert len(texts) >= 4  # the confirmation, the detail, the card and the owner's DM
+    assert all("<!here>" not in text for text in texts)
+    assert card(slack)["text"].startswith("QR-001 · &lt;!here&gt; checkout outage — score 12")
+
+
 @pytest.mark.parametrize("text, title, owner, category", [
     ("“Login outage risk” p3 i4", "Login outage risk", "UALICE", "technical"),  # smart quotes, owner: me
     ("Login outage risk P3 I4 process", "Login outage risk", "UALICE", "process"),
