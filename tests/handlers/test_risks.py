@@ -336,6 +336,23 @@ def test_the_list_shows_open_risks_by_score_highest_first_then_oldest(bot, team)
     assert "*Open risks of Payments* — 5, highest score first" in reply.text
 
 
+@pytest.mark.parametrize("text", ["list bogus", "list closed", "LIST everything at once"])
+def test_an_unknown_list_is_answered_with_the_lists_usage(bot, slack, team, text):
+    reply = quick(bot, text)
+
+    assert reply.json["response_type"] == "ephemeral"
+    assert reply.json["text"].startswith(f"I don't know the list `{text.split(None, 1)[1]}`.")
+    assert "`/qms risk list mine`" in reply.json["text"] and "`/qms risk list all`" in reply.json["text"]
+    assert "nothing was logged" not in reply.text
+    assert count_rows(bot.db, Risk) == 0 and slack.calls_to("chat.postMessage") == []
+
+
+def test_a_quick_add_whose_title_begins_with_list_is_still_logged(bot, team):
+    quick(bot, "List of vendors is out of date p2 i3")
+
+    assert stored(bot).title == "List of vendors is out of date"
+
+
 def test_list_mine_shows_the_open_risks_i_own_and_list_all_shows_closed_ones_too(bot, team):
     quick(bot, '"Mine" p2 i2 <@UBOB|bob>')
     quick(bot, '"Not mine" p3 i3 <@UCAROL|carol>')
