@@ -54,6 +54,9 @@ def risk_command(services, command: Command) -> None:
         return open_new_form(services, command)
     if word == "list" and rest.lower() in SCOPES:
         return list_register(services, command, SCOPES[rest.lower()])
+    if word == "list" and parse_quick_add(args, default_owner=command.user_id) is None:
+        # `list bogus`; a quick add whose title begins with "list" (`list of vendors p3 i4`) is still one
+        return command.ack(response_type="ephemeral", text=render.phrase("risks.list_usage", scope=rest))
     if word in ("export", "bands", "help") and not rest:
         return {"export": export, "bands": open_bands, "help": usage}[word](services, command)
     if (number := parse_label(args)) is not None:
@@ -114,7 +117,7 @@ def quick_add(services, command: Command) -> None:
     form = parse_quick_add(command.args, default_owner=command.user_id)
     if form is None:
         return command.reply("risks/usage.json.j2", unknown=command.args)
-    owner_ok = people.lookup(command.client, form.owner_id).is_person
+    owner_ok = bool(form.owner_id) and people.lookup(command.client, form.owner_id).is_person
     now = utcnow()
     try:
         with services.db.transaction() as session:

@@ -150,10 +150,19 @@ def test_the_quick_add_reads_title_levels_owner_and_category(text, expected):
     assert (parsed.title, parsed.probability, parsed.impact, parsed.owner_id, parsed.category) == expected
 
 
-@pytest.mark.parametrize("text", ['"Login outage risk" p3', '"Unclosed p3 i4', '"A" p3 i4 p2', '"A" p3 i4 @bob',
+@pytest.mark.parametrize("text", ['"Login outage risk" p3', '"Unclosed p3 i4', '"A" p3 i4 p2', '"A" p3 i4 @bob @zed',
                                   '"A" p3 i4 technical process', "list everything", "", "p i"])
 def test_a_quick_add_that_is_not_shaped_like_one_is_not_read(text):
     assert parse_quick_add(text, default_owner="UME") is None
+
+
+@pytest.mark.parametrize("text, title", [('"Login outage risk" p3 i4 @zed', "Login outage risk"),
+                                         ("Flaky deploys @zed p4 i2", "Flaky deploys")])
+def test_an_at_name_slack_did_not_make_a_mention_is_an_unknown_owner(text, title):
+    parsed = parse_quick_add(text, default_owner="UME")
+
+    assert (parsed.title, parsed.owner_id, parsed.owner_typed) == (title, None, "@zed")
+    assert problems_of(parsed) == {"owner": "risks.unknown_owner"}
 
 
 @given(st.text(max_size=200))

@@ -294,7 +294,6 @@ def test_quick_add_accepts_the_ways_people_type_it(bot, team, text, title, owner
     '"Login outage risk" p3',  # no impact
     '"Login outage risk" i4 p3 i2',  # impact twice
     '"Login outage risk p3 i4',  # no closing quote
-    '"Login outage risk" p3 i4 @bob',  # an owner Slack did not escape
     '"Login outage risk" p3 i4 soon',
     'lsit',
 ])
@@ -322,6 +321,24 @@ def test_a_quick_add_with_bad_values_says_why_and_stores_nothing(bot, team, text
 
     assert reply.json["text"].startswith("Nothing was logged:") and says in reply.json["text"]
     assert count_rows(bot.db, Risk) == 0
+
+
+def test_a_quick_add_naming_someone_slack_does_not_know_says_who_is_unknown(bot, slack, team):
+    slack.reset_calls()
+
+    reply = quick(bot, '"Login outage risk" p2 i2 @zed')  # Slack leaves an @name it does not know as text
+
+    assert reply.json["text"] == ("Nothing was logged: There is nobody called @zed in this workspace. Name the owner "
+                                  "with a mention: type @ and pick them from the list Slack offers.")
+    assert count_rows(bot.db, Risk) == 0 and slack.calls_to("chat.postMessage") == []
+
+
+def test_an_unknown_owner_is_named_beside_the_other_problems(bot, team):
+    reply = quick(bot, '"" p9 i2 @zed')
+
+    text = reply.json["text"]
+    assert "Give the risk a short title" in text and "The probability is a whole number" in text
+    assert "nobody called @zed" in text
 
 
 # --- reading the register -------------------------------------------------------------------------------
