@@ -64,8 +64,16 @@ def risk_command(services, command: Command) -> None:
     return quick_add(services, command)
 
 
-def usage(services, command: Command) -> None:
-    command.reply("risks/usage.json.j2", unknown=None)
+def usage(services, command: Command, unknown: str | None = None) -> None:
+    """The subcommands, and the bands of the team the command is about (the guide's when it
+    names none)."""
+    with services.db.transaction() as session:
+        try:
+            team = command.team(session)
+        except Refusal:  # no team here, or several to choose from: help needs none
+            team = None
+    bands = risks.bands_of(team) if team else risks.DEFAULT_BANDS
+    command.reply("risks/usage.json.j2", unknown=unknown, team=team.name if team else None, ranges=band_ranges(bands))
 
 
 # --- logging a risk --------------------------------------------------------------------------------
@@ -76,7 +84,8 @@ def open_new_form(services, command: Command) -> None:
     form = RiskForm(title="", probability=None, impact=None, owner_id=command.user_id, category=None)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
-        "risks/form_modal.json.j2", form=form, editing=None, team=team.name, metadata=state))
+        "risks/form_modal.json.j2", form=form, editing=None, team=team.name, ranges=band_ranges(risks.bands_of(team)),
+        metadata=state))
 
 
 def save_form(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -116,7 +125,7 @@ def quick_add(services, command: Command) -> None:
     """`/qms risk "Login outage risk" p3 i4 @owner`: logged at once, with the modal's validation."""
     form = parse_quick_add(command.args, default_owner=command.user_id)
     if form is None:
-        return command.reply("risks/usage.json.j2", unknown=command.args)
+        return usage(services, command, unknown=command.args)
     owner_ok = bool(form.owner_id) and people.lookup(command.client, form.owner_id).is_person
     now = utcnow()
     try:
@@ -186,13 +195,16 @@ def _name(client: WebClient, user_id: str) -> str:
 
 # --- bands -----------------------------------------------------------------------------------------
 def open_bands(services, command: Command) -> None:
+    """The bands modal for who may change them; anyone else sees the bands, read-only."""
     command.ack()
     admin = people.lookup(command.client, command.user_id).is_workspace_admin
     with services.db.transaction() as session:
         team = command.team(session)
-        if not teams.may_manage(session, team, command.user_id, workspace_admin=admin):
-            raise Refusal("risks.only_managers_may_change_bands", team=team.name)
+        may_change = teams.may_manage(session, team, command.user_id, workspace_admin=admin)
     bands = risks.bands_of(team)
+    if not may_change:
+        return command.respond(replace_original=False, **render.message(
+            "risks/bands.json.j2", team=team.name, ranges=band_ranges(bands), default=bands == risks.DEFAULT_BANDS))
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
         "risks/bands_modal.json.j2", bands=bands, ranges=band_ranges(bands), team=team.name, metadata=state))

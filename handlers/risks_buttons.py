@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot import render, risks
 from bot.errors import Invalid, Refusal
-from bot.risks_rules import RiskForm, review_date
+from bot.risks_rules import RiskForm, band_ranges, review_date
 from bot.risks_view import RiskView, describe
 from bot.timeutil import utcnow
 from handlers import people
@@ -79,12 +79,13 @@ def _edit_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, Any
                     category=shown.category, description=shown.description,
                     actions=[a.text for a in shown.actions], review_by=shown.review_by)
     return render.view("risks/form_modal.json.j2", form=form, editing=shown, team=team.name,
-                       metadata=json.dumps({"risk_id": risk.id}))
+                       ranges=band_ranges(risks.bands_of(team)), metadata=json.dumps({"risk_id": risk.id}))
 
 
 def _rescore_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, Any]:
     risks.require_editor(session, risk, team, user_id, workspace_admin=admin, action="rescore")
-    return _risk_modal("risks/rescore_modal.json.j2", describe(session, risk, team, now=utcnow()))
+    return _risk_modal("risks/rescore_modal.json.j2", describe(session, risk, team, now=utcnow()),
+                       ranges=band_ranges(risks.bands_of(team)))
 
 
 def _close_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, Any]:
@@ -92,8 +93,8 @@ def _close_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, An
     return _risk_modal("risks/close_modal.json.j2", describe(session, risk, team, now=utcnow()))
 
 
-def _risk_modal(template: str, shown: RiskView) -> dict[str, Any]:
-    return render.view(template, risk=shown, metadata=json.dumps({"risk_id": shown.id}))
+def _risk_modal(template: str, shown: RiskView, **context: Any) -> dict[str, Any]:
+    return render.view(template, risk=shown, metadata=json.dumps({"risk_id": shown.id}), **context)
 
 
 def save_rescore(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:

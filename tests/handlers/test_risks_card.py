@@ -364,12 +364,61 @@ def test_a_manager_changes_the_bands_and_open_cards_follow(bot, slack, logged):
     assert stored(bot, 2).score == 4 and "(medium)" in card(slack, "QR-002")["text"]
 
 
-def test_only_leads_managers_and_admins_may_change_the_bands(bot, slack, team):
-    bot.command("risk bands", user="carol", channel="payments")
+def test_anyone_else_sees_the_teams_bands_read_only(bot, slack, team):
+    set_bands(bot, team, medium="4", high="8", critical="12")
+
+    bot.command("risk bands", user="carol", channel="payments")  # an executive: not a lead or manager
 
     assert slack.calls_to("views.open") == []
-    assert "Only the team leads and engineering managers of Payments, or a workspace admin, may change its risk " \
-           "bands." in last_answer(bot)
+    answer = bot.responses()[-1]
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "Risk bands of Payments: 1–3 low, 4–7 medium, 8–11 high, 12–25 critical."
+    assert ":large_green_circle: Low 1–3, :large_yellow_circle: Medium 4–7, :large_orange_circle: High 8–11, " \
+           ":red_circle: Critical 12–25" in blocks_text(answer)
+    assert "Only the team leads and engineering managers of Payments, or a workspace admin, may change them." in \
+        blocks_text(answer)
+
+
+def test_the_guides_bands_are_shown_as_the_guides(bot, slack, team):
+    bot.command("risk bands", user="ivy", channel="payments")
+
+    assert "*Risk bands of Payments* (the guide's): :large_green_circle: Low 1–4" in blocks_text(bot.responses()[-1])
+
+
+def set_bands(bot, team, **bands):
+    from bot import risks
+    from bot.timeutil import utcnow
+
+    with bot.db.transaction() as session:
+        risks.set_bands(session, team_store.get_team(session, "T0TEST", team.id), bands, actor_id="UALICE",
+                        now=utcnow())
+
+
+def impact_hint(view):
+    return next(b for b in view["blocks"] if b.get("block_id") == "impact")["hint"]["text"]
+
+
+def test_help_and_the_forms_hints_show_the_teams_own_bands(bot, slack, team):
+    set_bands(bot, team, medium="4", high="8", critical="12")
+
+    help_text = bot.command("risk help", user="ivy", channel="payments").text
+    bot.command("risk", user="dave", channel="payments")
+    new_form = bot.last_view()
+    log_risk(bot, user="dave", owner="dave")
+    press_on_card(bot, slack, "risk_rescore", user="dave")
+    rescore = bot.last_view()
+
+    assert "The bands of *Payments*: :large_green_circle: Low 1–3, :large_yellow_circle: Medium 4–7" in help_text
+    assert "1–4" not in help_text and "16–25" not in help_text
+    expected = "the bands of Payments: 1–3 low, 4–7 medium, 8–11 high, 12–25 critical."
+    assert impact_hint(new_form).endswith(expected) and impact_hint(rescore).endswith(expected)
+
+
+def test_help_without_a_team_shows_the_guides_bands(bot):
+    text = bot.command("risk help", channel="general").text  # no team in the workspace yet
+
+    assert "The guide's bands: :large_green_circle: Low 1–4, :large_yellow_circle: Medium 5–9, " \
+           ":large_orange_circle: High 10–15, :red_circle: Critical 16–25; a team may set its own." in text
 
 
 @pytest.mark.parametrize("values, field", [

@@ -20,7 +20,8 @@ MESSAGES = {
     "risks/bands_saved.json.j2": {"team": HOSTILE, "ranges": RANGES, "changed": True, "cards": 1},
     "risks/list.json.j2": {"scope": "open", "team": HOSTILE, "rows": [RISK], "total": 1, "page": 1, "pages": 1,
                            "previous": None, "next": None},
-    "risks/usage.json.j2": {"unknown": HOSTILE},
+    "risks/usage.json.j2": {"unknown": HOSTILE, "team": HOSTILE, "ranges": RANGES},
+    "risks/bands.json.j2": {"team": HOSTILE, "ranges": RANGES, "default": True},
 }
 
 
