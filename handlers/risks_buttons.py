@@ -137,27 +137,43 @@ def save_close(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
 
 # --- ticking the checklist -------------------------------------------------------------------------
 def tick(services, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    """A checkbox of a card ticked or unticked. Slack sends every option ticked in that element;
-    comparing with what the presser's card showed tells which one they changed, so two people
-    ticking different items at once do not undo each other."""
+    """A checkbox of a card (or of a risk's detail, `/qms risk QR-007`) ticked or unticked. Slack
+    sends every option ticked in that element; comparing with what the presser's copy showed tells
+    which one they changed, so two people ticking different items at once do not undo each other.
+    The card is updated in place either way; a detail, which only its reader sees, is redrawn."""
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     action = field(body, "actions", 0, kind=dict)
     block_id = field(action, "block_id")
     risk_id, part = _checklist_block(block_id)
     selected = _option_ids(field(action, "selected_options", default=[], kind=list))
     seen = _seen_on_card(body, block_id)
+    redraw = _on_a_private_message(body)
     ack()
+    now = utcnow()
     try:
         with services.db.transaction() as session:
             risk, team = risks.open_risk(session, workspace_id, risk_id)
-            if seen is None:  # no card in the payload: compare with what is stored
+            if seen is None:  # no copy of the message in the payload: compare with what is stored
                 wanted = {a.id: a.id in selected for a in risks.checklist_part(session, risk, part)}
             else:
                 wanted = {action_id: action_id in selected for action_id in seen ^ selected}
-            risks.tick(session, risk, team, wanted, actor_id=user_id, now=utcnow())
+            risks.tick(session, risk, team, wanted, actor_id=user_id, now=now)
+            detail = risks.risk_detail(session, workspace_id, risk_id=risk.id, now=now) if redraw else None
     except Refusal as refusal:
         return _tell(body, respond, refusal)
     services.deliver_outbox()
+    if detail is not None:
+        respond(replace_original=True, **render.message("risks/detail.json.j2", **detail))
+
+
+def _on_a_private_message(body: dict[str, Any]) -> bool:
+    """Whether the checkbox was on a message only the presser sees (a detail, an ephemeral
+    answer): Slack marks those `is_ephemeral` and may leave the message out of the payload. The
+    card is a channel message; the outbox updates it."""
+    if not body.get("response_url"):
+        return False
+    ephemeral = field(body, "container", "is_ephemeral", default=False, kind=bool)
+    return ephemeral or field(body, "message", default=None, kind=dict) is None
 
 
 def _checklist_block(block_id: str) -> tuple[int, int]:

@@ -113,6 +113,41 @@ def test_a_tick_without_the_card_in_the_payload_compares_with_what_is_stored(bot
     assert ticked(card(slack)) == [GUIDE_ACTIONS[1]]
 
 
+def test_a_risks_detail_has_the_checklist_as_the_same_checkboxes_as_its_card(bot, slack, logged):
+    detail = bot.command("risk QR-001", user="frank", channel="general").json
+
+    block, element = checklist(detail)
+    assert block["block_id"] == checklist(card(slack))[0]["block_id"] and element["action_id"] == "risk_tick"
+    assert [o["text"]["text"] for o in element["options"]] == GUIDE_ACTIONS
+
+
+def test_ticking_on_a_risks_detail_updates_the_card_the_audit_and_the_detail(bot, slack, logged):
+    detail = bot.command("risk QR-001", user="frank", channel="general").json
+    block, element = checklist(detail)
+
+    # A detail is an ephemeral answer: Slack (and the console) send the tick without a copy of it.
+    reply = bot.press("risk_tick", user="frank", channel="general", block_id=block["block_id"], type="checkboxes",
+                      selected_options=[element["options"][2]])
+
+    assert reply.status == 200
+    assert ticked(card(slack)) == [GUIDE_ACTIONS[2]] and "1 of 4 done" in blocks_text(card(slack))
+    [event] = risk_events(bot, "action_done")
+    assert (event.actor_id, event.after) == ("UFRANK", {"action": GUIDE_ACTIONS[2]})
+    redrawn = bot.responses()[-1]
+    assert redrawn["replace_original"] is True
+    assert ticked(redrawn) == [GUIDE_ACTIONS[2]]
+    assert f"<@UFRANK> ticked “{GUIDE_ACTIONS[2]}”" in blocks_text(redrawn)
+
+
+def test_a_closed_risks_detail_shows_its_checklist_as_text(bot, slack, logged):
+    close(bot, slack, "dave")
+
+    detail = bot.command("risk QR-001", channel="payments").json
+
+    assert not [b for b in detail["blocks"] if b["type"] == "actions"]
+    assert f":white_square: {GUIDE_ACTIONS[0]}" in blocks_text(detail)
+
+
 @pytest.mark.parametrize("block_id, options", [
     ("risk_actions:x:0", []),
     ("somebody_elses_block", []),
