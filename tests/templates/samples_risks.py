@@ -127,8 +127,8 @@ SAMPLES = {
         {"unknown": LONG, "team": LONG, "ranges": TIGHT},
     ]),
     "risks/bands.json.j2": ("message", [
-        {"team": "Payments", "ranges": RANGES, "default": True}, {"team": "Payments", "ranges": TIGHT, "default": False},
-        {"team": LONG, "ranges": TIGHT, "default": False},
+        {"team": "Payments", "ranges": RANGES, "default": True},
+        {"team": "Payments", "ranges": TIGHT, "default": False}, {"team": LONG, "ranges": TIGHT, "default": False},
     ]),
     "risks/bands_saved.json.j2": ("message", [
         {"team": "Payments", "ranges": RANGES, "changed": True, "cards": 3},
