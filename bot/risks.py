@@ -4,7 +4,10 @@ checklist, closing, band thresholds and reminders of review dates.
 Every change happens in the caller's transaction, is audited, and re-renders the risk's card in
 the team's channel through the outbox: the card is posted once under the ref `risk:{id}:card`,
 and each later version of the risk (`Risk.version`) queues one chat.update of it, keyed by that
-version. The rules themselves (IDs, levels, bands, validation) are in bot/risks_rules.py.
+version. A change holds the risk's row locked (FOR UPDATE) while it renders the card, and the
+version is counted in the database, so that two changes at once never share a version (a shared
+key would drop the later update). The rules themselves (IDs, levels, bands, validation) are in
+bot/risks_rules.py.
 """
 
 from __future__ import annotations
@@ -82,7 +85,8 @@ def open_risk(session: Session, workspace_id: str, risk_id: int | str | None) ->
 
 def _existing(session: Session, workspace_id: str, risk_id: int | str | None, *, for_update: bool = False) -> Risk:
     number = str(risk_id or "").strip()
-    looks_like_an_id = number.isdigit() and len(number) <= 9  # a forged huge number is not one of ours
+    # "²".isdigit() is True but int("²") fails; a forged huge number is not one of ours either
+    looks_like_an_id = number.isascii() and number.isdecimal() and len(number) <= 9
     risk = store.get_risk(session, workspace_id, int(number), for_update=for_update) if looks_like_an_id else None
     if risk is None:
         raise Refusal("risks.gone")
@@ -208,7 +212,7 @@ def set_bands(session: Session, team: Team, values: dict[str, Any], *, actor_id:
     session.add(team)
     audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
                  action="risk_bands_changed", before=before, after=parsed, at=now)
-    cards = store.open_risks(session, team.workspace_id, team.id)
+    cards = store.open_risks(session, team.workspace_id, team.id, for_update=True)  # changes in flight finish first
     for risk in cards:
         _changed(session, risk, team, now=now)
     return parsed, len(cards)
@@ -218,24 +222,29 @@ def set_bands(session: Session, team: Team, values: dict[str, Any], *, actor_id:
 def remind_due_reviews(db, *, now: datetime) -> int:
     """DM each owner whose risk's review date has come (at the team's first working moment of
     that day), once per date; a clock that was down catches up. Safe with two clocks: a
-    compare-and-set on the risk plus a unique outbox key. Returns how many were reminded."""
+    compare-and-set on the risk plus a unique outbox key. Each risk is reminded in its own
+    transaction, locked and read afresh, so a change in flight finishes first and the card
+    update follows it. Returns how many were reminded."""
     reminded = 0
     horizon = now.astimezone(EARLIEST_ZONE).date()  # no team's local date is later than this
     with db.transaction() as session:
-        workspaces = store.workspaces_with_open_reviews(session)
-    for workspace_id in workspaces:
+        due = [(workspace_id, risk.id) for workspace_id in store.workspaces_with_open_reviews(session)
+               for risk in store.reviews_to_remind(session, workspace_id, due_on_or_before=horizon)]
+    for workspace_id, risk_id in due:
         with db.transaction() as session:
-            for risk in store.reviews_to_remind(session, workspace_id, due_on_or_before=horizon):
-                team = team_store.get_team(session, workspace_id, risk.team_id)
-                if now < review_due_at(team, risk.review_by) or not store.claim_review_reminder(session, risk):
-                    continue
-                outbox.enqueue(session, workspace_id=workspace_id, key=f"risk:{risk.id}:review:{risk.review_by}",
-                               method="chat.postMessage", now=now,
-                               payload=render.message("risks/review_reminder.json.j2",
-                                                      risk=describe(session, risk, team, now=now))
-                               | {"channel": risk.owner_id})
-                _changed(session, risk, team, now=now)
-                reminded += 1
+            risk = store.get_risk(session, workspace_id, risk_id, for_update=True)
+            if risk is None or not risk.is_open or risk.review_by is None or risk.review_by > horizon:
+                continue  # closed, deleted or given a later date since
+            team = team_store.get_team(session, workspace_id, risk.team_id)
+            if now < review_due_at(team, risk.review_by) or not store.claim_review_reminder(session, risk):
+                continue
+            outbox.enqueue(session, workspace_id=workspace_id, key=f"risk:{risk.id}:review:{risk.review_by}",
+                           method="chat.postMessage", now=now,
+                           payload=render.message("risks/review_reminder.json.j2",
+                                                  risk=describe(session, risk, team, now=now))
+                           | {"channel": risk.owner_id})
+            _changed(session, risk, team, now=now)
+            reminded += 1
     return reminded
 
 
@@ -319,11 +328,12 @@ def _replace_actions(session: Session, risk: Risk, lines: list[str]) -> None:
 
 def _changed(session: Session, risk: Risk, team: Team, *, now: datetime,
              note: tuple[str, dict[str, Any]] | None = None) -> None:
-    """A new version of the risk: update its card in place, and say why under it if asked."""
-    risk.version += 1
-    risk.updated_at = now
+    """A new version of the risk: update its card in place, and say why under it if asked. The
+    caller holds the risk locked (open_risk, or FOR UPDATE), so the card shows what is committed
+    plus this change; the version is counted in the database all the same."""
     session.add(risk)
     session.flush()
+    store.bump_version(session, risk, now=now)
     outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"{card_ref(risk)}:v{risk.version}",
                    method="chat.update", payload=_card(session, risk, team, now=now) | {"update_ref": card_ref(risk)},
                    now=now)

@@ -80,7 +80,7 @@ def parse_bands(values: dict[str, Any]) -> dict[str, int]:
     problems = Problems()
     for name in DEFAULT_BANDS:
         text = str(values.get(name) or "").strip()
-        parsed[name] = int(text) if text.isdigit() else 0
+        parsed[name] = int(text) if text.isascii() and text.isdecimal() and len(text) <= 3 else 0
         if not 2 <= parsed[name] <= 25:
             problems.add(name, "risks.bad_threshold")
     if "medium" not in problems and "high" not in problems and parsed["high"] <= parsed["medium"]:
@@ -104,6 +104,7 @@ class RiskForm:
     description: str | None = ""
     actions: list[str] = field(default_factory=list)
     review_by: date | None = None
+    owner_typed: str | None = None  # an @name the quick add got as plain text: nobody Slack knows
 
 
 def action_lines(text: str | None) -> list[str]:
@@ -141,7 +142,9 @@ def validate(form: RiskForm, *, owner_is_person: bool, today: date, previous_rev
         problems.add("category", "risks.unknown_category")
     if scored:
         check_levels(problems, form.probability, form.impact)
-    if not form.owner_id:
+    if not form.owner_id and form.owner_typed:
+        problems.add("owner", "risks.unknown_owner", name=form.owner_typed)
+    elif not form.owner_id:
         problems.add("owner", "risks.owner_required")
     elif not owner_is_person:
         problems.add("owner", "risks.owner_not_a_person")
@@ -191,12 +194,15 @@ def checkbox_text(text: str) -> tuple[str, str | None]:
 QUOTES = {'"': '"', "“": "”", "„": "“", "”": "”", "'": "'", "‘": "’", "«": "»"}
 LEVEL_TOKEN = re.compile(r"^([pi])(\d{1,3})$", re.IGNORECASE)
 OWNER_TOKEN = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+# Slack turns an @name it knows into <@U…|name>; one it does not know stays plain text.
+UNKNOWN_OWNER_TOKEN = re.compile(r"^(@[^\s<>@]+)$")
 
 
 def parse_quick_add(text: str, *, default_owner: str) -> RiskForm | None:
     """`"Title" p3 i4 [@owner] [technical|process|organizational]` as a form; None when the text
     does not follow that shape (the caller answers with the usage). Levels are kept as typed,
-    so that p9 is refused by validation like a forged modal value."""
+    so that p9 is refused by validation like a forged modal value; so is an @name Slack did not
+    turn into a mention (`owner_typed`, no `owner_id`): nobody in the workspace is called that."""
     split = _split_title(_unescape(text).strip())
     if split is None:
         return None
@@ -205,7 +211,7 @@ def parse_quick_add(text: str, *, default_owner: str) -> RiskForm | None:
     for word in rest:
         if match := LEVEL_TOKEN.match(word):
             key = "probability" if match.group(1).lower() == "p" else "impact"
-        elif match := OWNER_TOKEN.match(word):
+        elif match := OWNER_TOKEN.match(word) or UNKNOWN_OWNER_TOKEN.match(word):
             key = "owner"
         elif word.lower() in CATEGORIES:
             key, match = "category", None
@@ -216,8 +222,11 @@ def parse_quick_add(text: str, *, default_owner: str) -> RiskForm | None:
         found[key] = word.lower() if key == "category" else match.group(1 if key == "owner" else 2)
     if "probability" not in found or "impact" not in found:
         return None  # an empty title is a validation problem, answered as the modal would
+    owner = found.get("owner", default_owner)
+    unknown = owner if owner.startswith("@") else None  # validation says who is unknown
     return RiskForm(title=title, probability=found["probability"], impact=found["impact"],
-                    owner_id=found.get("owner", default_owner), category=found.get("category", "technical"))
+                    owner_id=None if unknown else owner, owner_typed=unknown,
+                    category=found.get("category", "technical"))
 
 
 def _split_title(text: str) -> tuple[str, list[str]] | None:
@@ -230,7 +239,8 @@ def _split_title(text: str) -> tuple[str, list[str]] | None:
             return None
         return text[1:end].strip(), text[end + 1:].split()
     words = text.split()
-    first_token = next((i for i, w in enumerate(words) if LEVEL_TOKEN.match(w) or OWNER_TOKEN.match(w)),
+    first_token = next((i for i, w in enumerate(words)
+                        if LEVEL_TOKEN.match(w) or OWNER_TOKEN.match(w) or UNKNOWN_OWNER_TOKEN.match(w)),
                        len(words))
     return " ".join(words[:first_token]), words[first_token:]
 

@@ -54,6 +54,9 @@ def risk_command(services, command: Command) -> None:
         return open_new_form(services, command)
     if word == "list" and rest.lower() in SCOPES:
         return list_register(services, command, SCOPES[rest.lower()])
+    if word == "list" and parse_quick_add(args, default_owner=command.user_id) is None:
+        # `list bogus`; a quick add whose title begins with "list" (`list of vendors p3 i4`) is still one
+        return command.ack(response_type="ephemeral", text=render.phrase("risks.list_usage", scope=rest))
     if word in ("export", "bands", "help") and not rest:
         return {"export": export, "bands": open_bands, "help": usage}[word](services, command)
     if (number := parse_label(args)) is not None:
@@ -61,8 +64,16 @@ def risk_command(services, command: Command) -> None:
     return quick_add(services, command)
 
 
-def usage(services, command: Command) -> None:
-    command.reply("risks/usage.json.j2", unknown=None)
+def usage(services, command: Command, unknown: str | None = None) -> None:
+    """The subcommands, and the bands of the team the command is about (the guide's when it
+    names none)."""
+    with services.db.transaction() as session:
+        try:
+            team = command.team(session)
+        except Refusal:  # no team here, or several to choose from: help needs none
+            team = None
+    bands = risks.bands_of(team) if team else risks.DEFAULT_BANDS
+    command.reply("risks/usage.json.j2", unknown=unknown, team=team.name if team else None, ranges=band_ranges(bands))
 
 
 # --- logging a risk --------------------------------------------------------------------------------
@@ -73,14 +84,15 @@ def open_new_form(services, command: Command) -> None:
     form = RiskForm(title="", probability=None, impact=None, owner_id=command.user_id, category=None)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
-        "risks/form_modal.json.j2", form=form, editing=None, team=team.name, metadata=state))
+        "risks/form_modal.json.j2", form=form, editing=None, team=team.name, ranges=band_ranges(risks.bands_of(team)),
+        metadata=state))
 
 
 def save_form(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     """The risk modal submitted: a new risk, or an edit of one (its metadata names the risk)."""
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
-    editing = state.get("risk_id")
+    editing = field(state, "risk_id", default=None, kind=int)
     values = view_values(view)
     now = utcnow()
     try:
@@ -113,8 +125,8 @@ def quick_add(services, command: Command) -> None:
     """`/qms risk "Login outage risk" p3 i4 @owner`: logged at once, with the modal's validation."""
     form = parse_quick_add(command.args, default_owner=command.user_id)
     if form is None:
-        return command.reply("risks/usage.json.j2", unknown=command.args)
-    owner_ok = people.lookup(command.client, form.owner_id).is_person
+        return usage(services, command, unknown=command.args)
+    owner_ok = bool(form.owner_id) and people.lookup(command.client, form.owner_id).is_person
     now = utcnow()
     try:
         with services.db.transaction() as session:
@@ -183,13 +195,16 @@ def _name(client: WebClient, user_id: str) -> str:
 
 # --- bands -----------------------------------------------------------------------------------------
 def open_bands(services, command: Command) -> None:
+    """The bands modal for who may change them; anyone else sees the bands, read-only."""
     command.ack()
     admin = people.lookup(command.client, command.user_id).is_workspace_admin
     with services.db.transaction() as session:
         team = command.team(session)
-        if not teams.may_manage(session, team, command.user_id, workspace_admin=admin):
-            raise Refusal("risks.only_managers_may_change_bands", team=team.name)
+        may_change = teams.may_manage(session, team, command.user_id, workspace_admin=admin)
     bands = risks.bands_of(team)
+    if not may_change:
+        return command.respond(replace_original=False, **render.message(
+            "risks/bands.json.j2", team=team.name, ranges=band_ranges(bands), default=bands == risks.DEFAULT_BANDS))
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
         "risks/bands_modal.json.j2", bands=bands, ranges=band_ranges(bands), team=team.name, metadata=state))

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot import render, risks
 from bot.errors import Invalid, Refusal
-from bot.risks_rules import RiskForm, review_date
+from bot.risks_rules import RiskForm, band_ranges, review_date
 from bot.risks_view import RiskView, describe
 from bot.timeutil import utcnow
 from handlers import people
@@ -57,8 +57,8 @@ Modal = Callable[[Any, Any, Any, str, bool], dict[str, Any]]
 
 def _opener(services, modal: Modal):
     def pressed(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        workspace_id, user_id, risk_id = _pressed(body)
-        trigger_id = field(body, "trigger_id")
+        workspace_id, user_id, value = _pressed(body)
+        risk_id, trigger_id = risk_id_of(value), field(body, "trigger_id")  # a forged payload is a 400, not an ack
         ack()
         admin = people.lookup(client, user_id).is_workspace_admin
         try:
@@ -79,12 +79,13 @@ def _edit_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, Any
                     category=shown.category, description=shown.description,
                     actions=[a.text for a in shown.actions], review_by=shown.review_by)
     return render.view("risks/form_modal.json.j2", form=form, editing=shown, team=team.name,
-                       metadata=json.dumps({"risk_id": risk.id}))
+                       ranges=band_ranges(risks.bands_of(team)), metadata=json.dumps({"risk_id": risk.id}))
 
 
 def _rescore_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, Any]:
     risks.require_editor(session, risk, team, user_id, workspace_admin=admin, action="rescore")
-    return _risk_modal("risks/rescore_modal.json.j2", describe(session, risk, team, now=utcnow()))
+    return _risk_modal("risks/rescore_modal.json.j2", describe(session, risk, team, now=utcnow()),
+                       ranges=band_ranges(risks.bands_of(team)))
 
 
 def _close_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, Any]:
@@ -92,8 +93,8 @@ def _close_modal(session, risk, team, user_id: str, admin: bool) -> dict[str, An
     return _risk_modal("risks/close_modal.json.j2", describe(session, risk, team, now=utcnow()))
 
 
-def _risk_modal(template: str, shown: RiskView) -> dict[str, Any]:
-    return render.view(template, risk=shown, metadata=json.dumps({"risk_id": shown.id}))
+def _risk_modal(template: str, shown: RiskView, **context: Any) -> dict[str, Any]:
+    return render.view(template, risk=shown, metadata=json.dumps({"risk_id": shown.id}), **context)
 
 
 def save_rescore(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -136,41 +137,57 @@ def save_close(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
 
 # --- ticking the checklist -------------------------------------------------------------------------
 def tick(services, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    """A checkbox of a card ticked or unticked. Slack sends every option ticked in that element;
-    comparing with what the presser's card showed tells which one they changed, so two people
-    ticking different items at once do not undo each other."""
+    """A checkbox of a card (or of a risk's detail, `/qms risk QR-007`) ticked or unticked. Slack
+    sends every option ticked in that element; comparing with what the presser's copy showed tells
+    which one they changed, so two people ticking different items at once do not undo each other.
+    The card is updated in place either way; a detail, which only its reader sees, is redrawn."""
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     action = field(body, "actions", 0, kind=dict)
     block_id = field(action, "block_id")
     risk_id, part = _checklist_block(block_id)
     selected = _option_ids(field(action, "selected_options", default=[], kind=list))
     seen = _seen_on_card(body, block_id)
+    redraw = _on_a_private_message(body)
     ack()
+    now = utcnow()
     try:
         with services.db.transaction() as session:
             risk, team = risks.open_risk(session, workspace_id, risk_id)
-            if seen is None:  # no card in the payload: compare with what is stored
+            if seen is None:  # no copy of the message in the payload: compare with what is stored
                 wanted = {a.id: a.id in selected for a in risks.checklist_part(session, risk, part)}
             else:
                 wanted = {action_id: action_id in selected for action_id in seen ^ selected}
-            risks.tick(session, risk, team, wanted, actor_id=user_id, now=utcnow())
+            risks.tick(session, risk, team, wanted, actor_id=user_id, now=now)
+            detail = risks.risk_detail(session, workspace_id, risk_id=risk.id, now=now) if redraw else None
     except Refusal as refusal:
         return _tell(body, respond, refusal)
     services.deliver_outbox()
+    if detail is not None:
+        respond(replace_original=True, **render.message("risks/detail.json.j2", **detail))
+
+
+def _on_a_private_message(body: dict[str, Any]) -> bool:
+    """Whether the checkbox was on a message only the presser sees (a detail, an ephemeral
+    answer): Slack marks those `is_ephemeral` and may leave the message out of the payload. The
+    card is a channel message; the outbox updates it."""
+    if not body.get("response_url"):
+        return False
+    ephemeral = field(body, "container", "is_ephemeral", default=False, kind=bool)
+    return ephemeral or field(body, "message", default=None, kind=dict) is None
 
 
 def _checklist_block(block_id: str) -> tuple[int, int]:
     """(risk id, part) from a checklist's block_id, `risk_actions:{risk id}:{part}`."""
     kind, _, rest = block_id.partition(":")
     risk_id, _, part = rest.partition(":")
-    if kind != "risk_actions" or not risk_id.isdigit() or not part.isdigit():
+    if kind != "risk_actions" or not _is_row_id(risk_id) or not _is_row_id(part):
         raise MalformedPayload(f"not a risk checklist: {block_id!r}")
     return int(risk_id), int(part)
 
 
 def _option_ids(options: list[Any]) -> set[int]:
     values = [option.get("value") if isinstance(option, dict) else None for option in options]
-    if not all(isinstance(value, str) and value.isdigit() for value in values):
+    if not all(_is_row_id(value) for value in values):
         raise MalformedPayload("a checklist option's value is not an action id")
     return {int(value) for value in values}
 
@@ -205,7 +222,8 @@ def turn_page(services, ack: Ack, body: dict[str, Any], respond: Respond) -> Non
 
 
 def view_risk(services, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    workspace_id, _, risk_id = _pressed(body)
+    workspace_id, _, value = _pressed(body)
+    risk_id = risk_id_of(value)
     ack()
     try:
         with services.db.transaction() as session:
@@ -224,6 +242,18 @@ def text_value(values: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise MalformedPayload(f"{name} is {type(value).__name__}, expected text")
     return value
+
+
+def risk_id_of(value: Any) -> int:
+    """A risk's row id as a button or a modal carries it; anything else was not sent by Slack."""
+    if not _is_row_id(value):
+        raise MalformedPayload(f"not a risk id: {str(value)[:40]!r}")
+    return int(value)
+
+
+def _is_row_id(value: Any) -> bool:
+    """Digits a database id can hold. Not str.isdigit: "²".isdigit() is True but int("²") fails."""
+    return isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= 9
 
 
 def _pressed(body: dict[str, Any]) -> tuple[str, str, str]:

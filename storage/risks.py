@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Iterable
 
 from sqlalchemy import Index, Text, UniqueConstraint, case, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.types import UTCDateTime
@@ -79,11 +80,27 @@ class RiskAction(SQLModel, table=True):
 
 # --- one risk ------------------------------------------------------------------------------------
 def get_risk(session: Session, workspace_id: str, risk_id: int, *, for_update: bool = False) -> Risk | None:
-    """A risk by its row id; `for_update` locks it (PostgreSQL) so concurrent changes queue up."""
+    """A risk by its row id; `for_update` locks it (PostgreSQL) so concurrent changes queue up,
+    and reads it afresh once the lock is ours."""
     query = select(Risk).where(Risk.workspace_id == workspace_id, Risk.id == risk_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.exec(query).first()
+
+
+def bump_version(session: Session, risk: Risk, *, now: datetime) -> int:
+    """The risk's next version, counted in the database (`version + 1`, returned), so that a
+    change never writes back a version it read before another change committed. Returns it."""
+    table = Risk.__table__
+    version = session.execute(
+        update(table)
+        .where(table.c.id == risk.id, table.c.workspace_id == risk.workspace_id)
+        .values(version=table.c.version + 1, updated_at=now)
+        .returning(table.c.version)
+    ).scalar_one()
+    set_committed_value(risk, "version", version)
+    set_committed_value(risk, "updated_at", now)
+    return version
 
 
 def risk_by_number(session: Session, workspace_id: str, number: int) -> Risk | None:
@@ -157,9 +174,14 @@ def team_register(session: Session, workspace_id: str, team_id: int) -> list[Ris
     return list(session.exec(query))
 
 
-def open_risks(session: Session, workspace_id: str, team_id: int) -> list[Risk]:
+def open_risks(session: Session, workspace_id: str, team_id: int, *, for_update: bool = False) -> list[Risk]:
+    """A team's open risks in ID order; `for_update` locks them (in that order, so two lockers
+    never deadlock) and reads them afresh once the locks are ours."""
     query = select(Risk).where(Risk.workspace_id == workspace_id, Risk.team_id == team_id, Risk.status == OPEN)
-    return list(session.exec(query.order_by(Risk.number)))
+    query = query.order_by(Risk.number)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.exec(query))
 
 
 # --- the clock: review dates ---------------------------------------------------------------------

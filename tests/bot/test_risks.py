@@ -62,6 +62,8 @@ def test_only_the_offered_levels_1_to_5_are_levels(value):
     ({"medium": "5", "high": "5", "critical": "16"}, {"high"}),
     ({"medium": "5", "high": "17", "critical": "16"}, {"critical"}),
     ({"medium": "-5", "high": "x", "critical": ""}, {"medium", "high", "critical"}),
+    ({"medium": "²", "high": "¹⁰", "critical": "٢٠"}, {"medium", "high", "critical"}),  # isdigit, but not 0–9
+    ({"medium": "5", "high": "10", "critical": "0" * 40 + "16"}, {"critical"}),
 ])
 def test_band_thresholds_are_whole_scores_from_2_to_25_in_order(values, wrong):
     if not wrong:
@@ -148,10 +150,19 @@ def test_the_quick_add_reads_title_levels_owner_and_category(text, expected):
     assert (parsed.title, parsed.probability, parsed.impact, parsed.owner_id, parsed.category) == expected
 
 
-@pytest.mark.parametrize("text", ['"Login outage risk" p3', '"Unclosed p3 i4', '"A" p3 i4 p2', '"A" p3 i4 @bob',
+@pytest.mark.parametrize("text", ['"Login outage risk" p3', '"Unclosed p3 i4', '"A" p3 i4 p2', '"A" p3 i4 @bob @zed',
                                   '"A" p3 i4 technical process', "list everything", "", "p i"])
 def test_a_quick_add_that_is_not_shaped_like_one_is_not_read(text):
     assert parse_quick_add(text, default_owner="UME") is None
+
+
+@pytest.mark.parametrize("text, title", [('"Login outage risk" p3 i4 @zed', "Login outage risk"),
+                                         ("Flaky deploys @zed p4 i2", "Flaky deploys")])
+def test_an_at_name_slack_did_not_make_a_mention_is_an_unknown_owner(text, title):
+    parsed = parse_quick_add(text, default_owner="UME")
+
+    assert (parsed.title, parsed.owner_id, parsed.owner_typed) == (title, None, "@zed")
+    assert problems_of(parsed) == {"owner": "risks.unknown_owner"}
 
 
 @given(st.text(max_size=200))
@@ -378,7 +389,7 @@ def test_a_rescore_keeps_the_review_date_unless_given_one_and_none_clears_it(dat
 
 
 @both_databases
-@pytest.mark.parametrize("risk_id", ["99999999999999999999", "-1", "1 OR 1=1", "", None])
+@pytest.mark.parametrize("risk_id", ["99999999999999999999", "-1", "1 OR 1=1", "", None, "²", "1²"])
 def test_a_risk_id_that_is_not_one_of_ours_is_answered_as_gone(database, team, risk_id):
     log(database, team)
 

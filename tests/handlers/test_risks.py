@@ -265,6 +265,18 @@ def test_quick_add_logs_without_a_modal_and_reads_the_escaped_owner(bot, slack, 
     assert len(slack.posted("UBOB")) == 1
 
 
+def test_a_title_with_here_in_it_pings_nobody_in_any_notification(bot, slack, team):
+    # Slack sends a typed @here as <!here>; the title keeps it, every message's fallback text escapes it.
+    reply = quick(bot, '"<!here> checkout outage" p3 i4 <@UBOB|bob>')
+    detail = bot.command("risk QR-001", channel="payments")
+
+    assert stored(bot).title == "<!here> checkout outage"
+    texts = [reply.json["text"], detail.json["text"]] + [c.args["text"] for c in slack.calls if "text" in c.args]
+    assert len(texts) >= 4  # the confirmation, the detail, the card and the owner's DM
+    assert all("<!here>" not in text for text in texts)
+    assert card(slack)["text"].startswith("QR-001 · &lt;!here&gt; checkout outage — score 12")
+
+
 @pytest.mark.parametrize("text, title, owner, category", [
     ("“Login outage risk” p3 i4", "Login outage risk", "UALICE", "technical"),  # smart quotes, owner: me
     ("Login outage risk P3 I4 process", "Login outage risk", "UALICE", "process"),
@@ -282,7 +294,6 @@ def test_quick_add_accepts_the_ways_people_type_it(bot, team, text, title, owner
     '"Login outage risk" p3',  # no impact
     '"Login outage risk" i4 p3 i2',  # impact twice
     '"Login outage risk p3 i4',  # no closing quote
-    '"Login outage risk" p3 i4 @bob',  # an owner Slack did not escape
     '"Login outage risk" p3 i4 soon',
     'lsit',
 ])
@@ -312,6 +323,24 @@ def test_a_quick_add_with_bad_values_says_why_and_stores_nothing(bot, team, text
     assert count_rows(bot.db, Risk) == 0
 
 
+def test_a_quick_add_naming_someone_slack_does_not_know_says_who_is_unknown(bot, slack, team):
+    slack.reset_calls()
+
+    reply = quick(bot, '"Login outage risk" p2 i2 @zed')  # Slack leaves an @name it does not know as text
+
+    assert reply.json["text"] == ("Nothing was logged: There is nobody called @zed in this workspace. Name the owner "
+                                  "with a mention: type @ and pick them from the list Slack offers.")
+    assert count_rows(bot.db, Risk) == 0 and slack.calls_to("chat.postMessage") == []
+
+
+def test_an_unknown_owner_is_named_beside_the_other_problems(bot, team):
+    reply = quick(bot, '"" p9 i2 @zed')
+
+    text = reply.json["text"]
+    assert "Give the risk a short title" in text and "The probability is a whole number" in text
+    assert "nobody called @zed" in text
+
+
 # --- reading the register -------------------------------------------------------------------------------
 def test_the_list_shows_open_risks_by_score_highest_first_then_oldest(bot, team):
     for title, p, i in [("Medium one", 2, 3), ("High one", 3, 4), ("Critical one", 5, 4), ("Second high", 4, 3),
@@ -322,6 +351,23 @@ def test_the_list_shows_open_risks_by_score_highest_first_then_oldest(bot, team)
 
     assert labels_in(reply.text) == ["QR-003", "QR-002", "QR-004", "QR-001", "QR-005"]
     assert "*Open risks of Payments* — 5, highest score first" in reply.text
+
+
+@pytest.mark.parametrize("text", ["list bogus", "list closed", "LIST everything at once"])
+def test_an_unknown_list_is_answered_with_the_lists_usage(bot, slack, team, text):
+    reply = quick(bot, text)
+
+    assert reply.json["response_type"] == "ephemeral"
+    assert reply.json["text"].startswith(f"I don't know the list `{text.split(None, 1)[1]}`.")
+    assert "`/qms risk list mine`" in reply.json["text"] and "`/qms risk list all`" in reply.json["text"]
+    assert "nothing was logged" not in reply.text
+    assert count_rows(bot.db, Risk) == 0 and slack.calls_to("chat.postMessage") == []
+
+
+def test_a_quick_add_whose_title_begins_with_list_is_still_logged(bot, team):
+    quick(bot, "List of vendors is out of date p2 i3")
+
+    assert stored(bot).title == "List of vendors is out of date"
 
 
 def test_list_mine_shows_the_open_risks_i_own_and_list_all_shows_closed_ones_too(bot, team):

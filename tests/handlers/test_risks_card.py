@@ -113,6 +113,41 @@ def test_a_tick_without_the_card_in_the_payload_compares_with_what_is_stored(bot
     assert ticked(card(slack)) == [GUIDE_ACTIONS[1]]
 
 
+def test_a_risks_detail_has_the_checklist_as_the_same_checkboxes_as_its_card(bot, slack, logged):
+    detail = bot.command("risk QR-001", user="frank", channel="general").json
+
+    block, element = checklist(detail)
+    assert block["block_id"] == checklist(card(slack))[0]["block_id"] and element["action_id"] == "risk_tick"
+    assert [o["text"]["text"] for o in element["options"]] == GUIDE_ACTIONS
+
+
+def test_ticking_on_a_risks_detail_updates_the_card_the_audit_and_the_detail(bot, slack, logged):
+    detail = bot.command("risk QR-001", user="frank", channel="general").json
+    block, element = checklist(detail)
+
+    # A detail is an ephemeral answer: Slack (and the console) send the tick without a copy of it.
+    reply = bot.press("risk_tick", user="frank", channel="general", block_id=block["block_id"], type="checkboxes",
+                      selected_options=[element["options"][2]])
+
+    assert reply.status == 200
+    assert ticked(card(slack)) == [GUIDE_ACTIONS[2]] and "1 of 4 done" in blocks_text(card(slack))
+    [event] = risk_events(bot, "action_done")
+    assert (event.actor_id, event.after) == ("UFRANK", {"action": GUIDE_ACTIONS[2]})
+    redrawn = bot.responses()[-1]
+    assert redrawn["replace_original"] is True
+    assert ticked(redrawn) == [GUIDE_ACTIONS[2]]
+    assert f"<@UFRANK> ticked “{GUIDE_ACTIONS[2]}”" in blocks_text(redrawn)
+
+
+def test_a_closed_risks_detail_shows_its_checklist_as_text(bot, slack, logged):
+    close(bot, slack, "dave")
+
+    detail = bot.command("risk QR-001", channel="payments").json
+
+    assert not [b for b in detail["blocks"] if b["type"] == "actions"]
+    assert f":white_square: {GUIDE_ACTIONS[0]}" in blocks_text(detail)
+
+
 @pytest.mark.parametrize("block_id, options", [
     ("risk_actions:x:0", []),
     ("somebody_elses_block", []),
@@ -123,6 +158,40 @@ def test_a_malformed_tick_is_a_400_and_changes_nothing(bot, slack, logged, block
 
     assert reply.status == 400
     assert risk_events(bot, "action_done") == [] and slack.calls_to("chat.update") == []
+
+
+@pytest.mark.parametrize("block_id, options", [
+    ("risk_actions:²:0", []),  # "²".isdigit() is True, int("²") fails
+    ("risk_actions:{id}:¹", []),
+    ("risk_actions:{id}:0", [{"value": "²"}]),
+    ("risk_actions:99999999999999999999:0", []),  # past what the database's ids hold
+])
+def test_a_tick_with_superscript_or_huge_numbers_is_a_400(bot, slack, logged, block_id, options):
+    reply = bot.press("risk_tick", channel="payments", block_id=block_id.format(id=logged.id), type="checkboxes",
+                      selected_options=options)
+
+    assert reply.status == 400
+    assert risk_events(bot, "action_done") == [] and slack.calls_to("chat.update") == []
+
+
+# --- buttons with forged values ---------------------------------------------------------------------------
+@pytest.mark.parametrize("action_id", ["risk_edit", "risk_rescore", "risk_close", "risk_view"])
+@pytest.mark.parametrize("value", ["²", "1²", "", "one", "99999999999999999999"])
+def test_a_forged_button_value_is_a_400_and_nothing_opens(bot, slack, logged, action_id, value):
+    reply = bot.press(action_id, value=value, user="dave", channel="payments")
+
+    assert reply.status == 400
+    assert slack.calls_to("views.open") == [] and bot.responses() == []
+
+
+def test_a_forged_risk_in_the_edit_forms_metadata_is_a_400(bot, slack, logged):
+    press_on_card(bot, slack, "risk_edit", user="dave")
+    view = {**bot.last_view(), "private_metadata": '{"risk_id": "²"}'}
+
+    reply = bot.submit(view, {"title": "Changed", "category": "technical", "owner": "dave"}, user="dave")
+
+    assert reply.status == 400
+    assert stored(bot).title == "Security vulnerability in authentication system"
 
 
 # --- edit and re-score --------------------------------------------------------------------------------
@@ -330,12 +399,61 @@ def test_a_manager_changes_the_bands_and_open_cards_follow(bot, slack, logged):
     assert stored(bot, 2).score == 4 and "(medium)" in card(slack, "QR-002")["text"]
 
 
-def test_only_leads_managers_and_admins_may_change_the_bands(bot, slack, team):
-    bot.command("risk bands", user="carol", channel="payments")
+def test_anyone_else_sees_the_teams_bands_read_only(bot, slack, team):
+    set_bands(bot, team, medium="4", high="8", critical="12")
+
+    bot.command("risk bands", user="carol", channel="payments")  # an executive: not a lead or manager
 
     assert slack.calls_to("views.open") == []
-    assert "Only the team leads and engineering managers of Payments, or a workspace admin, may change its risk " \
-           "bands." in last_answer(bot)
+    answer = bot.responses()[-1]
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "Risk bands of Payments: 1–3 low, 4–7 medium, 8–11 high, 12–25 critical."
+    assert ":large_green_circle: Low 1–3, :large_yellow_circle: Medium 4–7, :large_orange_circle: High 8–11, " \
+           ":red_circle: Critical 12–25" in blocks_text(answer)
+    assert "Only the team leads and engineering managers of Payments, or a workspace admin, may change them." in \
+        blocks_text(answer)
+
+
+def test_the_guides_bands_are_shown_as_the_guides(bot, slack, team):
+    bot.command("risk bands", user="ivy", channel="payments")
+
+    assert "*Risk bands of Payments* (the guide's): :large_green_circle: Low 1–4" in blocks_text(bot.responses()[-1])
+
+
+def set_bands(bot, team, **bands):
+    from bot import risks
+    from bot.timeutil import utcnow
+
+    with bot.db.transaction() as session:
+        risks.set_bands(session, team_store.get_team(session, "T0TEST", team.id), bands, actor_id="UALICE",
+                        now=utcnow())
+
+
+def impact_hint(view):
+    return next(b for b in view["blocks"] if b.get("block_id") == "impact")["hint"]["text"]
+
+
+def test_help_and_the_forms_hints_show_the_teams_own_bands(bot, slack, team):
+    set_bands(bot, team, medium="4", high="8", critical="12")
+
+    help_text = bot.command("risk help", user="ivy", channel="payments").text
+    bot.command("risk", user="dave", channel="payments")
+    new_form = bot.last_view()
+    log_risk(bot, user="dave", owner="dave")
+    press_on_card(bot, slack, "risk_rescore", user="dave")
+    rescore = bot.last_view()
+
+    assert "The bands of *Payments*: :large_green_circle: Low 1–3, :large_yellow_circle: Medium 4–7" in help_text
+    assert "1–4" not in help_text and "16–25" not in help_text
+    expected = "the bands of Payments: 1–3 low, 4–7 medium, 8–11 high, 12–25 critical."
+    assert impact_hint(new_form).endswith(expected) and impact_hint(rescore).endswith(expected)
+
+
+def test_help_without_a_team_shows_the_guides_bands(bot):
+    text = bot.command("risk help", channel="general").text  # no team in the workspace yet
+
+    assert "The guide's bands: :large_green_circle: Low 1–4, :large_yellow_circle: Medium 5–9, " \
+           ":large_orange_circle: High 10–15, :red_circle: Critical 16–25; a team may set its own." in text
 
 
 @pytest.mark.parametrize("values, field", [
@@ -344,6 +462,8 @@ def test_only_leads_managers_and_admins_may_change_the_bands(bot, slack, team):
     ({"medium": "1", "high": "10", "critical": "16"}, "medium"),
     ({"medium": "5", "high": "ten", "critical": "16"}, "high"),
     ({"medium": "5", "high": "10", "critical": "26"}, "critical"),
+    ({"medium": "5", "high": "¹⁰", "critical": "16"}, "high"),  # "¹⁰".isdigit() is True, int("¹⁰") fails
+    ({"medium": "²", "high": "10", "critical": "16"}, "medium"),
 ])
 def test_bands_out_of_range_or_order_are_refused_inline(bot, team, values, field):
     bot.command("risk bands", user="alice", channel="payments")

@@ -99,3 +99,18 @@ def test_a_review_reminder_is_claimed_once(database):
         left = store.reviews_to_remind(session, "T0TEST", due_on_or_before=date(2026, 3, 2))
 
     assert (first, second, left) == (True, False, [])
+
+
+@both_databases
+def test_a_version_is_counted_in_the_database_even_from_a_stale_copy(database):
+    team = make_team(database)
+    stale = log(database, team, "r", 3, 3)  # version 1, read before the next change
+    with database.transaction() as session:
+        assert store.bump_version(session, store.get_risk(session, "T0TEST", stale.id), now=T0) == 2
+
+    with database.transaction() as session:
+        counted = store.bump_version(session, stale, now=T0 + timedelta(minutes=1))
+
+    assert (counted, stale.version, stale.updated_at) == (3, 3, T0 + timedelta(minutes=1))
+    with database.transaction() as session:
+        assert store.get_risk(session, "T0TEST", stale.id).version == 3

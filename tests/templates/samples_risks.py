@@ -68,6 +68,7 @@ REALISTIC_HISTORY = [
                  {"probability": 2, "impact": 4, "score": 8, "band": "medium", "note": "MFA is live"}),
 ]
 RANGES = band_ranges(DEFAULT_BANDS)
+TIGHT = band_ranges({"medium": 2, "high": 3, "critical": 25})  # one-score bands: "2 medium", "25 critical"
 NEW_FORM = RiskForm(title="", probability=None, impact=None, owner_id="UALICE", category=None)
 EDIT_FORM = RiskForm(title=QR_001.title, probability=3, impact=4, owner_id="UBOB", category="technical",
                      description=QR_001.description, actions=GUIDE_ACTIONS, review_by=date(2026, 3, 31))
@@ -120,19 +121,29 @@ SAMPLES = {
         {"risk": NO_ACTIONS, "history": []}, {"risk": EXTREME, "history": history(MANY)},
         {"risk": EXTREME_CLOSED, "history": history(MANY)},
     ]),
-    "risks/usage.json.j2": ("message", [{"unknown": None}, {"unknown": "Login outage"}, {"unknown": LONG}]),
+    "risks/usage.json.j2": ("message", [
+        {"unknown": None, "team": None, "ranges": RANGES}, {"unknown": None, "team": "Payments", "ranges": TIGHT},
+        {"unknown": "Login outage", "team": "Payments", "ranges": RANGES},
+        {"unknown": LONG, "team": LONG, "ranges": TIGHT},
+    ]),
+    "risks/bands.json.j2": ("message", [
+        {"team": "Payments", "ranges": RANGES, "default": True},
+        {"team": "Payments", "ranges": TIGHT, "default": False}, {"team": LONG, "ranges": TIGHT, "default": False},
+    ]),
     "risks/bands_saved.json.j2": ("message", [
         {"team": "Payments", "ranges": RANGES, "changed": True, "cards": 3},
         {"team": "Payments", "ranges": RANGES, "changed": False, "cards": 0},
         {"team": LONG, "ranges": band_ranges({"medium": 2, "high": 3, "critical": 25}), "changed": True, "cards": 1},
     ]),
     "risks/form_modal.json.j2": ("view", [
-        {"form": NEW_FORM, "editing": None, "team": "Payments", "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}'},
-        {"form": EDIT_FORM, "editing": QR_001, "team": "Payments", "metadata": META},
-        {"form": EXTREME_FORM, "editing": None, "team": LONG, "metadata": META},
-        {"form": EXTREME_FORM, "editing": EXTREME, "team": LONG, "metadata": META},
+        {"form": NEW_FORM, "editing": None, "team": "Payments", "ranges": RANGES,
+         "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}'},
+        {"form": EDIT_FORM, "editing": QR_001, "team": "Payments", "ranges": RANGES, "metadata": META},
+        {"form": EXTREME_FORM, "editing": None, "team": LONG, "ranges": TIGHT, "metadata": META},
+        {"form": EXTREME_FORM, "editing": EXTREME, "team": LONG, "ranges": TIGHT, "metadata": META},
     ]),
-    "risks/rescore_modal.json.j2": ("view", [{"risk": QR_001, "metadata": META}, {"risk": EXTREME, "metadata": META}]),
+    "risks/rescore_modal.json.j2": ("view", [{"risk": QR_001, "ranges": RANGES, "metadata": META},
+                                             {"risk": EXTREME, "ranges": TIGHT, "metadata": META}]),
     "risks/close_modal.json.j2": ("view", [
         {"risk": QR_001, "metadata": META}, {"risk": NO_ACTIONS, "metadata": META}, {"risk": EXTREME, "metadata": META},
     ]),
