@@ -140,6 +140,19 @@ _Loader.add_implicit_resolver(_FLOAT, re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-
                               list("-+0123456789."))
 
 
+def _decimal(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """Integers are decimal as people write them: 08 is eight, not a broken octal number."""
+    value = loader.construct_scalar(node)
+    try:
+        return int(value.replace("_", ""), 10)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(None, None, f"{value!r} is not a whole number",
+                                                node.start_mark) from None
+
+
+_Loader.add_constructor(_INT, _decimal)
+
+
 def load(text: str) -> tuple[yaml.Node | None, Any]:
     loader = _Loader(text)
     try:
