@@ -125,7 +125,7 @@ def set_away(session: Session, team: Team, user_id: str, until: date | None, *, 
     if reviewer is None:
         raise Refusal("teams.not_a_reviewer")
     if until is not None and today is not None and until < today:
-        raise Invalid({"away_until": Phrase("teams.away_in_the_past")})
+        raise Invalid({"away_until": Phrase("teams.away_date_passed")})  # required here: no "leave it empty"
     before = reviewer_data(reviewer)
     reviewer.away_until = until
     session.add(reviewer)

@@ -244,8 +244,39 @@ def test_an_away_date_in_the_past_is_an_inline_error(bot):
 
     reply = bot.submit(bot.last_view(), {"away_until": "2026-01-05"})
 
-    assert "That day has passed" in reply.json["errors"]["away_until"]
+    assert reply.json["errors"]["away_until"] == \
+        "That day has passed. Choose today or a later day: the last day they are away."
     assert reviewer(bot.db, team, "UDAVE").away_until is None
+
+
+@freeze_time(MONDAY)
+def test_the_away_date_is_required_and_its_errors_never_offer_to_leave_it_empty(bot):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "dave")
+    press(bot, show_matrix(bot), "reviewers_away", "UDAVE")
+    view = bot.last_view()
+    field_block = next(b for b in view["blocks"] if b.get("block_id") == "away_until")
+    assert field_block.get("optional", False) is False
+
+    empty = bot.submit(view, {"away_until": None})
+    past = bot.submit(view, {"away_until": "2026-01-02"})
+
+    assert empty.json["errors"]["away_until"] == "Choose the last day they are away."
+    assert "leave it empty" not in past.json["errors"]["away_until"]
+    assert reviewer(bot.db, team, "UDAVE").away_until is None
+
+
+@freeze_time(MONDAY)
+def test_in_the_reviewer_modal_where_away_is_optional_a_past_day_may_be_left_empty(bot):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "dave")
+    press(bot, show_matrix(bot), "reviewers_edit", "UDAVE")
+
+    reply = bot.submit(bot.last_view(), {"tier": "gold", "specializations": ["Backend/API"], "capacity": "3",
+                                         "away_until": "2026-01-02"})
+
+    assert reply.json["errors"]["away_until"] == \
+        "That day has passed. Choose the last day they are away, or leave it empty."
 
 
 @freeze_time(MONDAY)
