@@ -218,3 +218,31 @@ def test_a_setup_modal_with_a_forged_team_id_is_refused_with_400(bot):
     reply = bot.submit(view, setup_values())
 
     assert reply.status == 400
+
+
+def test_a_team_name_with_mrkdwn_control_characters_is_escaped_in_every_answer(bot, slack):
+    bot.command("setup", channel="payments")
+
+    bot.submit(bot.last_view(), setup_values(name="Q&A <!channel>", team_leads=[], engineering_managers=["alice"]))
+
+    saved = slack.calls_to("chat.postEphemeral")[-1].args
+    assert saved["text"] == "Q&amp;A &lt;!channel&gt; is set up."
+    assert "*Q&amp;A &lt;!channel&gt;* is set up" in str(saved["blocks"])
+    assert ":warning: Q&amp;A &lt;!channel&gt; has no team lead yet" in str(saved["blocks"])
+    assert "<!channel>" not in str(saved)
+    bot.command("setup", channel="payments", user="carol")
+    assert "<!channel>" not in str(bot.responses()[-1])
+    bot.command("setup reviewers", channel="payments", user="carol")
+    matrix = bot.responses()[-1]
+    assert matrix["text"] == "Reviewer matrix of Q&amp;A &lt;!channel&gt;"
+    assert "engineering managers of Q&amp;A &lt;!channel&gt;, or a workspace admin" in str(matrix["blocks"])
+    bot.command("setup targets", channel="payments", user="carol")
+    targets = bot.responses()[-1]
+    assert targets["text"] == "KPI targets of Q&amp;A &lt;!channel&gt;"
+    assert "engineering managers of Q&amp;A &lt;!channel&gt;, or a workspace admin" in str(targets["blocks"])
+    bot.command("setup reviewers", channel="payments")
+    add = next(e for b in bot.responses()[-1]["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == "reviewers_add")
+    bot.press("reviewers_add", value=add["value"])
+    bot.submit(bot.last_view(), {"reviewer": "dave", "tier": "gold", "specializations": ["Security"], "capacity": "3"})
+    assert slack.posted("UDAVE")[-1]["text"] == "You are now a reviewer for Q&amp;A &lt;!channel&gt;."
