@@ -22,7 +22,7 @@ from storage import teams as team_store
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
-    subcommands.add("setup", lambda command: setup(services, command))
+    subcommands.add("setup", lambda command: setup(services, command, subcommands))
     team_reviewers.register(app, services, subcommands)  # /qms setup reviewers
     team_targets.register(app, services, subcommands)  # /qms setup targets
 
@@ -31,10 +31,12 @@ def register(app: App, services, subcommands: Subcommands) -> None:
         save_setup(services, ack, body, view, client)
 
 
-def setup(services, command: Command) -> None:
-    if command.args:  # `/qms setup something`: not a setup flow we know
-        return command.ack(response_type="ephemeral",
-                           text=render.phrase("teams.setup_usage", unknown=command.args.split()[0]))
+def setup(services, command: Command, subcommands: Subcommands) -> None:
+    if command.args:  # `/qms setup help`, or `/qms setup something` that is not a setup flow we know
+        word = command.args.split()[0]
+        return command.ack(response_type="ephemeral", text=render.phrase(
+            "teams.setup_usage", commands=setup_commands(subcommands),
+            unknown=None if word.lower() == "help" else word))
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     admin = people.lookup(command.client, command.user_id).is_workspace_admin  # before the database lock
     with services.db.transaction() as session:
@@ -47,6 +49,12 @@ def setup(services, command: Command) -> None:
     state = json.dumps({"team_id": team.id if team else None, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
         "teams/setup_modal.json.j2", form=form, metadata=state, no_team_lead=no_lead))
+
+
+def setup_commands(subcommands: Subcommands) -> list[str]:
+    """The second words of every registered `/qms setup …` command (reviewers, targets, escalation, …),
+    in the order the domains registered them, so that a new one is listed without editing this list."""
+    return [name.split(" ", 1)[1] for name in subcommands._handlers if name.startswith("setup ")]
 
 
 def save_setup(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:

@@ -1,5 +1,6 @@
 """`/qms setup` creates and edits the team of the current channel, through a modal."""
 
+import pytest
 from sqlmodel import select
 
 from storage import teams as team_store
@@ -156,6 +157,28 @@ def test_an_unknown_setup_word_answers_with_the_setup_commands_and_opens_nothing
     assert reply.json["response_type"] == "ephemeral"
     assert "I don't know `/qms setup reviewer`" in reply.json["text"]
     assert "`/qms setup reviewers`" in reply.json["text"] and "`/qms setup targets`" in reply.json["text"]
+
+
+@pytest.mark.parametrize("text", ["setup help", "setup nonsense", "setup HELP me"])
+def test_setup_help_and_an_unknown_setup_word_list_every_registered_setup_command(bot, slack, text):
+    reply = bot.command(text, channel="payments")
+
+    assert slack.calls_to("views.open") == []
+    listed = reply.json["text"]
+    for command in ("setup", "setup reviewers", "setup targets", "setup escalation", "setup digest", "setup token"):
+        assert f"\n• `/qms {command}` — " in listed
+    assert ("I don't know" in listed) == (text == "setup nonsense")
+
+
+def test_the_setup_commands_listed_come_from_the_registry():
+    from handlers.commands import Subcommands
+    from handlers.teams import setup_commands
+
+    registry = Subcommands()
+    for name in ("setup", "risk", "setup reviewers", "setup wizardry"):
+        registry.add(name, lambda command: None)
+
+    assert setup_commands(registry) == ["reviewers", "wizardry"]
 
 
 def test_two_teams_in_one_workspace_are_each_set_up_from_their_own_channel(bot):
