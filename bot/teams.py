@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
+from bot import escalation
 from bot.errors import Phrase, Problems, Refusal
 from bot.kpis import BY_KEY, KPIS, Kpi
 # The reviewer matrix lives in its own module; its names are part of this one's public face.
@@ -142,6 +143,17 @@ def form_of(session: Session, team: Team) -> TeamForm:
     return TeamForm(name=team.name, home_channel_id=team.home_channel_id, digest_channel_id=team.digest_channel_id,
                     timezone=team.timezone, roles=store.roles(session, team), work_days=team.work_days.split(","),
                     work_start=team.work_start, work_end=team.work_end, incident_channels=team.incident_channels)
+
+
+def escalation_groups(team: Team | None) -> list[tuple[list[str], escalation.Thresholds]]:
+    """The team's escalation thresholds (a new team: the guide's), severities with the same hours
+    together, the largest group last: [(["SEV1"], 4 h / 8 h), (["SEV2", "SEV3", "SEV4"], 24 h / 48 h)]."""
+    groups: dict[escalation.Thresholds, list[str]] = {}
+    for severity in escalation.SEVERITIES:
+        hours = escalation.thresholds(team, severity) if team is not None else escalation.Thresholds(
+            *escalation.DEFAULT_HOURS)
+        groups.setdefault(hours, []).append(severity)
+    return sorted(((severities, hours) for hours, severities in groups.items()), key=lambda group: len(group[0]))
 
 
 def _is_timezone(name: str | None) -> bool:

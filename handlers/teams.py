@@ -46,9 +46,10 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
             form, no_lead = teams.form_of(session, team), not teams.has_team_lead(session, team)
         else:
             form, no_lead = teams.TeamForm(name="", home_channel_id=command.channel_id), False
+        levels = teams.escalation_groups(team)
     state = json.dumps({"team_id": team.id if team else None, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
-        "teams/setup_modal.json.j2", form=form, metadata=state, no_team_lead=no_lead))
+        "teams/setup_modal.json.j2", form=form, metadata=state, no_team_lead=no_lead, escalation=levels))
 
 
 def setup_commands(subcommands: Subcommands) -> list[str]:

@@ -269,3 +269,31 @@ def test_a_team_name_with_mrkdwn_control_characters_is_escaped_in_every_answer(b
     bot.press("reviewers_add", value=add["value"])
     bot.submit(bot.last_view(), {"reviewer": "dave", "tier": "gold", "specializations": ["Security"], "capacity": "3"})
     assert slack.posted("UDAVE")[-1]["text"] == "You are now a reviewer for Q&amp;A &lt;!channel&gt;."
+
+
+def hints(view) -> dict[str, str]:
+    return {b["block_id"]: b["hint"]["text"] for b in view["blocks"] if b["type"] == "input" and "hint" in b}
+
+
+def test_the_role_hints_show_the_guides_escalation_hours_for_a_new_team(bot):
+    bot.command("setup", channel="payments")
+
+    found = hints(bot.last_view())
+
+    assert found["team_leads"] == "Level 1 of the escalation matrix (0–24 h)."
+    assert found["engineering_managers"] == "Level 2 of the escalation matrix (24–48 h)."
+    assert found["executives"] == "Level 3 of the escalation matrix (48 h+)."
+
+
+def test_the_role_hints_show_the_teams_own_escalation_hours(bot):
+    make_team(bot.db)
+    bot.command("setup escalation SEV1 4 8", channel="payments")
+    bot.command("setup escalation SEV2 12.5 36", channel="payments")
+
+    bot.command("setup", channel="payments")
+
+    found = hints(bot.last_view())
+    assert found["team_leads"] == "Level 1 of the escalation matrix (SEV1 0–4 h · SEV2 0–12.5 h · others 0–24 h)."
+    assert found["engineering_managers"] == \
+        "Level 2 of the escalation matrix (SEV1 4–8 h · SEV2 12.5–36 h · others 24–48 h)."
+    assert found["executives"] == "Level 3 of the escalation matrix (SEV1 8 h+ · SEV2 36 h+ · others 48 h+)."

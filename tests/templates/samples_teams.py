@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 from bot.kpis import KPIS
 from bot.team_reviewers import Matrix, MatrixRow
-from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm
+from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm, escalation_groups
 from tests.templates.samples import LONG, WORD, many_users
 
 REALISTIC_FORM = TeamForm(name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",
@@ -39,9 +39,13 @@ MATRIX_PAGE = dict(viewer="UBOB", notice=None, warning=None)
 
 SAMPLES = {
     "teams/setup_modal.json.j2": ("view", [
-        {"form": REALISTIC_FORM, "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}', "no_team_lead": False},
-        {"form": TeamForm(name="", home_channel_id=None), "metadata": "{}", "no_team_lead": True},
-        {"form": EXTREME_FORM, "metadata": "{}", "no_team_lead": True},
+        {"form": REALISTIC_FORM, "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}', "no_team_lead": False,
+         "escalation": escalation_groups(None)},
+        {"form": TeamForm(name="", home_channel_id=None), "metadata": "{}", "no_team_lead": True,
+         "escalation": escalation_groups(SimpleNamespace(escalation_hours={"SEV1": [4, 8]}))},
+        {"form": EXTREME_FORM, "metadata": "{}", "no_team_lead": True,
+         "escalation": escalation_groups(SimpleNamespace(escalation_hours={
+             "SEV1": [0.25, 719.75], "SEV2": [1.5, 2.5], "SEV3": [700, 720], "SEV4": [3, 4]}))},
     ]),
     "teams/saved.json.j2": ("message", [
         {"team": TEAM, "roles": {"team_lead": ["UALICE"]}, "created": True, "no_team_lead": False},
