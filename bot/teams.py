@@ -56,9 +56,13 @@ class TeamForm:
 
 
 def validate_team(session: Session, workspace_id: str, form: TeamForm, *, editing: Team | None,
-                  bots: Iterable[str] = ()) -> None:
-    """Raise Invalid naming every wrong field. `bots`: selected users that are bots or deactivated."""
+                  bots: Iterable[str] = (), creator: tuple[str, bool] | None = None) -> None:
+    """Raise Invalid naming every wrong field. `bots`: selected users that are bots or deactivated.
+    `creator` (user ID, workspace admin?) of a new team: unless an admin, they must name themselves
+    among its team leads or engineering managers (said on "Team leads", so the form stays open)."""
     problems = Problems()
+    if editing is None and creator is not None and not may_create_team(form, creator[0], workspace_admin=creator[1]):
+        problems.add("team_leads", "teams.name_yourself")
     name = (form.name or "").strip()
     if not name:
         problems.add("name", "teams.name_required")

@@ -47,9 +47,11 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
         else:
             form, no_lead = teams.TeamForm(name="", home_channel_id=command.channel_id), False
         levels = teams.escalation_groups(team)
+    name_yourself = team is None and not admin  # said up front, not after the whole form is filled in
     state = json.dumps({"team_id": team.id if team else None, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
-        "teams/setup_modal.json.j2", form=form, metadata=state, no_team_lead=no_lead, escalation=levels))
+        "teams/setup_modal.json.j2", form=form, metadata=state, no_team_lead=no_lead, escalation=levels,
+        name_yourself=name_yourself))
 
 
 def setup_commands(subcommands: Subcommands) -> list[str]:
@@ -78,9 +80,8 @@ def save_setup(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
             if editing is not None:
                 teams.require_manager(session, editing, user_id, workspace_admin=actor.is_workspace_admin,
                                       action="change_setup")
-            elif not teams.may_create_team(form, user_id, workspace_admin=actor.is_workspace_admin):
-                raise Refusal("teams.who_may_create")
-            teams.validate_team(session, workspace_id, form, editing=editing, bots=bots)
+            teams.validate_team(session, workspace_id, form, editing=editing, bots=bots,
+                                creator=(user_id, actor.is_workspace_admin))
             team = teams.save_team(session, workspace_id, form, actor_id=user_id, now=now, editing=editing)
             roles, no_lead = team_store.roles(session, team), not teams.has_team_lead(session, team)
     except Invalid as invalid:

@@ -297,3 +297,41 @@ def test_the_role_hints_show_the_teams_own_escalation_hours(bot):
     assert found["engineering_managers"] == \
         "Level 2 of the escalation matrix (SEV1 4–8 h · SEV2 12.5–36 h · others 24–48 h)."
     assert found["executives"] == "Level 3 of the escalation matrix (SEV1 8 h+ · SEV2 36 h+ · others 48 h+)."
+
+
+def contexts(view) -> str:
+    return " ".join(e["text"] for b in view["blocks"] if b["type"] == "context" for e in b["elements"])
+
+
+def test_someone_who_is_not_an_admin_is_told_up_front_to_name_themselves_in_a_new_team(bot):
+    bot.command("setup", channel="payments", user="bob")
+    for_bob = contexts(bot.last_view())
+    bot.command("setup", channel="payments", user="alice")  # a workspace admin
+    for_alice = contexts(bot.last_view())
+
+    assert "name yourself among the *Team leads* or *Engineering managers*" in for_bob
+    assert "name yourself" not in for_alice
+
+
+def test_a_new_team_whose_creator_is_not_in_it_gets_an_inline_error_and_the_modal_stays_open(bot):
+    bot.command("setup", channel="payments", user="bob")
+    view = bot.last_view()
+
+    refused = bot.submit(view, setup_values(team_leads=["alice"], engineering_managers=["carol"]), user="bob")
+    accepted = bot.submit(view, setup_values(team_leads=["alice"], engineering_managers=["bob"]), user="bob")
+
+    assert refused.json == {"response_action": "errors", "errors": {
+        "team_leads": "Add yourself here or under Engineering managers: only a workspace admin may set up a team "
+                      "they do not lead or manage."}}
+    assert accepted.status == 200 and accepted.body == ""
+    with bot.db.transaction() as session:
+        assert [t.name for t in team_store.teams(session, "T0TEST")] == ["Payments"]
+
+
+def test_the_creator_rule_is_reported_with_the_forms_other_problems(bot):
+    bot.command("setup", channel="payments", user="bob")
+
+    reply = bot.submit(bot.last_view(), setup_values(team_leads=[], engineering_managers=[], timezone="Mars/Base"),
+                       user="bob")
+
+    assert set(reply.json["errors"]) == {"team_leads", "timezone"}

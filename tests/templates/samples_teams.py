@@ -40,12 +40,13 @@ MATRIX_PAGE = dict(viewer="UBOB", notice=None, warning=None)
 SAMPLES = {
     "teams/setup_modal.json.j2": ("view", [
         {"form": REALISTIC_FORM, "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}', "no_team_lead": False,
-         "escalation": escalation_groups(None)},
+         "escalation": escalation_groups(None), "name_yourself": False},
         {"form": TeamForm(name="", home_channel_id=None), "metadata": "{}", "no_team_lead": True,
-         "escalation": escalation_groups(SimpleNamespace(escalation_hours={"SEV1": [4, 8]}))},
+         "escalation": escalation_groups(SimpleNamespace(escalation_hours={"SEV1": [4, 8]})), "name_yourself": True},
         {"form": EXTREME_FORM, "metadata": "{}", "no_team_lead": True,
          "escalation": escalation_groups(SimpleNamespace(escalation_hours={
-             "SEV1": [0.25, 719.75], "SEV2": [1.5, 2.5], "SEV3": [700, 720], "SEV4": [3, 4]}))},
+             "SEV1": [0.25, 719.75], "SEV2": [1.5, 2.5], "SEV3": [700, 720], "SEV4": [3, 4]})),
+         "name_yourself": True},
     ]),
     "teams/saved.json.j2": ("message", [
         {"team": TEAM, "roles": {"team_lead": ["UALICE"]}, "created": True, "no_team_lead": False},
