@@ -16,6 +16,7 @@ from bot import render, teams
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
 from handlers import people, team_reviewers, team_targets
+from handlers.team_replies import ephemeral
 from handlers.commands import Command, Subcommands
 from handlers.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
 from storage import teams as team_store
@@ -41,8 +42,10 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
     admin = people.lookup(command.client, command.user_id).is_workspace_admin  # before the database lock
     with services.db.transaction() as session:
         team = team_store.team_by_channel(session, command.workspace_id, command.channel_id)
+        if team is not None and not teams.may_manage(session, team, command.user_id, workspace_admin=admin):
+            # Anyone may read a team's setup; the modal is for those who may change it.
+            return command.respond(ephemeral(setup_view(session, team), replace=False))
         if team is not None:
-            teams.require_manager(session, team, command.user_id, workspace_admin=admin, action="change_setup")
             form, no_lead = teams.form_of(session, team), not teams.has_team_lead(session, team)
         else:
             form, no_lead = teams.TeamForm(name="", home_channel_id=command.channel_id), False
@@ -52,6 +55,14 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
         "teams/setup_modal.json.j2", form=form, metadata=state, no_team_lead=no_lead, escalation=levels,
         name_yourself=name_yourself))
+
+
+def setup_view(session, team: team_store.Team) -> dict[str, Any]:
+    """The team's setup as a message, for someone who may read it but not change it."""
+    return render.message("teams/setup_view.json.j2", team=team, roles=team_store.roles(session, team),
+                          escalation=teams.escalation_groups(team),
+                          managers=teams.people_in(session, team, *teams.MANAGING_ROLES),
+                          no_team_lead=not teams.has_team_lead(session, team))
 
 
 def setup_commands(subcommands: Subcommands) -> list[str]:

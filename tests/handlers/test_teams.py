@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from storage import teams as team_store
 from storage.audit import AuditEvent
+from tests.harness.bot import blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.teams import make_team
 
@@ -71,16 +72,30 @@ def test_editing_changes_the_team_and_audits_before_and_after(bot):
     assert (events[-1].before["timezone"], events[-1].after["timezone"]) == ("UTC", "America/New_York")
 
 
-def test_someone_who_is_neither_lead_manager_nor_admin_is_refused_and_nothing_opens(bot, slack):
-    make_team(bot.db)
+def test_someone_who_may_not_change_the_setup_reads_it_and_is_told_who_may(bot, slack):
+    team = make_team(bot.db, timezone="Europe/Berlin", digest="digest", tech_leads=("dave",),
+                     work_days=("mon", "tue", "wed", "thu"), work_start="08:30", work_end="16:30")
+    with bot.db.transaction() as session:
+        stored = team_store.get_team(session, team.workspace_id, team.id)
+        stored.incident_channels, stored.digest_time = True, "07:45"
+    bot.command("setup escalation SEV1 4 8", channel="payments")
     slack.reset_calls()
 
     bot.command("setup", channel="payments", user="carol")  # carol is an executive
 
     assert slack.calls_to("views.open") == []
-    refusal = bot.responses()[-1]["text"]
-    assert "Only the team leads and engineering managers of Payments, or a workspace admin, may change its setup" \
-        in refusal
+    shown = bot.responses()[-1]
+    assert shown["response_type"] == "ephemeral" and shown["text"] == "Setup of Payments"
+    text = blocks_text(shown)
+    for expected in ("Team setup · Payments", "*Home channel*\n<#CPAYMENTS>", "*Digest channel*\n<#CDIGEST>",
+                     "*Timezone*\nEurope/Berlin", "*Working hours*\nMon, Tue, Wed, Thu 08:30–16:30",
+                     "*Digests*\nAt 07:45 the team's time", "*Incident channels*\nA new channel per incident",
+                     "*Team leads:* <@UALICE>\n*Engineering managers:* <@UBOB>\n*Technical leads:* <@UDAVE>\n"
+                     "*Project managers:* nobody\n*QA leads:* nobody\n*Executives:* <@UCAROL>",
+                     "Escalation: SEV1: Level 2 after 4 h, Level 3 after 8 h · others: Level 2 after 24 h",
+                     "Only the team leads and engineering managers of Payments, or a workspace admin, may change its "
+                     "setup. To change it, ask <@UALICE>, <@UBOB>."):
+        assert expected in text
 
 
 def test_a_refused_submission_changes_nothing(bot):
@@ -196,7 +211,7 @@ def test_two_teams_in_one_workspace_are_each_set_up_from_their_own_channel(bot):
     with bot.db.transaction() as session:
         zones = {t.name: t.timezone for t in team_store.teams(session, "T0TEST")}
     assert zones == {"Payments": "UTC", "Platform": "Asia/Tokyo"}
-    assert "may change its setup" in bot.responses()[-1]["text"]
+    assert "Team setup · Payments" in blocks_text(bot.responses()[-1])  # read-only for dave
 
 
 def test_a_user_who_is_deactivated_cannot_hold_a_role(bot, slack):
@@ -243,6 +258,24 @@ def test_a_setup_modal_with_a_forged_team_id_is_refused_with_400(bot):
     assert reply.status == 400
 
 
+def mrkdwn(message) -> list[str]:
+    """Every mrkdwn text of a message (plain_text, such as a header, shows "<" as it is)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks", []))
+    return found
+
+
 def test_a_team_name_with_mrkdwn_control_characters_is_escaped_in_every_answer(bot, slack):
     bot.command("setup", channel="payments")
 
@@ -253,8 +286,10 @@ def test_a_team_name_with_mrkdwn_control_characters_is_escaped_in_every_answer(b
     assert "*Q&amp;A &lt;!channel&gt;* is set up" in str(saved["blocks"])
     assert ":warning: Q&amp;A &lt;!channel&gt; has no team lead yet" in str(saved["blocks"])
     assert "<!channel>" not in str(saved)
-    bot.command("setup", channel="payments", user="carol")
-    assert "<!channel>" not in str(bot.responses()[-1])
+    bot.command("setup", channel="payments", user="carol")  # the read-only setup
+    read_only = bot.responses()[-1]
+    assert read_only["text"] == "Setup of Q&amp;A &lt;!channel&gt;"
+    assert not any("<!channel>" in text for text in mrkdwn(read_only))
     bot.command("setup reviewers", channel="payments", user="carol")
     matrix = bot.responses()[-1]
     assert matrix["text"] == "Reviewer matrix of Q&amp;A &lt;!channel&gt;"

@@ -48,6 +48,17 @@ SAMPLES = {
              "SEV1": [0.25, 719.75], "SEV2": [1.5, 2.5], "SEV3": [700, 720], "SEV4": [3, 4]})),
          "name_yourself": True},
     ]),
+    "teams/setup_view.json.j2": ("message", [
+        {"team": SimpleNamespace(**vars(TEAM), work_days="mon,tue,wed,thu,fri", digest_time="09:00"),
+         "roles": {"team_lead": ["UALICE"], "engineering_manager": ["UBOB"]}, "escalation": escalation_groups(None),
+         "managers": ["UALICE", "UBOB"], "no_team_lead": False},
+        {"team": SimpleNamespace(**vars(LONG_TEAM), work_days="mon,tue,wed,thu,fri,sat,sun", digest_time="23:59"),
+         "roles": {role: many_users() for role in ROLES}, "managers": many_users(), "no_team_lead": True,
+         "escalation": escalation_groups(SimpleNamespace(escalation_hours={
+             "SEV1": [0.25, 719.75], "SEV2": [1.5, 2.5], "SEV3": [700, 720], "SEV4": [3, 4]}))},
+        {"team": SimpleNamespace(**vars(TEAM), work_days="sat", digest_time="07:00", escalation_hours=None),
+         "roles": {}, "escalation": escalation_groups(None), "managers": [], "no_team_lead": True},
+    ]),
     "teams/saved.json.j2": ("message", [
         {"team": TEAM, "roles": {"team_lead": ["UALICE"]}, "created": True, "no_team_lead": False},
         {"team": LONG_TEAM, "roles": {role: many_users() for role in ROLES}, "created": False, "no_team_lead": True},
