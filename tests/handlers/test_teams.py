@@ -1,11 +1,17 @@
 """`/qms setup` creates and edits the team of the current channel, through a modal."""
 
+import threading
+
 import pytest
+from slack_sdk import WebClient
 from sqlmodel import select
+
+from bot.local_slack import LocalSlack
+from handlers.teams import look_up
 
 from storage import teams as team_store
 from storage.audit import AuditEvent
-from tests.harness.bot import blocks_text
+from tests.harness.bot import BOT_TOKEN, blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.teams import make_team
 
@@ -370,3 +376,32 @@ def test_the_creator_rule_is_reported_with_the_forms_other_problems(bot):
                        user="bob")
 
     assert set(reply.json["errors"]) == {"team_leads", "timezone"}
+
+
+class SlackThatAnswersUsersInfoOnlyTogether(LocalSlack):
+    """users.info answers only once `parties` of them are waiting at the same time: asked one after
+    another, the first one gives up (BrokenBarrierError) and the lookup fails."""
+
+    def __init__(self, parties: int):
+        super().__init__(team_id="T0TEST")
+        self.together = threading.Barrier(parties, timeout=10)
+
+    def handle(self, method, args, token):
+        if method == "users.info":
+            self.together.wait()
+        return super().handle(method, args, token)
+
+
+def test_the_people_of_a_setup_form_are_looked_up_at_the_same_time_with_the_same_answers():
+    names = ("alice", "bob", "carol", "dave", "eve", "frank")
+    with SlackThatAnswersUsersInfoOnlyTogether(parties=len(names)) as slack:
+        for name in names:
+            slack.add_user("U" + name.upper(), name, is_admin=name == "alice", deleted=name == "frank")
+        client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+
+        found = look_up(client, ["UALICE", "UBOB", "UCAROL", "UALICE", "UDAVE", "UEVE", "UFRANK"])
+
+    assert list(found) == ["UALICE", "UBOB", "UCAROL", "UDAVE", "UEVE", "UFRANK"]
+    assert [user for user, person in found.items() if person.is_workspace_admin] == ["UALICE"]
+    assert [user for user, person in found.items() if not person.is_person] == ["UFRANK"]
+    assert len(slack.calls_to("users.info")) == len(names)  # each person once
