@@ -14,7 +14,7 @@ import yaml
 from bot.errors import Phrase
 
 Path = tuple[str | int, ...]
-CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # ASCII digits: "0٨:00" is no time
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ ROLES = ("team_lead", "engineering_manager", "technical_lead", "project_manager"
 ROLE_FIELDS = {role: role + "s" for role in ROLES}
 MANAGING_ROLES = ("team_lead", "engineering_manager")  # may change setup, close risks, resolve incidents
 TEAM_NAME_MAX = 80
-CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # ASCII digits: "0٨:00" is no time
 TARGET_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:%|h|min|/10)?\s*$")
 
 

@@ -308,6 +308,8 @@ def test_a_bot_or_deactivated_account_is_refused_where_it_is_named(database):
      "is not a time of day"),
     ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\ndigest_time: 0900\n", 4, "digest_time",
      "is not a time of day"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\ndigest_time: '0٨:30'\n", 4, "digest_time",
+     "is not a time of day"),
     ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nescalation_hours:\n  SEV1: [8, 4]\n", 5,
      "escalation_hours.SEV1", "Level 2 must come before Level 3"),
     ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nescalation_hours:\n  SEV2: [0, 4]\n", 5,

@@ -132,6 +132,17 @@ def test_invalid_fields_get_inline_errors_and_nothing_is_stored(bot):
         assert [t.name for t in team_store.teams(session, "T0TEST")] == ["Platform"]
 
 
+@pytest.mark.parametrize("hours", ["0٨:00-17:00", "09:00-1７:00", "²9:00-17:00"])
+def test_working_hours_in_digits_other_than_ascii_are_an_inline_error_not_a_broken_team(bot, hours):
+    bot.command("setup", channel="payments")
+
+    reply = bot.submit(bot.last_view(), setup_values(work_hours=hours))
+
+    assert set(reply.json["errors"]) == {"work_hours"}
+    with bot.db.transaction() as session:
+        assert team_store.teams(session, "T0TEST") == []
+
+
 def test_a_team_without_a_team_lead_is_saved_with_a_warning(bot, slack):
     bot.command("setup", channel="payments")
 
