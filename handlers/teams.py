@@ -17,9 +17,9 @@ from bot import render, teams
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
 from handlers import people, team_reviewers, team_targets
-from handlers.team_replies import ephemeral
 from handlers.commands import Command, Subcommands
 from handlers.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
+from handlers.team_replies import ephemeral
 from storage import teams as team_store
 
 LOOKUP_THREADS = 8  # users.info calls at once while a setup form is saved
@@ -43,16 +43,18 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
             unknown=None if word.lower() == "help" else word))
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     admin = people.lookup(command.client, command.user_id).is_workspace_admin  # before the database lock
+    read_only = None
     with services.db.transaction() as session:
         team = team_store.team_by_channel(session, command.workspace_id, command.channel_id)
         if team is not None and not teams.may_manage(session, team, command.user_id, workspace_admin=admin):
-            # Anyone may read a team's setup; the modal is for those who may change it.
-            return command.respond(ephemeral(setup_view(session, team), replace=False))
-        if team is not None:
+            read_only = setup_view(session, team)  # anyone may read it; the modal is for those who may change it
+        elif team is not None:
             form, no_lead = teams.form_of(session, team), not teams.has_team_lead(session, team)
         else:
             form, no_lead = teams.TeamForm(name="", home_channel_id=command.channel_id), False
         levels = teams.escalation_groups(team)
+    if read_only is not None:
+        return command.respond(ephemeral(read_only, replace=False))
     name_yourself = team is None and not admin  # said up front, not after the whole form is filled in
     state = json.dumps({"team_id": team.id if team else None, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
