@@ -1,10 +1,11 @@
 """Config as code: a team as a YAML file, and back.
 
 `qms-bot team export --team Payments > payments.yaml` writes a team (roles by Slack user ID,
-reviewers, targets, time zone, working hours, channels); `qms-bot team import payments.yaml`
-makes the team what the file says, so an organisation can keep its teams in git and review changes
-to them like code. The file is the whole team: a section left out means its default (nobody in a
-role, no reviewers, the guide's targets).
+reviewers, targets, time zone, working hours, channels, the digest time, the escalation thresholds
+and the risk bands); `qms-bot team import payments.yaml` makes the team what the file says, so an
+organisation can keep its teams in git and review changes to them like code. The file is the whole
+team: a section left out means its default (nobody in a role, no reviewers, the guide's targets,
+digests at 09:00, the guide's 24 h / 48 h escalation and its risk bands).
 
 An import reads and validates everything first — YAML, keys, types, Slack IDs, and the same rules
 as the setup modals — and changes nothing when any line is wrong, naming each line and its problem.
@@ -21,10 +22,11 @@ from typing import Any, Callable
 import yaml
 from sqlmodel import Session
 
-from bot import render, teams
+from bot import digest_schedule, escalation, render, risks, teams
 from bot.errors import Invalid, Phrase, Refusal
 from bot.kpis import KPIS
-from bot.team_yaml import Checker, ConfigError, Dumper, Lines, Path, Problem, load
+from bot.risks_rules import DEFAULT_BANDS, bands_from, parse_bands
+from bot.team_yaml import CLOCK_TIME, Checker, ConfigError, Dumper, Lines, Path, Problem, load
 from bot.workhours import DAY_NAMES
 from storage import teams as store
 from storage.db import Database
@@ -32,7 +34,9 @@ from storage.teams import Team
 
 VERSION = 1
 KEYS = ("version", "workspace", "team", "home_channel", "digest_channel", "timezone", "working_hours",
-        "incident_channels", "roles", "specializations", "reviewers", "targets")
+        "incident_channels", "digest_time", "escalation_hours", "risk_bands", "roles", "specializations",
+        "reviewers", "targets")
+DEFAULT_DIGEST_TIME = "09:00"
 HOURS_KEYS = ("days", "start", "end")
 REVIEWER_KEYS = ("user", "tier", "specializations", "capacity", "away_until")
 ROLE_KEYS = tuple(teams.ROLE_FIELDS.values())  # team_leads, engineering_managers, ...
@@ -60,6 +64,10 @@ class TeamFile:
     targets: dict[str, Any]
     lines: "Lines"
     problems: list[Problem] = field(default_factory=list)
+    digest_time: str = DEFAULT_DIGEST_TIME
+    escalation_hours: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: dict.fromkeys(escalation.SEVERITIES, escalation.DEFAULT_HOURS))
+    risk_bands: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BANDS))
 
     def user_ids(self) -> set[str]:
         """Every Slack user the file names, to check with Slack that they are people."""
@@ -117,6 +125,10 @@ def export_team(session: Session, team: Team) -> str:
         "timezone": team.timezone,
         "working_hours": {"days": team.work_days.split(","), "start": team.work_start, "end": team.work_end},
         "incident_channels": team.incident_channels,
+        "digest_time": team.digest_time,
+        "escalation_hours": {severity: [_number(hours.level2), _number(hours.level3)]
+                             for severity, hours in escalation.all_thresholds(team).items()},
+        "risk_bands": bands_from(team.risk_bands),
         "roles": {block: roles.get(role, []) for role, block in teams.ROLE_FIELDS.items()},
         "specializations": list(team.specializations),
         "reviewers": [_reviewer_entry(r) for r in store.reviewers(session, team)],
@@ -185,7 +197,9 @@ def read(text: str, *, workspace: str | None = None) -> TeamFile:
         else list(teams.DEFAULT_SPECIALIZATIONS)
     reviewers = _reviewer_forms(checker, data.get("reviewers"))
     targets = checker.mapping(data, ("targets",)) or {}
-    return TeamFile(workspace, form, specializations, reviewers, targets, lines, checker.problems)
+    return TeamFile(workspace, form, specializations, reviewers, targets, lines, checker.problems,
+                    digest_time=_digest_time(checker, data), escalation_hours=_escalation_hours(checker, data),
+                    risk_bands=_risk_bands(checker, data))
 
 
 def apply(session: Session, team_file: TeamFile, *, actor_id: str, now: datetime,
@@ -212,6 +226,8 @@ def apply(session: Session, team_file: TeamFile, *, actor_id: str, now: datetime
     if teams.replace_specializations(session, team, team_file.specializations, actor_id=actor_id, now=now) \
             and existing is not None:
         settings.append("specializations")
+    settings += [name for name in _apply_schedules(session, team, team_file, actor_id=actor_id, now=now)
+                 if existing is not None]
     result = ImportResult(team.name, workspace, created=existing is None, settings=settings)
     _apply_reviewers(session, team, team_file, result, actor_id=actor_id, now=now)
     before_targets = teams.target_values(session, team)
@@ -219,6 +235,29 @@ def apply(session: Session, team_file: TeamFile, *, actor_id: str, now: datetime
     result.targets_changed = sum(before_targets[k] != after_targets[k] for k in after_targets)
     result.no_team_lead = not teams.has_team_lead(session, team)
     return result
+
+
+def _apply_schedules(session: Session, team: Team, team_file: TeamFile, *, actor_id: str,
+                     now: datetime) -> list[str]:
+    """The digest time, the escalation thresholds and the risk bands, each changed through its own
+    domain (audited there) when the file differs; returns the file's names of those that changed."""
+    changed = []
+    if team.digest_time != team_file.digest_time:
+        digest_schedule.set_digest_time(session, team, team_file.digest_time, actor_id=actor_id,
+                                        workspace_admin=True, now=now)
+        changed.append("digest_time")
+    current = {severity: (t.level2, t.level3) for severity, t in escalation.all_thresholds(team).items()}
+    if current != team_file.escalation_hours:
+        escalation.save_thresholds(session, team, {severity: f"{float(low)!r} / {float(high)!r}"
+                                                   for severity, (low, high) in team_file.escalation_hours.items()},
+                                   actor_id=actor_id, now=now)
+        changed.append("escalation_hours")
+    if risks.bands_of(team) != team_file.risk_bands:
+        # The risks domain also re-renders the cards of open risks whose band moved.
+        risks.set_bands(session, team, {name: str(value) for name, value in team_file.risk_bands.items()},
+                        actor_id=actor_id, now=now, workspace_admin=True)
+        changed.append("risk_bands")
+    return changed
 
 
 def _team_problems(session: Session, team_file: TeamFile, existing: Team | None,
@@ -308,6 +347,62 @@ def _team_form(checker: "Checker", data: dict) -> teams.TeamForm | None:
         return None
     return teams.TeamForm(name=name, home_channel_id=home, digest_channel_id=digest, timezone=timezone, roles=roles,
                           work_days=days, work_start=start, work_end=end, incident_channels=incident_channels)
+
+
+def _digest_time(checker: "Checker", data: dict) -> str:
+    value = checker.text(data, ("digest_time",))
+    if value is None:
+        return DEFAULT_DIGEST_TIME
+    value = value.strip()
+    if len(value) == 4 and value[1:2] == ":":
+        value = "0" + value  # 8:30 is 08:30
+    if not CLOCK_TIME.match(value):
+        checker.problem(("digest_time",), "teams.config_bad_clock_time", value=value)
+        return DEFAULT_DIGEST_TIME
+    return value
+
+
+def _escalation_hours(checker: "Checker", data: dict) -> dict[str, tuple[float, float]]:
+    """Hours to Level 2 and to Level 3 per severity; a severity left out keeps the guide's 24 / 48."""
+    hours = dict.fromkeys(escalation.SEVERITIES, escalation.DEFAULT_HOURS)
+    given = checker.mapping(data, ("escalation_hours",), escalation.SEVERITIES) or {}
+    for severity in escalation.SEVERITIES:
+        if severity not in given:
+            continue
+        path = ("escalation_hours", severity)
+        pair = given[severity]
+        if not (isinstance(pair, list) and len(pair) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)):
+            checker.problem(path, "teams.config_bad_hours")
+        elif not escalation.MIN_HOURS <= pair[0] < pair[1] <= escalation.MAX_HOURS:
+            checker.problem(path, "incidents.hours_order", low=escalation.MIN_HOURS, high=escalation.MAX_HOURS)
+        else:
+            hours[severity] = (float(pair[0]), float(pair[1]))
+    return hours
+
+
+def _risk_bands(checker: "Checker", data: dict) -> dict[str, int]:
+    """The lowest score of medium, high and critical; a band left out keeps the guide's."""
+    given = checker.mapping(data, ("risk_bands",), tuple(DEFAULT_BANDS)) or {}
+    bands = dict(DEFAULT_BANDS)
+    wrong = False
+    for name in DEFAULT_BANDS:
+        if name not in given:
+            continue
+        value = given[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            checker.problem(("risk_bands", name), "risks.bad_threshold")
+            wrong = True
+        else:
+            bands[name] = value
+    if wrong:
+        return dict(DEFAULT_BANDS)
+    try:
+        return parse_bands({name: str(value) for name, value in bands.items()})
+    except Invalid as invalid:
+        for name, phrase in invalid.problems.items():
+            checker.problems.append(checker.lines.problem(("risk_bands", name), phrase))
+        return dict(DEFAULT_BANDS)
 
 
 def _reviewer_forms(checker: "Checker", entries: Any) -> list[tuple[Path, teams.ReviewerForm]]:

@@ -125,7 +125,7 @@ def set_away(session: Session, team: Team, user_id: str, until: date | None, *, 
     if reviewer is None:
         raise Refusal("teams.not_a_reviewer")
     if until is not None and today is not None and until < today:
-        raise Invalid({"away_until": Phrase("teams.away_in_the_past")})
+        raise Invalid({"away_until": Phrase("teams.away_date_passed")})  # required here: no "leave it empty"
     before = reviewer_data(reviewer)
     reviewer.away_until = until
     session.add(reviewer)
@@ -135,14 +135,31 @@ def set_away(session: Session, team: Team, user_id: str, until: date | None, *, 
     return reviewer
 
 
-def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str, now: datetime) -> None:
+def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str, now: datetime,
+                    notify: bool = False) -> list:
+    """Take a reviewer out of the matrix, audited. Their open reviews in this team go to the next
+    eligible reviewers first (the reviews domain hands them over and tells the authors); `notify`
+    tells the reviewer by DM, through the outbox. Returns what was handed over (reviews.HandedOver)."""
+    from bot import reviews  # here, not at the top: bot.reviews imports bot.teams, which imports this module
+
     reviewer = store.get_reviewer(session, team, user_id)
     if reviewer is None:
         raise Refusal("teams.not_a_reviewer")
     before = reviewer_data(reviewer)
+    handed = reviews.hand_over_open_reviews(session, team, user_id, actor_id=actor_id, now=now,
+                                            reason=render.phrase("teams.left_the_matrix", team=team.name))
     store.remove_reviewer(session, team, user_id)
     audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="reviewer",
-                 entity_id=f"{team.id}:{user_id}", action="removed", before=before, at=now)
+                 entity_id=f"{team.id}:{user_id}", action="removed", before=before,
+                 after={"handed_over": {h.request.label: h.replacement.reviewer_id if h.replacement else None
+                                        for h in handed}} if handed else None, at=now)
+    if notify and user_id != actor_id:
+        payload = render.message("teams/reviewer_removed.json.j2", team=team, user_id=user_id, actor_id=actor_id,
+                                 handed=handed)
+        outbox.enqueue(session, workspace_id=team.workspace_id, method="chat.postMessage",
+                       key=f"reviewer:{team.id}:{user_id}:removed:{now.isoformat()}",
+                       payload={**payload, "channel": user_id}, now=now)
+    return handed
 
 
 def is_away(reviewer: Reviewer, today: date) -> bool:

@@ -14,7 +14,7 @@ import yaml
 from bot.errors import Phrase
 
 Path = tuple[str | int, ...]
-CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # ASCII digits: "0٨:00" is no time
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,19 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 _Loader.add_implicit_resolver(_FLOAT, re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
                               list("-+0123456789."))
+
+
+def _decimal(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """Integers are decimal as people write them: 08 is eight, not a broken octal number."""
+    value = loader.construct_scalar(node)
+    try:
+        return int(value.replace("_", ""), 10)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(None, None, f"{value!r} is not a whole number",
+                                                node.start_mark) from None
+
+
+_Loader.add_constructor(_INT, _decimal)
 
 
 def load(text: str) -> tuple[yaml.Node | None, Any]:

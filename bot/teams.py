@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
+from bot import escalation
 from bot.errors import Phrase, Problems, Refusal
 from bot.kpis import BY_KEY, KPIS, Kpi
 # The reviewer matrix lives in its own module; its names are part of this one's public face.
@@ -34,7 +35,7 @@ ROLES = ("team_lead", "engineering_manager", "technical_lead", "project_manager"
 ROLE_FIELDS = {role: role + "s" for role in ROLES}
 MANAGING_ROLES = ("team_lead", "engineering_manager")  # may change setup, close risks, resolve incidents
 TEAM_NAME_MAX = 80
-CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # ASCII digits: "0٨:00" is no time
 TARGET_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:%|h|min|/10)?\s*$")
 
 
@@ -55,9 +56,13 @@ class TeamForm:
 
 
 def validate_team(session: Session, workspace_id: str, form: TeamForm, *, editing: Team | None,
-                  bots: Iterable[str] = ()) -> None:
-    """Raise Invalid naming every wrong field. `bots`: selected users that are bots or deactivated."""
+                  bots: Iterable[str] = (), creator: tuple[str, bool] | None = None) -> None:
+    """Raise Invalid naming every wrong field. `bots`: selected users that are bots or deactivated.
+    `creator` (user ID, workspace admin?) of a new team: unless an admin, they must name themselves
+    among its team leads or engineering managers (said on "Team leads", so the form stays open)."""
     problems = Problems()
+    if editing is None and creator is not None and not may_create_team(form, creator[0], workspace_admin=creator[1]):
+        problems.add("team_leads", "teams.name_yourself")
     name = (form.name or "").strip()
     if not name:
         problems.add("name", "teams.name_required")
@@ -142,6 +147,17 @@ def form_of(session: Session, team: Team) -> TeamForm:
     return TeamForm(name=team.name, home_channel_id=team.home_channel_id, digest_channel_id=team.digest_channel_id,
                     timezone=team.timezone, roles=store.roles(session, team), work_days=team.work_days.split(","),
                     work_start=team.work_start, work_end=team.work_end, incident_channels=team.incident_channels)
+
+
+def escalation_groups(team: Team | None) -> list[tuple[list[str], escalation.Thresholds]]:
+    """The team's escalation thresholds (a new team: the guide's), severities with the same hours
+    together, the largest group last: [(["SEV1"], 4 h / 8 h), (["SEV2", "SEV3", "SEV4"], 24 h / 48 h)]."""
+    groups: dict[escalation.Thresholds, list[str]] = {}
+    for severity in escalation.SEVERITIES:
+        hours = escalation.thresholds(team, severity) if team is not None else escalation.Thresholds(
+            *escalation.DEFAULT_HOURS)
+        groups.setdefault(hours, []).append(severity)
+    return sorted(((severities, hours) for hours, severities in groups.items()), key=lambda group: len(group[0]))
 
 
 def _is_timezone(name: str | None) -> bool:

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import render, teams
+from bot import render, reviews, teams
 from bot.errors import Invalid, Phrase, Refusal
 from bot.timeutil import utcnow
 from handlers import people
@@ -31,6 +31,7 @@ from storage.teams import Team
 ADD, EDIT, AWAY, BACK, REMOVE = "reviewers_add", "reviewers_edit", "reviewers_away", "reviewers_back", "reviewers_remove"
 PAGES, SPECIALIZATIONS = ("reviewers_page_previous", "reviewers_page_next"), "reviewers_specializations"
 REVIEWER_VIEW, AWAY_VIEW, SPECIALIZATIONS_VIEW = "team_reviewer", "team_reviewer_away", "team_specializations"
+REMOVE_VIEW = "team_reviewer_remove"
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
@@ -47,7 +48,7 @@ def register(app: App, services, subcommands: Subcommands) -> None:
 
     @app.action(REMOVE)
     def remove(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        answer_in_place(services, ack, body, respond, client, remove_reviewer, row=True)
+        open_modal(services, ack, body, respond, client, remove_modal, row=True)  # names their open reviews
 
     @app.action(ADD)
     def add(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -72,6 +73,10 @@ def register(app: App, services, subcommands: Subcommands) -> None:
     @app.view(AWAY_VIEW)
     def save_away(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         submit(services, ack, body, view, client, away_change(view), title="Away until")
+
+    @app.view(REMOVE_VIEW)
+    def save_removal(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        submit(services, ack, body, view, client, removal(view), title="Remove reviewer")
 
     @app.view(SPECIALIZATIONS_VIEW)
     def save_specializations(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -143,13 +148,6 @@ def mark_back(session: Session, team: Team, user: str, admin: bool, now: datetim
     return Phrase("teams.reviewer_back", {"user": reviewer})
 
 
-def remove_reviewer(session: Session, team: Team, user: str, admin: bool, now: datetime, state: dict) -> Phrase:
-    reviewer = text(state, "user")
-    teams.require_manager(session, team, user, workspace_admin=admin, action="change_reviewers")
-    teams.remove_reviewer(session, team, reviewer, actor_id=user, now=now)
-    return Phrase("teams.reviewer_removed", {"user": reviewer})
-
-
 # --- buttons that open a modal ---------------------------------------------------------------------
 Modal = Callable[[Session, Team, str, bool, datetime, dict], dict[str, Any]]
 
@@ -187,6 +185,16 @@ def away_modal(session: Session, team: Team, user: str, admin: bool, now: dateti
     _require_self_or_manager(session, team, user, admin, reviewer.user_id)
     return render.view("teams/away_modal.json.j2", team=team, reviewer=reviewer, metadata=json.dumps(state),
                        today=teams.local_today(team, now))
+
+
+def remove_modal(session: Session, team: Team, user: str, admin: bool, now: datetime, state: dict) -> dict:
+    """Ask before removing a reviewer, naming the open reviews that will go to others."""
+    teams.require_manager(session, team, user, workspace_admin=admin, action="change_reviewers")
+    reviewer = team_store.get_reviewer(session, team, text(state, "user"))
+    if reviewer is None:
+        raise Refusal("teams.not_a_reviewer")
+    return render.view("teams/remove_modal.json.j2", team=team, user_id=reviewer.user_id,
+                       open=reviews.open_reviews_in_team(session, team, reviewer.user_id), metadata=json.dumps(state))
 
 
 def specializations_modal(session: Session, team: Team, user: str, admin: bool, now: datetime,
@@ -253,6 +261,19 @@ def away_change(view: dict[str, Any]) -> Submission:
             raise Invalid({"away_until": Phrase("teams.away_date_required")})
         teams.set_away(session, team, reviewer, until, actor_id=user, now=now, today=teams.local_today(team, now))
         return Phrase("teams.reviewer_away", {"user": reviewer, "until": until})
+
+    return change
+
+
+def removal(view: dict[str, Any]) -> Submission:
+    reviewer = text(metadata(view), "user")
+
+    def change(session: Session, team: Team, user: str, admin: bool, now: datetime) -> Phrase:
+        teams.require_manager(session, team, user, workspace_admin=admin, action="change_reviewers")
+        handed = teams.remove_reviewer(session, team, reviewer, actor_id=user, now=now, notify=True)
+        went = [render.phrase("teams.handed_over", label=h.request.label, role=h.ended.role,
+                              replacement=h.replacement.reviewer_id if h.replacement else None) for h in handed]
+        return Phrase("teams.reviewer_removed", {"user": reviewer, "handed": went, "told": reviewer != user})
 
     return change
 

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from bot import render, team_config, teams
+from bot import digest_schedule, escalation, render, risks, team_config, teams
 from bot.errors import Refusal
 from storage import teams as team_store
 from storage.audit import AuditEvent
@@ -25,6 +25,12 @@ def full_team(db, **overrides):
         teams.save_targets(session, team, {"coverage": "85", "review_quality": "8.5"}, actor_id="UALICE",
                            now=SETUP_TIME)
         team.incident_channels = True
+        digest_schedule.set_digest_time(session, team, "08:30", actor_id="UALICE", workspace_admin=True,
+                                        now=SETUP_TIME)
+        escalation.save_thresholds(session, team, {"SEV1": "4 / 8", "SEV2": "12.5 / 36"}, actor_id="UALICE",
+                                   now=SETUP_TIME)
+        risks.set_bands(session, team, {"medium": "4", "high": "8", "critical": "15"}, actor_id="UALICE",
+                        now=SETUP_TIME, workspace_admin=True)
     add_reviewer(db, team, "eve", "gold", ["Backend/API", "Payments compliance"], capacity=4,
                  away_until=date(2026, 2, 6))
     add_reviewer(db, team, "ivy", "bronze", ["Database/Performance"], capacity=1)
@@ -68,7 +74,58 @@ def test_an_exported_team_imported_into_an_empty_database_is_the_same_team(datab
         assert teams.target_values(session, team)["review_quality"] == 8.5
         eve = team_store.get_reviewer(session, team, "UEVE")
         assert (eve.tier, eve.capacity, eve.away_until) == ("gold", 4, date(2026, 2, 6))
+        assert team.digest_time == "08:30"
+        assert escalation.thresholds(team, "SEV1") == escalation.Thresholds(4, 8)
+        assert escalation.thresholds(team, "SEV2") == escalation.Thresholds(12.5, 36)
+        assert escalation.thresholds(team, "SEV3") == escalation.Thresholds(24, 48)
+        assert risks.bands_of(team) == {"medium": 4, "high": 8, "critical": 15}
     elsewhere.dispose()
+
+
+def test_the_export_carries_the_digest_time_the_escalation_thresholds_and_the_risk_bands(database):
+    full_team(database)
+
+    text = export(database)
+
+    assert "incident_channels: true\ndigest_time: '08:30'\nescalation_hours:\n  SEV1: [4, 8]\n  SEV2: [12.5, 36]\n" \
+           "  SEV3: [24, 48]\n  SEV4: [24, 48]\nrisk_bands: {medium: 4, high: 8, critical: 15}\n" in text
+    assert "escalation_hours are the hours after which an" in text  # the header explains them
+
+
+@both_databases
+def test_an_import_changes_the_digest_time_thresholds_and_bands_through_their_domains_audited(database):
+    full_team(database)
+    text = (export(database).replace("digest_time: '08:30'", "digest_time: 7:45")
+            .replace("  SEV1: [4, 8]\n", "  SEV1: [2, 6]\n")
+            .replace("risk_bands: {medium: 4, high: 8, critical: 15}", "risk_bands: {high: 12}"))
+
+    result = import_(database, text)
+
+    assert result.settings == ["digest_time", "escalation_hours", "risk_bands"]
+    with database.transaction() as session:
+        team = team_config.find_team(session, "Payments")
+        assert team.digest_time == "07:45"
+        assert escalation.thresholds(team, "SEV1") == escalation.Thresholds(2, 6)
+        assert escalation.thresholds(team, "SEV2") == escalation.Thresholds(12.5, 36)
+        assert risks.bands_of(team) == {"medium": 5, "high": 12, "critical": 16}  # left out: the guide's
+        actions = [e.action for e in session.exec(
+            select(AuditEvent).where(AuditEvent.actor_id == "cli:tester").order_by(AuditEvent.id))]
+    assert actions == ["digest_time_changed", "escalation_changed", "risk_bands_changed"]
+    assert not import_(database, export(database)).changed
+
+
+def test_a_file_without_them_puts_back_the_guides_digest_time_thresholds_and_bands(database):
+    full_team(database)
+    text = export(database)
+    start = text.index("digest_time:")
+    text = text[:start] + text[text.index("roles:"):]
+
+    result = import_(database, text)
+
+    assert result.settings == ["digest_time", "escalation_hours", "risk_bands"]
+    with database.transaction() as session:
+        team = team_config.find_team(session, "Payments")
+        assert (team.digest_time, team.escalation_hours, team.risk_bands) == ("09:00", None, None)
 
 
 def test_the_export_names_people_and_channels_by_slack_id_and_explains_the_targets(database):
@@ -162,6 +219,21 @@ def test_working_hours_written_without_quotes_are_still_clock_times(database):
     assert (team.work_days, team.work_start, team.work_end) == ("mon,tue", "08:00", "17:30")
 
 
+def test_a_number_with_a_leading_zero_is_decimal_not_a_broken_octal_number(database):
+    import_(database, "workspace: T0TEST\nteam: Payments\nhome_channel: CPAYMENTS\nreviewers:\n- user: UEVE\n"
+                      "  tier: gold\n  specializations: [Security]\n  capacity: 08\n")
+
+    with database.transaction() as session:
+        team = team_config.find_team(session, "Payments")
+        assert team_store.get_reviewer(session, team, "UEVE").capacity == 8
+
+
+def test_a_number_yaml_cannot_read_is_named_with_its_line(database):
+    assert problems(database, "workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nreviewers:\n- user: UEVE\n"
+                              "  capacity: !!int 0x1F\n") == [
+        (6, "", "this is not valid YAML: '0x1F' is not a whole number.")]
+
+
 # --- rejected files --------------------------------------------------------------------------
 def test_a_wrong_file_changes_nothing_and_names_every_wrong_line(database):
     make_team(database, "Platform", channel="platform", leads=("dave",))
@@ -187,8 +259,8 @@ def test_a_wrong_file_changes_nothing_and_names_every_wrong_line(database):
          "Capacity is how many reviews at once: a whole number from 1 to 20."),
         (line_of(text, "coverage: 185"), "targets.coverage", "Enter a number from 0 to 100 (%)."),
         (line_of(text, "timzone"), "timzone", "`timzone` is not a setting I know. Known here: version, workspace, "
-         "team, home_channel, digest_channel, timezone, working_hours, incident_channels, roles, specializations, "
-         "reviewers, targets."),
+         "team, home_channel, digest_channel, timezone, working_hours, incident_channels, digest_time, "
+         "escalation_hours, risk_bands, roles, specializations, reviewers, targets."),
     ]
     assert export(database) == before
     assert count_rows(database, AuditEvent) == events
@@ -232,6 +304,30 @@ def test_a_bot_or_deactivated_account_is_refused_where_it_is_named(database):
      "expected a date like 2026-02-06"),
     ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\ntargets:\n  happiness: 10\n", 5, "targets.happiness",
      "happiness is not a KPI I track"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\ndigest_time: '25:00'\n", 4, "digest_time",
+     "is not a time of day"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\ndigest_time: 0900\n", 4, "digest_time",
+     "is not a time of day"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\ndigest_time: '0٨:30'\n", 4, "digest_time",
+     "is not a time of day"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nescalation_hours:\n  SEV1: [8, 4]\n", 5,
+     "escalation_hours.SEV1", "Level 2 must come before Level 3"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nescalation_hours:\n  SEV2: [0, 4]\n", 5,
+     "escalation_hours.SEV2", "both between 0.25 and 720 hours"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nescalation_hours:\n  SEV3: 24\n", 5,
+     "escalation_hours.SEV3", "two numbers of hours, to Level 2 and to Level 3, like [24, 48]"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nescalation_hours:\n  SEV4: [true, 48]\n", 5,
+     "escalation_hours.SEV4", "two numbers of hours"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nescalation_hours:\n  SEV5: [1, 2]\n", 5,
+     "escalation_hours.SEV5", "`SEV5` is not a setting I know. Known here: SEV1, SEV2, SEV3, SEV4."),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nrisk_bands:\n  medium: 5\n  high: 4\n", 6,
+     "risk_bands.high", "Each band must start above the one before it"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nrisk_bands:\n  critical: 30\n", 5,
+     "risk_bands.critical", "a whole score from 2 to 25"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nrisk_bands:\n  medium: 4.5\n", 5,
+     "risk_bands.medium", "a whole score from 2 to 25"),
+    ("workspace: T0TEST\nteam: P\nhome_channel: CPAYMENTS\nrisk_bands: high\n", 4,
+     "risk_bands", "expected a mapping"),
 ])
 def test_each_kind_of_wrong_line_is_named_with_its_problem(database, text, line, where, words):
     [(found_line, found_where, found_text)] = problems(database, text)

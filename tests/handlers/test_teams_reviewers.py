@@ -7,6 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
+from storage import reviews as review_store
 from storage import teams as team_store
 from storage.audit import AuditEvent
 from storage.outbox import OutboxMessage
@@ -208,6 +209,7 @@ def test_editing_a_reviewer_removed_meanwhile_is_refused_in_the_modal(bot):
     press(bot, show_matrix(bot), "reviewers_edit", "UDAVE")
     view = bot.last_view()
     press(bot, show_matrix(bot), "reviewers_remove", "UDAVE")
+    bot.submit(bot.last_view(), {})
 
     reply = bot.submit(view, {"tier": "gold", "specializations": ["Security"], "capacity": "3"})
 
@@ -244,8 +246,39 @@ def test_an_away_date_in_the_past_is_an_inline_error(bot):
 
     reply = bot.submit(bot.last_view(), {"away_until": "2026-01-05"})
 
-    assert "That day has passed" in reply.json["errors"]["away_until"]
+    assert reply.json["errors"]["away_until"] == \
+        "That day has passed. Choose today or a later day: the last day they are away."
     assert reviewer(bot.db, team, "UDAVE").away_until is None
+
+
+@freeze_time(MONDAY)
+def test_the_away_date_is_required_and_its_errors_never_offer_to_leave_it_empty(bot):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "dave")
+    press(bot, show_matrix(bot), "reviewers_away", "UDAVE")
+    view = bot.last_view()
+    field_block = next(b for b in view["blocks"] if b.get("block_id") == "away_until")
+    assert field_block.get("optional", False) is False
+
+    empty = bot.submit(view, {"away_until": None})
+    past = bot.submit(view, {"away_until": "2026-01-02"})
+
+    assert empty.json["errors"]["away_until"] == "Choose the last day they are away."
+    assert "leave it empty" not in past.json["errors"]["away_until"]
+    assert reviewer(bot.db, team, "UDAVE").away_until is None
+
+
+@freeze_time(MONDAY)
+def test_in_the_reviewer_modal_where_away_is_optional_a_past_day_may_be_left_empty(bot):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "dave")
+    press(bot, show_matrix(bot), "reviewers_edit", "UDAVE")
+
+    reply = bot.submit(bot.last_view(), {"tier": "gold", "specializations": ["Backend/API"], "capacity": "3",
+                                         "away_until": "2026-01-02"})
+
+    assert reply.json["errors"]["away_until"] == \
+        "That day has passed. Choose the last day they are away, or leave it empty."
 
 
 @freeze_time(MONDAY)
@@ -267,17 +300,24 @@ def test_a_reviewer_may_mark_themselves_away_but_not_someone_else(bot):
                                "or a workspace admin, may mark a reviewer away or back.")
 
 
-def test_removing_a_reviewer_asks_first_then_removes_and_audits(bot):
+def test_removing_a_reviewer_asks_first_then_removes_audits_and_tells_them(bot, slack):
     team = make_team(bot.db)
     add_reviewer(bot.db, team, "dave")
-    message = show_matrix(bot)
-    assert button(message, "reviewers_remove", "UDAVE")["confirm"]["title"]["text"] == "Remove this reviewer?"
 
-    press(bot, message, "reviewers_remove", "UDAVE")
+    press(bot, show_matrix(bot), "reviewers_remove", "UDAVE")
+    view = bot.last_view()
+    assert reviewer(bot.db, team, "UDAVE") is not None  # nothing happens before the confirmation
+    assert (view["title"]["text"], view["submit"]["text"]) == ("Remove reviewer", "Remove")
+    assert "They have no open reviews in Payments." in blocks_text(view)
+    reply = bot.submit(view, {})
 
+    assert reply.status == 200 and reply.body == ""
     assert reviewer(bot.db, team, "UDAVE") is None
     assert audit_actions(bot.db)[-1] == ("reviewer", "removed")
-    assert "<@UDAVE> is no longer in the reviewer matrix." in blocks_text(latest(bot))
+    assert "<@UDAVE> is no longer in the reviewer matrix. They are told by DM." in blocks_text(latest(bot))
+    [dm] = slack.posted("UDAVE")
+    assert "<@UALICE> removed you from the reviewer matrix of *Payments*" in blocks_text(dm)
+    assert dm["text"] == "You are no longer a reviewer for Payments."
 
 
 @pytest.mark.parametrize("action_id", ["reviewers_add", "reviewers_edit", "reviewers_remove",
@@ -417,3 +457,90 @@ def test_the_dm_to_a_new_reviewer_goes_through_the_outbox_under_a_unique_key(bot
         rows = list(session.exec(select(OutboxMessage)))
     assert [(row.key.startswith("reviewer:"), row.payload["channel"], row.status) for row in rows] == \
         [(True, "UDAVE", "sent")]
+
+
+# --- removing a reviewer who has open reviews -------------------------------------------------------
+PR = "https://github.com/acme/payments/pull/812"
+
+
+def reviews_of(db, request_number: int) -> list[tuple[str, str, str]]:
+    """(reviewer, role, status) of each assignment of CR-00n, oldest first."""
+    with db.transaction() as session:
+        request = review_store.request_by_number(session, "T0TEST", request_number)
+        return [(a.reviewer_id, a.role, a.status) for a in review_store.assignments_of(session, request)]
+
+
+@freeze_time(MONDAY)
+def test_removing_a_reviewer_names_their_open_reviews_and_hands_them_to_the_next_eligible_reviewers(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"])
+    add_reviewer(bot.db, team, "frank", "silver", ["Backend/API"])
+    add_reviewer(bot.db, team, "henry", "silver", ["Backend/API"])
+    bot.command(f"review <{PR}> backend M", user="dave", channel="payments")
+    assert reviews_of(bot.db, 1) == [("UEVE", "primary", "assigned"), ("UFRANK", "secondary", "assigned")]
+    slack.reset_calls()
+
+    press(bot, show_matrix(bot), "reviewers_remove", "UEVE")
+    view = bot.last_view()
+    assert "*1 open review of theirs* go to the next eligible reviewers" in blocks_text(view)
+    assert f"<{PR}|CR-001> · primary reviewer, not accepted yet · Backend/API" in blocks_text(view)
+    bot.submit(view, {})
+
+    assert reviewer(bot.db, team, "UEVE") is None
+    assert reviews_of(bot.db, 1) == [("UEVE", "primary", "declined"), ("UFRANK", "secondary", "assigned"),
+                                     ("UHENRY", "primary", "assigned")]
+    assert "Their open reviews: CR-001 → <@UHENRY>. They are told by DM." in blocks_text(latest(bot))
+    told = blocks_text(slack.posted("UEVE")[-1])
+    assert "<@UALICE> removed you from the reviewer matrix of *Payments*" in told
+    assert f"<{PR}|CR-001> (primary): now with <@UHENRY>" in told
+    assert any(PR in blocks_text(dm) for dm in slack.posted("UHENRY"))  # the new reviewer's assignment
+    assert "<@UHENRY> (Silver) is the primary reviewer now" in blocks_text(slack.posted("UDAVE")[-1])
+    with bot.db.transaction() as session:
+        removed = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "reviewer")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert (removed.action, removed.after) == ("removed", {"handed_over": {"CR-001": "UHENRY"}})
+
+
+@freeze_time(MONDAY)
+def test_a_removed_reviewers_open_review_nobody_else_can_take_waits_and_the_leads_are_told(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"])
+    bot.command(f"review <{PR}> backend M", user="dave", channel="payments")
+    slack.reset_calls()
+
+    press(bot, show_matrix(bot), "reviewers_remove", "UEVE")
+    bot.submit(bot.last_view(), {})
+
+    assert reviews_of(bot.db, 1) == [("UEVE", "primary", "declined")]
+    with bot.db.transaction() as session:
+        assert review_store.request_by_number(session, "T0TEST", 1).status == "waiting"
+    assert "CR-001 waits for a reviewer" in blocks_text(latest(bot))
+    assert "(primary): waits for a free reviewer" in blocks_text(slack.posted("UEVE")[-1])
+    assert any("CR-001" in blocks_text(dm) for dm in slack.posted("UALICE"))  # the team lead hears of it
+
+
+@freeze_time(MONDAY)
+def test_removing_yourself_hands_your_reviews_over_without_a_dm_to_yourself(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "bob", "gold", ["Backend/API"])  # bob is an engineering manager
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"])
+    bot.command(f"review <{PR}> backend M", user="dave", channel="payments")
+    slack.reset_calls()
+
+    press(bot, show_matrix(bot, by="bob"), "reviewers_remove", "UBOB", by="bob")
+    bot.submit(bot.last_view(), {}, user="bob")
+
+    assert reviewer(bot.db, team, "UBOB") is None
+    assert "They are told by DM" not in blocks_text(latest(bot))
+    assert not any("removed you" in blocks_text(dm) for dm in slack.posted("UBOB"))
+
+
+def test_a_removal_confirmed_by_someone_who_may_not_manage_changes_nothing(bot):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "dave")
+    press(bot, show_matrix(bot), "reviewers_remove", "UDAVE")
+
+    reply = bot.submit(bot.last_view(), {}, user="carol")
+
+    assert reply.json["response_action"] == "update"
+    assert reviewer(bot.db, team, "UDAVE") is not None

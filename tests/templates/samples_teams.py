@@ -2,8 +2,9 @@ from datetime import date
 from types import SimpleNamespace
 
 from bot.kpis import KPIS
+from bot.reviews import HandedOver
 from bot.team_reviewers import Matrix, MatrixRow
-from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm
+from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm, escalation_groups
 from tests.templates.samples import LONG, WORD, many_users
 
 REALISTIC_FORM = TeamForm(name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",
@@ -31,6 +32,10 @@ REVIEWER = SimpleNamespace(user_id="UEVE", tier="gold", specializations=["Backen
                            away_until=date(2026, 2, 6))
 LONG_REVIEWER = SimpleNamespace(user_id="U" + "9" * 30, tier="bronze", specializations=LONG_SPECIALIZATIONS,
                                 capacity=20, away_until=None)
+REQUEST = SimpleNamespace(number=7, label="CR-007", url="https://github.com/acme/payments/pull/812",
+                          specialization="Backend/API")
+LONG_REQUEST = SimpleNamespace(number=10**9, label="CR-1000000000", url="https://example.com/" + "a" * 1980,
+                               specialization=LONG)
 METADATA = '{"team": 1, "user": "UEVE", "page": 0, "url": "https://hooks.slack.com/actions/T0/1/abc", "channel": null}'
 
 DEFAULT_TARGETS = [TargetRow(kpi, kpi.default) for kpi in KPIS]
@@ -39,9 +44,42 @@ MATRIX_PAGE = dict(viewer="UBOB", notice=None, warning=None)
 
 SAMPLES = {
     "teams/setup_modal.json.j2": ("view", [
-        {"form": REALISTIC_FORM, "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}', "no_team_lead": False},
-        {"form": TeamForm(name="", home_channel_id=None), "metadata": "{}", "no_team_lead": True},
-        {"form": EXTREME_FORM, "metadata": "{}", "no_team_lead": True},
+        {"form": REALISTIC_FORM, "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}', "no_team_lead": False,
+         "escalation": escalation_groups(None), "name_yourself": False},
+        {"form": TeamForm(name="", home_channel_id=None), "metadata": "{}", "no_team_lead": True,
+         "escalation": escalation_groups(SimpleNamespace(escalation_hours={"SEV1": [4, 8]})), "name_yourself": True},
+        {"form": EXTREME_FORM, "metadata": "{}", "no_team_lead": True,
+         "escalation": escalation_groups(SimpleNamespace(escalation_hours={
+             "SEV1": [0.25, 719.75], "SEV2": [1.5, 2.5], "SEV3": [700, 720], "SEV4": [3, 4]})),
+         "name_yourself": True},
+    ]),
+    "teams/remove_modal.json.j2": ("view", [
+        {"team": TEAM, "user_id": "UEVE", "open": [], "metadata": METADATA},
+        {"team": TEAM, "user_id": "UEVE", "metadata": METADATA, "open": [
+            (SimpleNamespace(role="primary", status="accepted"), REQUEST),
+            (SimpleNamespace(role="secondary", status="assigned"), SimpleNamespace(**{**vars(REQUEST), "number": 9}))]},
+        {"team": LONG_TEAM, "user_id": "U" + "9" * 30, "metadata": METADATA,
+         "open": [(SimpleNamespace(role="secondary", status="assigned"), LONG_REQUEST)] * 200},
+    ]),
+    "teams/reviewer_removed.json.j2": ("message", [
+        {"team": TEAM, "user_id": "UEVE", "actor_id": "UALICE", "handed": []},
+        {"team": TEAM, "user_id": "UEVE", "actor_id": "UALICE", "handed": [
+            HandedOver(REQUEST, SimpleNamespace(role="primary"), SimpleNamespace(reviewer_id="UIVY")),
+            HandedOver(REQUEST, SimpleNamespace(role="primary"), None),
+            HandedOver(REQUEST, SimpleNamespace(role="secondary"), None)]},
+        {"team": LONG_TEAM, "user_id": "UEVE", "actor_id": "UALICE",
+         "handed": [HandedOver(LONG_REQUEST, SimpleNamespace(role="secondary"), None)] * 200},
+    ]),
+    "teams/setup_view.json.j2": ("message", [
+        {"team": SimpleNamespace(**vars(TEAM), work_days="mon,tue,wed,thu,fri", digest_time="09:00"),
+         "roles": {"team_lead": ["UALICE"], "engineering_manager": ["UBOB"]}, "escalation": escalation_groups(None),
+         "managers": ["UALICE", "UBOB"], "no_team_lead": False},
+        {"team": SimpleNamespace(**vars(LONG_TEAM), work_days="mon,tue,wed,thu,fri,sat,sun", digest_time="23:59"),
+         "roles": {role: many_users() for role in ROLES}, "managers": many_users(), "no_team_lead": True,
+         "escalation": escalation_groups(SimpleNamespace(escalation_hours={
+             "SEV1": [0.25, 719.75], "SEV2": [1.5, 2.5], "SEV3": [700, 720], "SEV4": [3, 4]}))},
+        {"team": SimpleNamespace(**vars(TEAM), work_days="sat", digest_time="07:00", escalation_hours=None),
+         "roles": {}, "escalation": escalation_groups(None), "managers": [], "no_team_lead": True},
     ]),
     "teams/saved.json.j2": ("message", [
         {"team": TEAM, "roles": {"team_lead": ["UALICE"]}, "created": True, "no_team_lead": False},
