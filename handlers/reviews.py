@@ -282,7 +282,9 @@ def save_decline(services, ack: Ack, body: dict[str, Any], view: dict[str, Any])
 
 # --- small parsers --------------------------------------------------------------------------------
 def _number(value: Any) -> int:
-    if not isinstance(value, str) or not value.isdigit():
+    """An ID of ours: ASCII digits ("²".isdigit() is True, but int("²") raises), and no more than
+    nine of them (a forged huge number would overflow the database's integer)."""
+    if not isinstance(value, str) or not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise MalformedPayload("button value is not an ID")
     return int(value)
 

@@ -462,12 +462,18 @@ def test_the_author_may_withdraw_a_request_and_its_reviewers_are_told(bot, slack
     assert "CR-001 was withdrawn by its author" in refusal_text(bot)
 
 
-def test_a_button_with_a_forged_value_is_a_bad_request(bot):
+@pytest.mark.parametrize("action_id", ["review_accept", "review_done", "review_decline", "review_withdraw",
+                                       "review_rate_9"])
+@pytest.mark.parametrize("value", ["DROP TABLE", "²", "1²", "١٢", "１", "9" * 30, "-1", " 1", ""])
+def test_a_button_with_a_forged_value_is_a_bad_request(bot, action_id, value):
     matrix(bot.db)
+    file(bot)
+    before = snapshot(bot.db)
 
-    reply = bot.press("review_accept", value="DROP TABLE", user="eve")
+    reply = bot.press(action_id, value=f"{value}:9" if action_id == "review_rate_9" else value, user="dave")
 
     assert reply.status == 400
+    assert nothing_changed_since(bot.db, before)
 
 
 # --- list and stats ------------------------------------------------------------------------------------
