@@ -30,7 +30,7 @@ from storage.reviews import (ACCEPTED, CANCELLED, DECLINED, DONE, FINISHED, OPEN
 from storage.teams import Team
 
 BOT_ACTOR = "qms-bot"
-REQUEST_LABEL = re.compile(r"^(?:CR-?)?0*(\d{1,9})$", re.IGNORECASE)
+REQUEST_LABEL = re.compile(r"^(?:CR-?)?0*([0-9]{1,9})$", re.IGNORECASE)
 RATING_RANGE = (1, 10)
 
 
@@ -306,11 +306,12 @@ def withdraw(session: Session, workspace_id: str, request_id: int, user_id: str,
 
 
 def find_request(session: Session, workspace_id: str, label: str) -> ReviewRequest:
-    """CR-007, cr-7 or 7."""
+    """CR-007, cr-7 or 7. One that is not there is named as a label is written (CR-009)."""
     match = REQUEST_LABEL.match((label or "").strip())
     request = store.request_by_number(session, workspace_id, int(match.group(1))) if match else None
     if request is None:
-        raise Refusal("reviews.unknown_request", text=(label or "").strip()[:40])
+        shown = f"CR-{int(match.group(1)):03d}" if match else (label or "").strip()[:40]
+        raise Refusal("reviews.unknown_request", text=shown)
     return request
 
 

@@ -23,7 +23,7 @@ from storage import teams as team_store
 
 SIZE_WORD = re.compile(r"^(S|M|L)$", re.IGNORECASE)
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-LABEL = re.compile(r"^cr-?\d{1,9}$")  # `/qms review CR-007` shows that request
+LABEL = re.compile(r"^cr-?[0-9]{1,9}$", re.IGNORECASE)  # `/qms review CR-007` shows that request
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
@@ -92,7 +92,7 @@ def review(services, command: Command) -> None:
     if first == "rate":
         return rate_command(services, command, words[1] if len(words) > 1 else "")
     if LABEL.match(first):
-        return show_request(services, command, first)
+        return show_request(services, command, words[0])
     return file_from_command(services, command)
 
 
@@ -208,9 +208,10 @@ def rate_command(services, command: Command, args: str) -> None:
         return command.ack(response_type="ephemeral", text=render.phrase("reviews.rate_usage"))
     label, score = plain
     with services.db.transaction() as session:
-        reviews.rate_by_label(session, command.workspace_id, label, command.user_id, score,
-                              reviewer_id=mentioned[0] if mentioned else None, now=utcnow())
-    command.ack(response_type="ephemeral", text=render.phrase("reviews.rated", label=label.upper(), score=score))
+        rated = reviews.rate_by_label(session, command.workspace_id, label, command.user_id, score,
+                                      reviewer_id=mentioned[0] if mentioned else None, now=utcnow())
+        request = store.get_request(session, command.workspace_id, rated.request_id)
+    command.ack(response_type="ephemeral", text=render.phrase("reviews.rated", label=request.label, score=rated.rating))
     services.deliver_outbox()
 
 

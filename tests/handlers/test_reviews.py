@@ -427,7 +427,7 @@ def test_a_typed_rating_works_and_a_bad_one_is_answered(bot, slack):
     good = bot.command("review rate cr-1 8", user="dave", channel="payments")
 
     assert "A rating is a whole number from 1" in bad.json["text"]
-    assert "you rated the review of CR-1 8/10" in good.json["text"]
+    assert "you rated the review of CR-001 8/10" in good.json["text"]  # as the request is labelled
     assert assignments(bot.db)[0].rating == 8
 
 
@@ -532,8 +532,12 @@ def test_a_request_can_be_looked_up_by_its_number(bot):
     file(bot)
 
     found = bot.command("review CR-001", user="ivy", channel="general")
+    lower = bot.command("review cr-1", user="ivy", channel="general")
     missing = bot.command("review cr-9", user="ivy", channel="general")
+    typed_in_capitals = bot.command("review CR-999", user="ivy", channel="general")
 
     assert found.json["response_type"] == "ephemeral"
     assert "CR-001" in found.text and "<@UEVE> (Gold) — waiting for Accept" in found.text
-    assert 'There is no review request "cr-9" in this workspace' in missing.json["text"]
+    assert "<@UEVE> (Gold) — waiting for Accept" in lower.text
+    assert 'There is no review request "CR-009" in this workspace' in missing.json["text"]
+    assert 'There is no review request "CR-999" in this workspace' in typed_in_capitals.json["text"]
