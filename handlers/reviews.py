@@ -85,6 +85,8 @@ def review(services, command: Command) -> None:
     first = words[0].lower() if words else ""
     if not words:
         return open_request_form(services, command, url=None, size=None)
+    if first == "help":
+        return command.reply("reviews/usage.json.j2")
     if first == "list":
         return show_list(services, command)
     if first == "stats":

@@ -255,6 +255,29 @@ def test_a_request_that_keeps_waiting_pings_the_team_lead_only_once(bot, slack):
     assert len([m for m in dms(slack, "alice") if "has no primary reviewer" in blocks_text(m)]) == 1
 
 
+@pytest.mark.parametrize("channel", ["payments", "general"])
+def test_review_help_lists_every_review_command_and_changes_nothing(bot, channel):
+    matrix(bot.db)
+    before = snapshot(bot.db)
+
+    reply = bot.command("review help", user="dave", channel=channel)
+
+    assert reply.status == 200 and reply.json["response_type"] == "ephemeral"
+    for usage in ("`/qms review <link> [specialization] [S|M|L]`", "`/qms review`", "`/qms review list`",
+                  "`/qms review stats`", "`/qms review rate CR-007 9 [@reviewer]`", "`/qms review CR-007`"):
+        assert usage in reply.text
+    assert "neither a link" not in reply.text
+    assert nothing_changed_since(bot.db, before)
+
+
+def test_an_unknown_word_points_to_review_help(bot):
+    matrix(bot.db)
+
+    reply = file(bot, "helpp")
+
+    assert "`/qms review help` lists every review command" in reply.json["text"]
+
+
 # --- answering: Accept, Decline, Done ------------------------------------------------------------------
 def test_accept_updates_the_reviewers_dm_and_the_card(bot, slack):
     matrix(bot.db)

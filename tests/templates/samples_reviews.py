@@ -156,6 +156,7 @@ SAMPLES = {
         {"listing": ReviewList(assigned=EXTREME_ITEMS, requested=EXTREME_ITEMS, stalled=EXTREME_ITEMS,
                                team=LONG_TEAM)},
     ]),
+    "reviews/usage.json.j2": ("message", [{}]),
     "reviews/stats.json.j2": ("message", [
         {"stats": stats(ROWS)},
         {"stats": stats([], figures=figures(done=0, requested=0, mean_turnaround_seconds=None,
