@@ -191,7 +191,7 @@ def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str
     _done_if_everyone_is(session, team, request, now=now)
     _changed(session, team, request, assignment, action="done", actor_id=user_id, now=now,
              details={"turnaround_seconds": assignment.turnaround_seconds, "request_status": request.status})
-    notify.ask_rating(session, request, assignment, now=now)
+    notify.ask_rating(session, request, assignment, quality_target=quality_target(session, team), now=now)
     return request
 
 
@@ -267,7 +267,7 @@ def rate(session: Session, workspace_id: str, assignment_id: int, user_id: str, 
     team = team_store.get_team(session, workspace_id, request.team_id)
     _changed(session, team, request, None, action="rated", actor_id=user_id, now=now,
              details={"reviewer": assignment.reviewer_id, "before": before, "rating": value})
-    notify.update_rating(session, request, assignment, now=now)
+    notify.update_rating(session, request, assignment, quality_target=quality_target(session, team), now=now)
     return assignment
 
 
@@ -354,7 +354,13 @@ def _changed(session: Session, team: Team, request: ReviewRequest, assignment: R
 
 
 def target_hours(session: Session, team: Team) -> float:
+    """The team's review-time target (the guide's < 6 h unless the team set its own)."""
     return float(teams.target_values(session, team)["review_time_hours"])
+
+
+def quality_target(session: Session, team: Team) -> float:
+    """The team's review-quality target (the guide's > 8.0/10 unless the team set its own)."""
+    return float(teams.target_values(session, team)["review_quality"])
 
 
 def local_today(team: Team, now: datetime) -> date:

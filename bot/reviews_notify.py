@@ -78,14 +78,18 @@ def update_assignment(session: Session, request: ReviewRequest, assignment: Revi
 
 
 # --- the author's rating --------------------------------------------------------------------------
-def ask_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, now: datetime) -> None:
-    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment)
+def ask_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, quality_target: float,
+               now: datetime) -> None:
+    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment,
+                             quality_target=quality_target)
     _enqueue(session, request, rating_ref(request, assignment), message | {"channel": request.author_id}, now=now,
              ref=rating_ref(request, assignment))
 
 
-def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, now: datetime) -> None:
-    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment)
+def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, quality_target: float,
+                  now: datetime) -> None:
+    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment,
+                             quality_target=quality_target)
     _enqueue(session, request, f"{rating_ref(request, assignment)}:v{request.version}",
              message | {"update_ref": rating_ref(request, assignment)}, now=now)
 

@@ -7,6 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
+from bot import teams
 from storage import outbox
 from storage.audit import AuditEvent
 from storage.reviews import ReviewAssignment, ReviewRequest
@@ -409,6 +410,26 @@ def test_a_rating_is_stored_and_shown_and_can_be_changed(bot, slack):
     with bot.db.transaction() as session:
         rated = [e.after for e in session.exec(select(AuditEvent).where(AuditEvent.action == "rated"))]
     assert [(r["before"], r["rating"]) for r in rated] == [(None, 7), (7, 9)]
+
+
+def set_targets(db, team, **values):
+    with db.transaction() as session:
+        teams.save_targets(session, session.merge(team), values, actor_id="UALICE", now=datetime.now(UTC))
+
+
+@pytest.mark.parametrize("target, says", [(None, "above 8/10"), (8.5, "above 8.5/10"), (9, "above 9/10")])
+def test_the_rating_dm_names_the_teams_own_review_quality_target(bot, slack, target, says):
+    team = matrix(bot.db)
+    if target is not None:
+        set_targets(bot.db, team, review_quality=target)
+    file(bot)
+
+    press_in_dm(bot, slack, "eve", "review_done")
+    asked = blocks_text(dms(slack, "dave")[-1])
+    press_in_dm(bot, slack, "dave", "review_rate_9")  # the DM is redrawn with the rating: still no target there
+
+    assert f"The team's review quality target is {says}." in asked
+    assert "You rated it *9/10*" in blocks_text(dms(slack, "dave")[-1])
 
 
 @pytest.mark.parametrize("score", ["11", "0", "nine", ""])

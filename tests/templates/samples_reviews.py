@@ -91,9 +91,10 @@ SAMPLES = {
     ] + [{"request": EXTREME, "assignment": assignment(status="declined", decline_reason=LONG), "team": LONG_TEAM},
          {"request": EXTREME, "assignment": PRIMARY, "team": LONG_TEAM}]),
     "reviews/rating_dm.json.j2": ("message", [
-        {"request": request(), "assignment": DONE.model_copy(update={"rating": None})},
-        {"request": request(), "assignment": DONE},
-        {"request": EXTREME, "assignment": DONE},
+        {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.0},
+        {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.5},
+        {"request": request(), "assignment": DONE, "quality_target": 8.0},
+        {"request": EXTREME, "assignment": DONE, "quality_target": 10.0},
     ]),
     "reviews/author_dm.json.j2": ("message", [
         {"kind": "declined", "request": request(), "declined": DECLINED, "replacement": PRIMARY, "shortfall": None},
