@@ -561,14 +561,54 @@ def test_stats_answers_with_the_coordination_matrix_as_a_table(bot, slack):
     assert "*Average review time*\n3.5 h (target < 6 h)" in answer
     assert "*Review quality*\n8.0/10 (target > 8.0)" in answer  # (9 + 7) / 2, not above the target
     assert "*Reviews done*\n1 of 2 requested" in answer
+    rows = matrix_rows(answer)
+    # Open and Load are now; Util is the 30-day average (eve: 3.25 h open of 720 h × 3 slots, 0 %).
+    assert rows["@eve"] == ["Gold", "Backend/API", "1/3", "33", "%", "0", "%", "3.0", "h", "9.0"]
+    assert rows["@frank"] == ["Silver", "Backend/API", "0/3", "0", "%", "0", "%", "3.5", "h", "7.0"]
+    assert rows["@ivy"] == ["Bronze", "Backend/API", "1/3", "33", "%", "0", "%", "—", "—"]
+    assert rows["@henry"] == ["Gold", "Database/Performance", "0/3", "0", "%", "0", "%", "—", "—"]
     lines = answer.replace("```", "\n").splitlines()
-    rows = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("@")}
-    assert rows["@eve"] == ["Gold", "Backend/API", "1/3", "33", "%", "3.0", "h", "9.0"]
-    assert rows["@frank"] == ["Silver", "Backend/API", "0/3", "0", "%", "3.5", "h", "7.0"]
-    assert rows["@ivy"] == ["Bronze", "Backend/API", "1/3", "33", "%", "—", "—"]
-    assert rows["@henry"] == ["Gold", "Database/Performance", "0/3", "0", "%", "—", "—"]
     assert [line.split()[0] for line in lines if line.startswith("@")] == [
         "@eve", "@henry", "@frank", "@ivy"]  # gold, silver, bronze
+
+
+def matrix_rows(answer):
+    """The stats table's rows by handle: tier, specializations, open, load now, utilization, median, quality."""
+    lines = answer.replace("```", "\n").splitlines()
+    return {line.split()[0]: line.split()[1:] for line in lines if line.startswith("@")}
+
+
+def test_stats_names_load_now_and_utilization_over_30_days_apart_and_each_is_right(bot, slack):
+    matrix(bot.db)
+    with freeze_time(MONDAY_10):
+        file(bot)  # eve primary, frank secondary: one open review of three each, from now on
+
+    with freeze_time("2026-04-06 10:00:00"):  # five weeks on: open for the whole 30 days
+        bot.command("review stats", user="alice", channel="payments")
+        busy = blocks_text(bot.responses()[-1])
+        press_in_dm(bot, slack, "eve", "review_done")
+        bot.command("review stats", user="alice", channel="payments")
+        finished = blocks_text(bot.responses()[-1])
+
+    assert "Reviewer utilization, last 30 days*\n17 % (target 70–85 %)" in busy  # 2 of 12 slots, all along
+    assert "*Reviewer load now*\n2 open of 12 review slots (17 %)" in busy
+    assert "*Load* (open reviews ÷ capacity) are as of now" in busy and "*Util* is the utilization" in busy
+    assert "on average" not in busy
+    assert matrix_rows(busy)["@eve"][2:7] == ["1/3", "33", "%", "33", "%"]
+    assert matrix_rows(busy)["@ivy"][2:7] == ["0/3", "0", "%", "0", "%"]
+    # Done: eve's load drops at once; her utilization over the 30 days does not.
+    assert matrix_rows(finished)["@eve"][2:7] == ["0/3", "0", "%", "33", "%"]
+    assert "*Reviewer load now*\n1 open of 12 review slots (8 %)" in finished
+
+
+def test_stats_compares_with_the_teams_own_targets(bot):
+    team = matrix(bot.db)
+    set_targets(bot.db, team, review_time_hours=4, review_quality=9)
+
+    bot.command("review stats", user="alice", channel="payments")
+
+    answer = blocks_text(bot.responses()[-1])
+    assert "(target < 4 h)" in answer and "(target > 9.0)" in answer
 
 
 def test_a_request_can_be_looked_up_by_its_number(bot):

@@ -55,11 +55,12 @@ def figures(**overrides) -> ReviewFigures:
 
 
 ROWS = [MatrixRow(user_id="UBOB", tier="gold", specializations=["Frontend/UX"], capacity=3, open_reviews=2, done=5,
-                  median_turnaround_hours=4.2, quality=8.7, name="bob"),
+                  median_turnaround_hours=4.2, quality=8.7, name="bob", utilization=0.78),
         MatrixRow(user_id="UIVY", tier="bronze", specializations=["Database/Performance"], capacity=2, open_reviews=0,
                   done=0, median_turnaround_hours=None, quality=None, away=True, name="ivy")]
 MANY_ROWS = [MatrixRow(user_id=user, tier="silver", specializations=[LONG, "&<>" * 30], capacity=20, open_reviews=20,
-                       done=99, median_turnaround_hours=123.45, quality=10.0, name="&" * 40 + LONG)
+                       done=99, median_turnaround_hours=123.45, quality=10.0, name="&" * 40 + LONG,
+                       utilization=1.0)
              for user in many_users()]
 
 
