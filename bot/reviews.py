@@ -59,8 +59,7 @@ def file_request(session: Session, team: Team, form: RequestForm, *, author_id: 
                  entity_id=request.id, action="requested", after=describe(request), at=now)
     choice, added = assign(session, team, request, need_primary=True, need_secondary=True, now=now)
     told = _after_assignment(session, team, request, choice, now=now)
-    assignments = store.assignments_of(session, request)
-    notify.post_card(session, request, team, assignments, target_hours=target_hours(session, team), now=now)
+    notify.post_card(session, request, card(session, team, request, now=now), now=now)
     send_assignments(session, team, request, added, now=now)  # after the card: the channel sees it first
     return Filed(request=request, assignments=added, choice=choice, told=told)
 
@@ -70,14 +69,8 @@ def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary
     """Choose and store the reviewers a request lacks (the caller DMs them with `send_assignments`).
     The team's reviewer rows stay locked until commit, so that no two assignments can overfill anyone."""
     reviewers = store.lock_reviewers(session, team.workspace_id, team.id)
-    counts = store.open_counts(session, team.workspace_id, [r.user_id for r in reviewers])
-    today = local_today(team, now)
-    candidates = [Candidate(user_id=r.user_id, tier=r.tier, specializations=tuple(r.specializations),
-                            capacity=r.capacity, open_reviews=counts[r.user_id], away=teams.is_away(r, today),
-                            last_assigned_at=r.last_assigned_at) for r in reviewers]
-    on_it = {a.reviewer_id for a in store.assignments_of(session, request)}
-    choice = rule.choose_reviewers(candidates, specialization=request.specialization, author_id=request.author_id,
-                                   exclude=on_it, need_primary=need_primary, need_secondary=need_secondary)
+    choice = _choose(session, team, request, reviewers, need_primary=need_primary, need_secondary=need_secondary,
+                     now=now)
     by_id = {r.user_id: r for r in reviewers}
     added = []
     for role, user_id in ((PRIMARY, choice.primary), (SECONDARY, choice.secondary)):
@@ -94,6 +87,45 @@ def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary
         audit.record(session, workspace_id=team.workspace_id, actor_id=BOT_ACTOR, entity_type="review",
                      entity_id=request.id, action="assigned", after={"reviewer": user_id, "role": role}, at=now)
     return choice, added
+
+
+def _choose(session: Session, team: Team, request: ReviewRequest, reviewers: list, *, need_primary: bool,
+            need_secondary: bool, now: datetime) -> Choice:
+    """The assignment rule applied to the team's matrix as it is at `now`."""
+    counts = store.open_counts(session, team.workspace_id, [r.user_id for r in reviewers])
+    today = local_today(team, now)
+    candidates = [Candidate(user_id=r.user_id, tier=r.tier, specializations=tuple(r.specializations),
+                            capacity=r.capacity, open_reviews=counts[r.user_id], away=teams.is_away(r, today),
+                            last_assigned_at=r.last_assigned_at) for r in reviewers]
+    everyone = store.assignments_of(session, request)
+    gone = {a.reviewer_id for a in everyone if a.status in store.TAKEN_OFF}
+    on_it = {a.reviewer_id for a in everyone} - gone
+    return rule.choose_reviewers(candidates, specialization=request.specialization, author_id=request.author_id,
+                                 exclude=on_it, declined=gone, need_primary=need_primary,
+                                 need_secondary=need_secondary)
+
+
+def waiting_why(session: Session, team: Team, request: ReviewRequest, *, now: datetime) -> Shortfall | None:
+    """Why a waiting request has no primary reviewer at `now` (None when someone could take it: the
+    clock assigns it at its next sweep). Reads the matrix without locking it."""
+    choice = _choose(session, team, request, team_store.reviewers(session, team), need_primary=True,
+                     need_secondary=False, now=now)
+    return choice.shortfall(PRIMARY)
+
+
+def card(session: Session, team: Team, request: ReviewRequest, *, now: datetime) -> dict:
+    """What the request's card shows (the context of reviews/card.json.j2): its reviewers, the
+    team's review-time target, why it waits, and who withdrew it."""
+    return {"request": request, "team": team, "assignments": store.assignments_of(session, request),
+            "target_hours": target_hours(session, team),
+            "waiting": waiting_why(session, team, request, now=now) if request.status == WAITING else None,
+            "withdrawn_by": withdrawn_by(session, request) if request.status == WITHDRAWN else None}
+
+
+def withdrawn_by(session: Session, request: ReviewRequest) -> str | None:
+    """Who withdrew a request: the actor of its audited withdrawal."""
+    events = audit.history(session, request.workspace_id, "review", request.id)
+    return next((e.actor_id for e in reversed(events) if e.action == "withdrawn"), None)
 
 
 def send_assignments(session: Session, team: Team, request: ReviewRequest, added: list[ReviewAssignment], *,
@@ -347,8 +379,7 @@ def _changed(session: Session, team: Team, request: ReviewRequest, assignment: R
                  entity_id=request.id, action=action, at=now,
                  after={"status": request.status, **({"reviewer": assignment.reviewer_id} if assignment else {}),
                         **(details or {})})
-    notify.update_card(session, request, team, store.assignments_of(session, request),
-                       target_hours=target_hours(session, team), now=now)
+    notify.update_card(session, request, card(session, team, request, now=now), now=now)
     if assignment is not None:
         notify.update_assignment(session, request, assignment, team, now=now)
 

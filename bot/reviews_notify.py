@@ -46,18 +46,15 @@ def rating_ref(request: ReviewRequest, assignment: ReviewAssignment) -> str:
 
 
 # --- the card in the channel ---------------------------------------------------------------------
-def post_card(session: Session, request: ReviewRequest, team: Team, assignments: list[ReviewAssignment], *,
-              target_hours: float, now: datetime) -> None:
-    message = render.message("reviews/card.json.j2", request=request, team=team, assignments=assignments,
-                             target_hours=target_hours)
+def post_card(session: Session, request: ReviewRequest, card: dict[str, Any], *, now: datetime) -> None:
+    """`card`: the template's context (bot.reviews.card)."""
+    message = render.message("reviews/card.json.j2", **card)
     _enqueue(session, request, card_ref(request), message | {"channel": request.channel_id}, now=now,
              ref=card_ref(request))
 
 
-def update_card(session: Session, request: ReviewRequest, team: Team, assignments: list[ReviewAssignment], *,
-                target_hours: float, now: datetime) -> None:
-    message = render.message("reviews/card.json.j2", request=request, team=team, assignments=assignments,
-                             target_hours=target_hours)
+def update_card(session: Session, request: ReviewRequest, card: dict[str, Any], *, now: datetime) -> None:
+    message = render.message("reviews/card.json.j2", **card)
     _enqueue(session, request, f"{card_ref(request)}:v{request.version}", message | {"update_ref": card_ref(request)},
              now=now)
 

@@ -76,8 +76,7 @@ def _retry_assignment(session: Session, team: Team, request: ReviewRequest, *, n
     request.status = store.OPEN
     session.add(request)
     session.flush()
-    everyone = store.assignments_of(session, request)
-    notify.update_card(session, request, team, everyone, target_hours=reviews.target_hours(session, team), now=now)
+    notify.update_card(session, request, reviews.card(session, team, request, now=now), now=now)
     reviews.send_assignments(session, team, request, added, now=now)
     primary = next(a for a in added if a.role == PRIMARY)
     notify.tell_author_assigned(session, request, primary, now=now)
@@ -119,7 +118,7 @@ def _stall_if_late(session: Session, team: Team, request: ReviewRequest, hours: 
     leads = reviews.who_to_tell(session, team).people
     notify.tell_leads_stalled(session, request, team, everyone, leads, waited_hours=waited, target_hours=target,
                               now=now)
-    notify.update_card(session, request, team, everyone, target_hours=target, now=now)
+    notify.update_card(session, request, reviews.card(session, team, request, now=now), now=now)
     audit.record(session, workspace_id=request.workspace_id, actor_id=reviews.BOT_ACTOR, entity_type="review",
                  entity_id=request.id, action="stalled",
                  after={"waited_hours": round(waited, 2), "target_hours": target, "leads": leads}, at=now)

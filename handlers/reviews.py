@@ -195,9 +195,7 @@ def show_request(services, command: Command, label: str) -> None:
     with services.db.transaction() as session:
         request = reviews.find_request(session, command.workspace_id, label)
         team = team_store.get_team(session, command.workspace_id, request.team_id)
-        answer = render.message("reviews/card.json.j2", request=request, team=team,
-                                assignments=store.assignments_of(session, request),
-                                target_hours=reviews.target_hours(session, team))
+        answer = render.message("reviews/card.json.j2", **reviews.card(session, team, request, now=utcnow()))
     command.ack(response_type="ephemeral", **answer)
 
 

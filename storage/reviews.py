@@ -32,6 +32,7 @@ FINISHED = "done"
 DECLINED = "declined"
 CANCELLED = "withdrawn"  # the request was withdrawn while this assignment was open
 ACTIVE_ASSIGNMENT = (ASSIGNED, ACCEPTED)
+TAKEN_OFF = (DECLINED,)  # never asked again for the same request
 
 PRIMARY, SECONDARY = "primary", "secondary"
 SIZES = ("S", "M", "L")

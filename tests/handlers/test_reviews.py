@@ -234,6 +234,42 @@ def test_nobody_eligible_tells_the_author_why_and_pings_the_team_lead(bot, slack
     assert "Waiting for a primary reviewer" in blocks_text(slack.posted("CPAYMENTS")[-1])
 
 
+def test_when_the_only_reviewer_of_a_specialization_is_the_primary_the_author_is_told_nobody_else_has_it(bot):
+    matrix(bot.db)  # henry is the only reviewer for Database/Performance
+
+    reply = file(bot, "https://x.io/pr/4 data L")
+
+    assert "Primary reviewer <@UHENRY> (Gold)" in reply.text
+    assert ("No secondary reviewer. Nobody else in the matrix is a reviewer for Database/Performance: <@UHENRY> is "
+            "already on it.") in reply.text
+    assert "busy" not in reply.text
+
+
+def test_a_specialization_nobody_in_the_matrix_has_says_so_and_what_to_do_not_that_nobody_is_free(bot, slack):
+    matrix(bot.db)  # nobody reviews Mobile
+
+    reply = file(bot, f"{PR} mobile")
+
+    says = ("Nobody in the matrix is a gold or silver reviewer for Mobile. A team lead or engineering manager can "
+            "add one with `/qms setup reviewers`.")
+    assert says in reply.text
+    assert "I assign it as soon as the matrix has a gold or silver reviewer for Mobile." in reply.text
+    assert says in card(slack) and "free" not in card(slack)
+    lead = blocks_text(dms(slack, "alice")[-1])
+    assert says in lead and "free" not in lead
+    assert "free" not in bot.command("review CR-001", user="dave", channel="payments").text
+
+
+def test_a_waiting_card_says_who_is_busy_and_that_it_is_assigned_when_someone_is_free(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"], away_until=datetime(2026, 3, 6).date())
+    with freeze_time(MONDAY_10):
+        file(bot)
+
+    assert "Waiting for a primary reviewer. Every gold or silver reviewer for Backend/API is busy: <@UEVE> is " \
+           "away. I assign it as soon as someone is free." in card(slack)
+
+
 def test_with_no_team_lead_the_author_is_told_so_and_the_engineering_managers_are_pinged(bot, slack):
     make_team(bot.db, leads=(), managers=("bob",))
 

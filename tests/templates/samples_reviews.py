@@ -41,9 +41,13 @@ EXTREME_DECLINED = [assignment(id=100 + i, reviewer_id=f"U{i:08d}", status="decl
 BUSY = Shortfall(role="primary", specialization="Backend/API", qualified=("UEVE", "UBOB", "UDAVE"), away=("UEVE",),
                  full=("UBOB",), author_is_qualified=True)
 NOBODY = Shortfall(role="primary", specialization="Security")
+ONLY_THE_DECLINER = Shortfall(role="primary", specialization="Backend/API", qualified=("UBOB",), declined=("UBOB",))
+ONLY_ONE_ON_IT = Shortfall(role="secondary", specialization="Database/Performance", qualified=("UDAVE",),
+                           already_on_it=("UDAVE",))
 EXTREME_SHORTFALL = Shortfall(role="primary", specialization=LONG, qualified=tuple(many_users()),
                               away=tuple(many_users()[:100]), full=tuple(many_users()[100:]),
-                              already_on_it=tuple(many_users()), author_is_qualified=True)
+                              already_on_it=tuple(many_users()), declined=tuple(many_users()),
+                              author_is_qualified=True)
 
 
 def figures(**overrides) -> ReviewFigures:
@@ -76,16 +80,26 @@ def item(req, assignments, mine=None) -> ListItem:
 EXTREME_ITEMS = [item(EXTREME, [PRIMARY, SECONDARY, *EXTREME_DECLINED[:5]], mine=PRIMARY) for _ in range(MANY)]
 
 SAMPLES = {
-    "reviews/card.json.j2": ("message", [
+    "reviews/card.json.j2": ("message", [{"waiting": None, "withdrawn_by": None} | context for context in [
         {"request": request(), "team": TEAM, "assignments": [PRIMARY, SECONDARY], "target_hours": 6.0},
         {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0},
+        {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0,
+         "waiting": BUSY},
+        {"request": request(status="waiting"), "team": TEAM, "assignments": [], "target_hours": 6.0,
+         "waiting": NOBODY},
+        {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0,
+         "waiting": ONLY_THE_DECLINER},
         {"request": request(stalled_at=NOW), "team": TEAM, "assignments": [DECLINED, ACCEPTED], "target_hours": 4.5},
         {"request": request(status="done", done_at=NOW, turnaround_seconds=15120, rating=8.5), "team": TEAM,
          "assignments": [DONE], "target_hours": 6.0},
         {"request": request(status="withdrawn", withdrawn_at=NOW), "team": TEAM, "assignments": [], "target_hours": 6},
+        {"request": request(status="withdrawn", withdrawn_at=NOW), "team": TEAM, "assignments": [PRIMARY],
+         "target_hours": 6, "withdrawn_by": "UALICE"},
         {"request": EXTREME, "team": LONG_TEAM, "assignments": [*EXTREME_DECLINED, PRIMARY, SECONDARY],
          "target_hours": 168.0},
-    ]),
+        {"request": EXTREME.model_copy(update={"status": "waiting"}), "team": LONG_TEAM,
+         "assignments": EXTREME_DECLINED, "target_hours": 168.0, "waiting": EXTREME_SHORTFALL},
+    ]]),
     "reviews/assignment_dm.json.j2": ("message", [
         {"request": request(), "assignment": a, "team": TEAM}
         for a in (PRIMARY, ACCEPTED, DONE, DECLINED, assignment(status="withdrawn"))
@@ -109,7 +123,8 @@ SAMPLES = {
     ]),
     "reviews/no_reviewer_dm.json.j2": ("message", [
         {"request": request(), "team": TEAM, "shortfall": BUSY},
-        {"request": request(), "team": TEAM, "shortfall": NOBODY},
+        {"request": request(specialization="Security"), "team": TEAM, "shortfall": NOBODY},
+        {"request": request(), "team": TEAM, "shortfall": ONLY_THE_DECLINER},
         {"request": EXTREME, "team": LONG_TEAM, "shortfall": EXTREME_SHORTFALL},
     ]),
     "reviews/nudge_dm.json.j2": ("message", [
@@ -128,6 +143,8 @@ SAMPLES = {
          "no_team_lead": None},
         {"request": request(), "assignments": [PRIMARY], "shortfalls": [Shortfall("secondary", "Backend/API")],
          "told": None, "no_team_lead": None},
+        {"request": request(), "assignments": [PRIMARY], "shortfalls": [ONLY_ONE_ON_IT], "told": None,
+         "no_team_lead": None},
         {"request": request(status="waiting"), "assignments": [], "shortfalls": [BUSY],
          "told": Told("team_lead", ["UALICE"]),
          "no_team_lead": None},
