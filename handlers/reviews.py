@@ -300,8 +300,9 @@ def _date(value: Any) -> date | None:
 
 
 def _unescape(text: str) -> str:
-    """Slack escapes &, < and > in a command's text (links come as <https://…>, which we keep)."""
-    return text.replace("&amp;", "&")
+    """Slack escapes &, < and > in a command's text (links come as <https://…>, which we keep).
+    &lt; and &gt; first, so that a typed "&lt;" (sent as "&amp;lt;") stays what it was."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _sentences(invalid: Invalid) -> str:

@@ -33,6 +33,11 @@ def form(**overrides):
     ("https://no-dot/path", None),
     ("https://example.com/a b", None),
     ("javascript:alert(1)", None),
+    ("https://x.io/pr/4?<!channel>", None),  # would ping the channel wherever it is shown
+    ("<https://x.io/pr/4?<!here>>", None),
+    ("https://x.io/pr/4?a=<b", None),
+    ("https://x.io/pr/4?a=1>", None),
+    ("https://x.io/pr/4?a=1&b=%3C", "https://x.io/pr/4?a=1&b=%3C"),
     ("https://" + "a" * 2000 + ".com", None),
     ("", None),
 ])

@@ -157,6 +157,32 @@ def test_a_link_that_is_not_a_url_gets_a_clear_answer_and_nothing_is_stored(bot,
     assert nothing_changed_since(bot.db, before)
 
 
+def test_a_link_with_angle_brackets_is_refused_typed_or_in_the_form_and_nothing_is_stored(bot):
+    matrix(bot.db)
+    before = snapshot(bot.db)
+
+    typed = file(bot, "https://x.io/pr/4?&lt;!channel&gt; backend")  # as Slack sends a typed `<!channel>`
+    bot.command("review", user="dave", channel="payments")
+    formed = bot.submit(bot.last_view(), {"link": "https://x.io/pr/4?<!channel>", "specialization": "Backend/API",
+                                          "size": "M"}, user="dave")
+
+    assert "is not a link" in typed.json["text"] and "&lt;!channel&gt;" in typed.json["text"]
+    assert "<!channel>" not in typed.body
+    assert formed.json["response_action"] == "errors" and "is not a link" in formed.json["errors"]["link"]
+    assert nothing_changed_since(bot.db, before)
+
+
+def test_user_text_in_the_fallback_text_of_review_messages_is_escaped(bot, slack):
+    make_team(bot.db, name="R&D")
+    file(bot, "https://x.io/pr/4?a=1&amp;b=2 backend")  # nobody in the matrix: the team lead is told
+
+    [request] = requests(bot.db)
+    posted = next(m for m in slack.posted("CPAYMENTS") if "review requested" in m["text"])
+    assert request.url == "https://x.io/pr/4?a=1&b=2"
+    assert posted["text"].endswith(": https://x.io/pr/4?a=1&amp;b=2")
+    assert dms(slack, "alice")[-1]["text"] == "CR-001 in R&amp;D has no primary reviewer yet"
+
+
 def test_an_unknown_specialization_is_answered_with_the_teams_own_and_nothing_is_stored(bot):
     matrix(bot.db)
     before = snapshot(bot.db)
@@ -300,7 +326,7 @@ def test_review_help_lists_every_review_command_and_changes_nothing(bot, channel
     reply = bot.command("review help", user="dave", channel=channel)
 
     assert reply.status == 200 and reply.json["response_type"] == "ephemeral"
-    for usage in ("`/qms review <link> [specialization] [S|M|L]`", "`/qms review`", "`/qms review list`",
+    for usage in ("`/qms review &lt;link&gt; [specialization] [S|M|L]`", "`/qms review`", "`/qms review list`",
                   "`/qms review stats`", "`/qms review rate CR-007 9 [@reviewer]`", "`/qms review CR-007`"):
         assert usage in reply.text
     assert "neither a link" not in reply.text
