@@ -266,7 +266,7 @@ def own_open_review(session: Session, workspace_id: str, assignment_id: int, use
 
 def _no_longer_open(session: Session, request: ReviewRequest, assignment: ReviewAssignment) -> Refusal:
     if request.status == WITHDRAWN or assignment.status == CANCELLED:
-        return Refusal("reviews.was_withdrawn", label=request.label)
+        return Refusal("reviews.was_withdrawn", label=request.label, by=withdrawn_by(session, request))
     if assignment.status == DECLINED:
         now_with = [a.reviewer_id for a in store.assignments_of(session, request)
                     if a.role == assignment.role and a.is_active]
@@ -331,9 +331,9 @@ def withdraw(session: Session, workspace_id: str, request_id: int, user_id: str,
     for assignment in ended:
         assignment.status, assignment.ended_at = CANCELLED, now
         session.add(assignment)
-    _changed(session, team, request, None, action="withdrawn", actor_id=user_id, now=now)
+    _changed(session, team, request, None, action="withdrawn", actor_id=user_id, now=now)  # the card names them
     for assignment in ended:
-        notify.update_assignment(session, request, assignment, team, now=now)
+        notify.update_assignment(session, request, assignment, team, now=now, withdrawn_by=user_id)
     return request
 
 

@@ -62,14 +62,16 @@ def update_card(session: Session, request: ReviewRequest, card: dict[str, Any], 
 # --- the reviewer's DM ----------------------------------------------------------------------------
 def send_assignment(session: Session, request: ReviewRequest, assignment: ReviewAssignment, team: Team, *,
                     now: datetime) -> None:
-    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team)
+    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team,
+                             withdrawn_by=None)
     _enqueue(session, request, f"review:{request.id}:assign:{assignment.id}",
              message | {"channel": assignment.reviewer_id}, now=now, ref=dm_ref(request, assignment))
 
 
 def update_assignment(session: Session, request: ReviewRequest, assignment: ReviewAssignment, team: Team, *,
-                      now: datetime) -> None:
-    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team)
+                      now: datetime, withdrawn_by: str | None = None) -> None:
+    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team,
+                             withdrawn_by=withdrawn_by)
     _enqueue(session, request, f"{dm_ref(request, assignment)}:v{request.version}",
              message | {"update_ref": dm_ref(request, assignment)}, now=now)
 

@@ -565,7 +565,32 @@ def test_the_author_may_withdraw_a_request_and_its_reviewers_are_told(bot, slack
     assert "was withdrawn" in blocks_text(dms(slack, "eve")[0]) and buttons(dms(slack, "eve")[0]) == {}
     assert "Withdrawn" in card(slack)
     bot.press("review_accept", value=str(assignments(bot.db)[0].id), user="eve")
-    assert "CR-001 was withdrawn by its author" in refusal_text(bot)
+    assert "CR-001 was withdrawn by <@UDAVE>" in refusal_text(bot)
+
+
+def test_withdraw_asks_first_and_the_card_and_the_reviewers_are_told_who_withdrew_it_and_when(bot, slack):
+    matrix(bot.db)
+    with freeze_time(MONDAY_10):
+        file(bot)
+    card_message = next(m for m in slack.posted("CPAYMENTS") if "review requested" in m["text"])
+    [withdraw] = [e for b in card_message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e.get("action_id") == "review_withdraw"]
+
+    with freeze_time("2026-03-02 11:30:00"):
+        bot.press("review_withdraw", value=withdraw["value"], user="alice", message=card_message, channel="CPAYMENTS")
+
+    confirm = withdraw["confirm"]
+    assert confirm["title"]["text"] == "Withdraw CR-001?"
+    assert "<@UEVE>, <@UFRANK> are told there is nothing left to review" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Withdraw", "Keep it")
+    at = int(datetime(2026, 3, 2, 11, 30, tzinfo=UTC).timestamp())
+    assert f"Withdrawn by <@UALICE> <!date^{at}^" in card(slack)
+    assert "Withdraw" not in [b for b in card(slack).splitlines()]  # no button left to press
+    assert f"CR-001 was withdrawn by <@UALICE> <!date^{at}^" in blocks_text(dms(slack, "eve")[0])
+    shown = bot.command("review CR-001", user="ivy", channel="payments").text
+    assert f"Withdrawn by <@UALICE> <!date^{at}^" in shown
+    bot.press("review_done", value=str(assignments(bot.db)[1].id), user="frank")
+    assert "CR-001 was withdrawn by <@UALICE>: there is nothing left to review" in refusal_text(bot)
 
 
 @pytest.mark.parametrize("action_id", ["review_accept", "review_done", "review_decline", "review_withdraw",

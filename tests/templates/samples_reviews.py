@@ -101,10 +101,13 @@ SAMPLES = {
          "assignments": EXTREME_DECLINED, "target_hours": 168.0, "waiting": EXTREME_SHORTFALL},
     ]]),
     "reviews/assignment_dm.json.j2": ("message", [
-        {"request": request(), "assignment": a, "team": TEAM}
+        {"request": request(), "assignment": a, "team": TEAM, "withdrawn_by": None}
         for a in (PRIMARY, ACCEPTED, DONE, DECLINED, assignment(status="withdrawn"))
-    ] + [{"request": EXTREME, "assignment": assignment(status="declined", decline_reason=LONG), "team": LONG_TEAM},
-         {"request": EXTREME, "assignment": PRIMARY, "team": LONG_TEAM}]),
+    ] + [{"request": request(status="withdrawn", withdrawn_at=NOW), "assignment": assignment(status="withdrawn"),
+          "team": TEAM, "withdrawn_by": "UALICE"},
+         {"request": EXTREME, "assignment": assignment(status="declined", decline_reason=LONG), "team": LONG_TEAM,
+          "withdrawn_by": None},
+         {"request": EXTREME, "assignment": PRIMARY, "team": LONG_TEAM, "withdrawn_by": None}]),
     "reviews/rating_dm.json.j2": ("message", [
         {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.0},
         {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.5},
