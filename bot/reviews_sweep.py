@@ -8,10 +8,13 @@
 Reminders go out only inside the team's working hours; a clock that was down catches up at the next
 working moment. Each request is handled in its own transaction with its row locked, and every
 reminder is a compare-and-set on its row plus a unique outbox key, so two clocks never double one.
+A request that fails (a broken row, a team whose settings no longer parse) is rolled back, logged
+and counted, and the sweep goes on with the next: one bad request never holds up the rest.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,12 +33,15 @@ from storage.teams import Team
 
 ACCEPT_WITHIN = timedelta(hours=2)
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class SweepReport:
     assigned: int = 0
     accept_nudges: int = 0
     stalled: int = 0
+    failed: int = 0  # requests whose sweep raised: rolled back, logged, tried again at the next sweep
 
 
 def sweep(db: Database, *, now: datetime) -> SweepReport:
@@ -44,8 +50,18 @@ def sweep(db: Database, *, now: datetime) -> SweepReport:
         work = [(team.workspace_id, request.id) for team in team_store.all_teams(session)
                 for request in store.active_requests(session, team.workspace_id, team.id)]
     for workspace_id, request_id in work:
-        with db.transaction() as session:
-            sweep_request(session, workspace_id, request_id, now=now, report=report)
+        done = SweepReport()
+        try:
+            with db.transaction() as session:
+                sweep_request(session, workspace_id, request_id, now=now, report=done)
+        except Exception:  # noqa: BLE001 - one request's failure must not stop the others'
+            log.exception("reviews sweep: request %s of workspace %s failed; the others go on, and it is tried "
+                          "again at the next sweep", request_id, workspace_id)
+            report.failed += 1
+            continue
+        report.assigned += done.assigned  # counted only once its transaction has committed
+        report.accept_nudges += done.accept_nudges
+        report.stalled += done.stalled
     return report
 
 
