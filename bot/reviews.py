@@ -25,7 +25,7 @@ from bot.reviews_form import RequestForm, clean_url, match_specialization, valid
 from storage import audit, counters
 from storage import reviews as store
 from storage import teams as team_store
-from storage.reviews import (ACCEPTED, CANCELLED, DECLINED, DONE, FINISHED, OPEN, PRIMARY, SECONDARY,
+from storage.reviews import (ACCEPTED, CANCELLED, DECLINED, DONE, FINISHED, OPEN, PRIMARY, REASSIGNED, SECONDARY,
                              WAITING, WITHDRAWN, ReviewAssignment, ReviewRequest)
 from storage.teams import Team
 
@@ -91,15 +91,18 @@ def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary
 
 def _choose(session: Session, team: Team, request: ReviewRequest, reviewers: list, *, need_primary: bool,
             need_secondary: bool, now: datetime) -> Choice:
-    """The assignment rule applied to the team's matrix as it is at `now`."""
+    """The assignment rule applied to the team's matrix as it is at `now`. Whoever left the matrix
+    while on this request is no candidate for it, even while their row is still being removed."""
+    everyone = store.assignments_of(session, request)
+    left = {a.reviewer_id for a in everyone if a.status == REASSIGNED}
+    gone = {a.reviewer_id for a in everyone if a.status == DECLINED}
+    on_it = {a.reviewer_id for a in everyone} - gone - left
+    reviewers = [r for r in reviewers if r.user_id not in left]
     counts = store.open_counts(session, team.workspace_id, [r.user_id for r in reviewers])
     today = local_today(team, now)
     candidates = [Candidate(user_id=r.user_id, tier=r.tier, specializations=tuple(r.specializations),
                             capacity=r.capacity, open_reviews=counts[r.user_id], away=teams.is_away(r, today),
                             last_assigned_at=r.last_assigned_at) for r in reviewers]
-    everyone = store.assignments_of(session, request)
-    gone = {a.reviewer_id for a in everyone if a.status in store.TAKEN_OFF}
-    on_it = {a.reviewer_id for a in everyone} - gone
     return rule.choose_reviewers(candidates, specialization=request.specialization, author_id=request.author_id,
                                  exclude=on_it, declined=gone, need_primary=need_primary,
                                  need_secondary=need_secondary)
@@ -155,7 +158,7 @@ def _after_assignment(session: Session, team: Team, request: ReviewRequest, choi
                       now: datetime) -> Told | None:
     """Open when it has a primary. Else waiting: when it starts to wait, the team leads are pinged.
     Returns who was pinged."""
-    has_primary = any(a.role == PRIMARY and a.status not in (DECLINED, CANCELLED)
+    has_primary = any(a.role == PRIMARY and (a.is_active or a.status == FINISHED)
                       for a in store.assignments_of(session, request))
     was_waiting = request.status == WAITING
     request.status = OPEN if has_primary else WAITING
@@ -208,6 +211,51 @@ def decline(session: Session, workspace_id: str, assignment_id: int, user_id: st
     send_assignments(session, team, request, added, now=now)
     notify.tell_author_declined(session, request, declined, replacement, choice.shortfall(declined.role), now=now)
     return request, replacement
+
+
+@dataclass(frozen=True)
+class Handover:
+    """One open review handed on because its reviewer left the team's matrix."""
+
+    request_id: int
+    label: str  # CR-007
+    role: str  # primary | secondary
+    replacement: str | None  # who has the role now; None: nobody could take it (without a primary it waits)
+
+
+def reassign_open_reviews(session: Session, team: Team, reviewer_id: str, *, actor_id: str,
+                          now: datetime) -> list[Handover]:
+    """Hand a reviewer's open reviews of this team's requests to the next eligible reviewers, as
+    Decline does: for when they are removed from the team's matrix. Each request is locked and its
+    card, the leaving reviewer's DM, the new reviewer's DM and a note to the author are queued in the
+    caller's transaction (deliver the outbox after the commit); each handover is audited as
+    "reassigned" by `actor_id`. A primary nobody can replace leaves the request waiting (the leads
+    are told, and the clock assigns it when someone is free); a secondary is simply not replaced.
+    It may be called before or after the reviewer's row is removed: they are never chosen again for
+    these requests. Their reviews for other teams stay theirs. Returns what moved, oldest first."""
+    moved = []
+    for assignment in store.active_assignments_in_team(session, team.workspace_id, team.id, reviewer_id):
+        request = store.get_request(session, team.workspace_id, assignment.request_id, lock=True)
+        session.refresh(assignment)  # it may have changed while we waited for the lock
+        if not assignment.is_active or not request.is_active:
+            continue
+        bump(request, now)
+        assignment.status, assignment.ended_at = REASSIGNED, now
+        session.add(assignment)
+        session.flush()
+        choice, added = assign(session, team, request, need_primary=assignment.role == PRIMARY,
+                               need_secondary=assignment.role == SECONDARY, now=now)
+        _after_assignment(session, team, request, choice, now=now)
+        _done_if_everyone_is(session, team, request, now=now)  # a secondary leaving after the primary's Done
+        replacement = added[0] if added else None
+        _changed(session, team, request, assignment, action="reassigned", actor_id=actor_id, now=now,
+                 details={"role": assignment.role, "replacement": replacement.reviewer_id if replacement else None})
+        send_assignments(session, team, request, added, now=now)
+        notify.tell_author_reassigned(session, request, assignment, replacement, choice.shortfall(assignment.role),
+                                      team, now=now)
+        moved.append(Handover(request_id=request.id, label=request.label, role=assignment.role,
+                              replacement=replacement.reviewer_id if replacement else None))
+    return moved
 
 
 def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str, *, now: datetime) -> ReviewRequest:
@@ -267,10 +315,11 @@ def own_open_review(session: Session, workspace_id: str, assignment_id: int, use
 def _no_longer_open(session: Session, request: ReviewRequest, assignment: ReviewAssignment) -> Refusal:
     if request.status == WITHDRAWN or assignment.status == CANCELLED:
         return Refusal("reviews.was_withdrawn", label=request.label, by=withdrawn_by(session, request))
-    if assignment.status == DECLINED:
+    if assignment.status in (DECLINED, REASSIGNED):
         now_with = [a.reviewer_id for a in store.assignments_of(session, request)
                     if a.role == assignment.role and a.is_active]
-        return Refusal("reviews.you_declined", label=request.label, replacement=now_with[0] if now_with else None)
+        key = "reviews.you_declined" if assignment.status == DECLINED else "reviews.you_left_the_matrix"
+        return Refusal(key, label=request.label, replacement=now_with[0] if now_with else None)
     return Refusal("reviews.already_done", label=request.label)
 
 

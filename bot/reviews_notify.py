@@ -97,7 +97,17 @@ def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAs
 def tell_author_declined(session: Session, request: ReviewRequest, declined: ReviewAssignment,
                          replacement: ReviewAssignment | None, shortfall: Shortfall | None, *, now: datetime) -> None:
     message = render.message("reviews/author_dm.json.j2", kind="declined", request=request, declined=declined,
-                             replacement=replacement, shortfall=shortfall)
+                             replacement=replacement, shortfall=shortfall, team=None)
+    _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
+             message | {"channel": request.author_id}, now=now)
+
+
+def tell_author_reassigned(session: Session, request: ReviewRequest, left: ReviewAssignment,
+                           replacement: ReviewAssignment | None, shortfall: Shortfall | None, team: Team, *,
+                           now: datetime) -> None:
+    """A reviewer on the request left the team's matrix: who took over, or why nobody could."""
+    message = render.message("reviews/author_dm.json.j2", kind="reassigned", request=request, declined=left,
+                             replacement=replacement, shortfall=shortfall, team=team)
     _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
              message | {"channel": request.author_id}, now=now)
 
@@ -106,7 +116,7 @@ def tell_author_assigned(session: Session, request: ReviewRequest, primary: Revi
                          now: datetime) -> None:
     """A request that waited for a reviewer has one now."""
     message = render.message("reviews/author_dm.json.j2", kind="assigned", request=request, declined=None,
-                             replacement=primary, shortfall=None)
+                             replacement=primary, shortfall=None, team=None)
     _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
              message | {"channel": request.author_id}, now=now)
 

@@ -36,6 +36,7 @@ ACCEPTED = assignment(status="accepted", accepted_at=NOW)
 DONE = assignment(status="done", accepted_at=NOW, done_at=NOW, ended_at=NOW, turnaround_seconds=15120, rating=9)
 SECONDARY = assignment(id=12, reviewer_id="UIVY", role="secondary", tier="bronze", status="accepted")
 DECLINED = assignment(id=13, reviewer_id="UBOB", status="declined", decline_reason="Out until Thursday.")
+LEFT = assignment(id=14, reviewer_id="UFRANK", status="reassigned", ended_at=NOW)
 EXTREME_DECLINED = [assignment(id=100 + i, reviewer_id=f"U{i:08d}", status="declined", decline_reason=LONG)
                     for i in range(MANY)]
 BUSY = Shortfall(role="primary", specialization="Backend/API", qualified=("UEVE", "UBOB", "UDAVE"), away=("UEVE",),
@@ -90,6 +91,7 @@ SAMPLES = {
         {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0,
          "waiting": ONLY_THE_DECLINER},
         {"request": request(stalled_at=NOW), "team": TEAM, "assignments": [DECLINED, ACCEPTED], "target_hours": 4.5},
+        {"request": request(), "team": TEAM, "assignments": [PRIMARY, LEFT, SECONDARY], "target_hours": 6.0},
         {"request": request(status="done", done_at=NOW, turnaround_seconds=15120, rating=8.5), "team": TEAM,
          "assignments": [DONE], "target_hours": 6.0},
         {"request": request(status="withdrawn", withdrawn_at=NOW), "team": TEAM, "assignments": [], "target_hours": 6},
@@ -102,7 +104,7 @@ SAMPLES = {
     ]]),
     "reviews/assignment_dm.json.j2": ("message", [
         {"request": request(), "assignment": a, "team": TEAM, "withdrawn_by": None}
-        for a in (PRIMARY, ACCEPTED, DONE, DECLINED, assignment(status="withdrawn"))
+        for a in (PRIMARY, ACCEPTED, DONE, DECLINED, LEFT, assignment(status="withdrawn"))
     ] + [{"request": request(status="withdrawn", withdrawn_at=NOW), "assignment": assignment(status="withdrawn"),
           "team": TEAM, "withdrawn_by": "UALICE"},
          {"request": EXTREME, "assignment": assignment(status="declined", decline_reason=LONG), "team": LONG_TEAM,
@@ -114,7 +116,15 @@ SAMPLES = {
         {"request": request(), "assignment": DONE, "quality_target": 8.0},
         {"request": EXTREME, "assignment": DONE, "quality_target": 10.0},
     ]),
-    "reviews/author_dm.json.j2": ("message", [
+    "reviews/author_dm.json.j2": ("message", [{"team": None} | context for context in [
+        {"kind": "reassigned", "request": request(), "declined": LEFT, "replacement": PRIMARY, "shortfall": None,
+         "team": TEAM},
+        {"kind": "reassigned", "request": request(), "declined": LEFT, "replacement": None, "shortfall": BUSY,
+         "team": TEAM},
+        {"kind": "reassigned", "request": request(), "declined": LEFT.model_copy(update={"role": "secondary"}),
+         "replacement": None, "shortfall": None, "team": TEAM},
+        {"kind": "reassigned", "request": EXTREME, "declined": LEFT, "replacement": None,
+         "shortfall": EXTREME_SHORTFALL, "team": LONG_TEAM},
         {"kind": "declined", "request": request(), "declined": DECLINED, "replacement": PRIMARY, "shortfall": None},
         {"kind": "declined", "request": request(), "declined": DECLINED, "replacement": None, "shortfall": BUSY},
         {"kind": "declined", "request": request(), "declined": assignment(role="secondary", status="declined",
@@ -123,7 +133,7 @@ SAMPLES = {
         {"kind": "assigned", "request": request(), "declined": None, "replacement": PRIMARY, "shortfall": None},
         {"kind": "declined", "request": EXTREME, "declined": EXTREME_DECLINED[0], "replacement": None,
          "shortfall": EXTREME_SHORTFALL},
-    ]),
+    ]]),
     "reviews/no_reviewer_dm.json.j2": ("message", [
         {"request": request(), "team": TEAM, "shortfall": BUSY},
         {"request": request(specialization="Security"), "team": TEAM, "shortfall": NOBODY},
