@@ -353,10 +353,9 @@ def rate(session: Session, workspace_id: str, assignment_id: int, user_id: str, 
 
 
 def parse_rating(score: int | str | None) -> int:
-    try:
-        value = int(str(score).strip())
-    except (TypeError, ValueError):
-        value = None
+    """A whole number 1–10, in ASCII digits: int() alone would also take "１０" or "1_0"."""
+    text = str(score).strip() if isinstance(score, (int, str)) and not isinstance(score, bool) else ""
+    value = int(text) if text.isascii() and text.isdecimal() and len(text) <= 2 else None
     if value is None or not RATING_RANGE[0] <= value <= RATING_RANGE[1]:
         raise Refusal("reviews.bad_rating", text=str(score if score is not None else "")[:20])
     return value

@@ -72,7 +72,7 @@ def test_a_valid_form_comes_back_cleaned():
         "https://github.com/a/b/pull/3", "Frontend/UX", "S", None)
 
 
-@pytest.mark.parametrize("score", [0, 11, -1, "7.5", "ten", None, ""])
+@pytest.mark.parametrize("score", [0, 11, -1, "7.5", "ten", None, "", "²", "1_0", "１０", "+5", "010", True])
 def test_a_rating_is_a_whole_number_from_one_to_ten(score):
     with pytest.raises(Refusal) as refused:
         reviews.parse_rating(score)
