@@ -142,24 +142,24 @@ def save_request(services, ack: Ack, body: dict[str, Any], view: dict[str, Any],
     form = reviews.RequestForm(url=values.get("link"), specialization=values.get("specialization"),
                                summary=values.get("summary"), size=values.get("size"),
                                needed_by=_date(values.get("needed_by")))
-    team_id = state.get("team_id")
-    if not isinstance(team_id, int):
-        raise MalformedPayload("private_metadata has no team_id")
+    team_id = _metadata_id(state, "team_id")
+    channel_id = state.get("channel_id")
+    if channel_id is not None and not isinstance(channel_id, str):
+        raise MalformedPayload("private_metadata's channel_id is not a channel")
     now = utcnow()
     try:
         with services.db.transaction() as session:
             team = team_store.get_team(session, workspace_id, team_id)
             if team is None:
                 raise Refusal("teams.no_team_yet")
-            filed = reviews.file_request(session, team, form, author_id=user_id,
-                                         channel_id=state.get("channel_id"), now=now)
+            filed = reviews.file_request(session, team, form, author_id=user_id, channel_id=channel_id, now=now)
             answer = _filed_answer(session, team, filed)
     except Invalid as invalid:
         return ack(**inline_errors(invalid))
     except Refusal as refusal:
         return ack(**refused(refusal, title="Request a review"))
     ack()
-    client.chat_postEphemeral(channel=state.get("channel_id") or filed.request.channel_id, user=user_id, **answer)
+    client.chat_postEphemeral(channel=channel_id or filed.request.channel_id, user=user_id, **answer)
     services.deliver_outbox()
 
 
@@ -266,9 +266,7 @@ def open_decline(services, pressed: Pressed, body: dict[str, Any], respond: Resp
 
 def save_decline(services, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
-    assignment_id = metadata(view).get("assignment_id")
-    if not isinstance(assignment_id, int):
-        raise MalformedPayload("private_metadata has no assignment_id")
+    assignment_id = _metadata_id(metadata(view), "assignment_id")
     reason = view_values(view).get("reason")
     try:
         with services.db.transaction() as session:
@@ -288,6 +286,14 @@ def _number(value: Any) -> int:
     if not isinstance(value, str) or not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise MalformedPayload("button value is not an ID")
     return int(value)
+
+
+def _metadata_id(state: dict[str, Any], name: str) -> int:
+    """An ID we wrote into a modal's private_metadata: a whole number the database can hold."""
+    value = state.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise MalformedPayload(f"private_metadata has no {name}")
+    return value
 
 
 def _date(value: Any) -> date | None:

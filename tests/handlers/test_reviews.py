@@ -216,9 +216,27 @@ def test_a_forged_date_or_metadata_is_a_bad_request_not_a_crash(bot):
 
     bad_date = bot.submit(view, {"link": PR, "specialization": "Backend/API", "size": "M", "needed_by": "soon"})
     no_team = bot.submit({**view, "private_metadata": "{}"}, {"link": PR, "specialization": "Backend/API"})
+    forged = [bot.submit({**view, "private_metadata": metadata}, {"link": PR, "specialization": "Backend/API"})
+              for metadata in ('{"team_id": 99999999999999999999}', '{"team_id": true}', '{"team_id": -1}',
+                               '{"team_id": 1, "channel_id": {"x": 1}}')]
 
     assert (bad_date.status, no_team.status) == (400, 400)
+    assert [reply.status for reply in forged] == [400] * 4
     assert requests(bot.db) == []
+
+
+def test_a_decline_form_with_forged_metadata_is_a_bad_request(bot, slack):
+    matrix(bot.db)
+    file(bot)
+    press_in_dm(bot, slack, "eve", "review_decline")
+    form = bot.last_view()
+    before = snapshot(bot.db)
+
+    replies = [bot.submit({**form, "private_metadata": metadata}, {"reason": "Busy"}, user="eve")
+               for metadata in ('{"assignment_id": 99999999999999999999}', '{"assignment_id": true}', "{}")]
+
+    assert [reply.status for reply in replies] == [400] * 3
+    assert nothing_changed_since(bot.db, before)
 
 
 def test_the_author_is_never_their_own_reviewer(bot):
