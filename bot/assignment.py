@@ -3,7 +3,7 @@
 - The primary is gold or silver in the request's specialization; the secondary is anyone in that
   specialization, whatever their tier (a bronze reviewer learns by pairing with a gold one).
 - Never the author, never someone away, never someone at capacity, never someone already on the
-  request (or who declined it).
+  request, never someone who declined it (or was taken off it).
 - Among the eligible: the lowest utilization (open reviews ÷ capacity) first; a tie goes to whoever
   was assigned least recently (never assigned counts as longest ago), then by user ID, so that the
   same inputs always give the same answer.
@@ -53,7 +53,15 @@ class Shortfall:
     away: tuple[str, ...] = ()
     full: tuple[str, ...] = ()
     author_is_qualified: bool = False
-    already_on_it: tuple[str, ...] = ()  # on this request already, or declined it
+    already_on_it: tuple[str, ...] = ()  # on this request already (the primary just chosen, too)
+    declined: tuple[str, ...] = ()  # declined it, or were taken off it
+
+    @property
+    def needs_new_reviewer(self) -> bool:
+        """Nobody in the matrix could ever take the role as it stands: besides the author and those
+        already on it or gone from it, nobody qualifies (a reviewer coming back or freeing a slot
+        would not help; adding one to the matrix would)."""
+        return not self.away and not self.full
 
 
 @dataclass(frozen=True)
@@ -67,23 +75,25 @@ class Choice:
 
 
 def choose_reviewers(candidates: Iterable[Candidate], *, specialization: str, author_id: str,
-                     exclude: Iterable[str] = (), need_primary: bool = True,
+                     exclude: Iterable[str] = (), declined: Iterable[str] = (), need_primary: bool = True,
                      need_secondary: bool = True) -> Choice:
-    """Pick the reviewers a request needs. `exclude`: people already on it or who declined it."""
+    """Pick the reviewers a request needs. `exclude`: people already on it; `declined`: people who
+    declined it or were taken off it. Neither is chosen; the shortfall tells them apart."""
     pool = sorted(candidates, key=lambda c: c.user_id)  # the same answer, whatever the order given
-    taken = set(exclude)
+    gone = set(declined)
+    taken = set(exclude) | gone
     primary = secondary = None
     shortfalls: list[Shortfall] = []
     if need_primary:
         primary = _pick(pool, "primary", specialization, author_id, taken)
         if primary is None:
-            shortfalls.append(_shortfall(pool, "primary", specialization, author_id, taken))
+            shortfalls.append(_shortfall(pool, "primary", specialization, author_id, taken, gone))
         else:
             taken.add(primary)
     if need_secondary:
         secondary = _pick(pool, "secondary", specialization, author_id, taken)
         if secondary is None:
-            shortfalls.append(_shortfall(pool, "secondary", specialization, author_id, taken))
+            shortfalls.append(_shortfall(pool, "secondary", specialization, author_id, taken, gone))
     return Choice(primary=primary, secondary=secondary, shortfalls=tuple(shortfalls))
 
 
@@ -111,14 +121,15 @@ def _pick(pool: list[Candidate], role: str, specialization: str, author_id: str,
 
 
 def _shortfall(pool: list[Candidate], role: str, specialization: str, author_id: str,
-               taken: set[str]) -> Shortfall:
+               taken: set[str], gone: set[str]) -> Shortfall:
     qualified = [c for c in pool if qualifies(c, role, specialization)]
     others = [c for c in qualified if c.user_id != author_id]
     return Shortfall(
         role=role, specialization=specialization,
         qualified=tuple(c.user_id for c in qualified),
         author_is_qualified=len(others) < len(qualified),
-        already_on_it=tuple(c.user_id for c in others if c.user_id in taken),
+        already_on_it=tuple(c.user_id for c in others if c.user_id in taken and c.user_id not in gone),
+        declined=tuple(c.user_id for c in others if c.user_id in gone),
         away=tuple(c.user_id for c in others if c.user_id not in taken and c.away),
         full=tuple(c.user_id for c in others if c.user_id not in taken and not c.away and c.is_full),
     )

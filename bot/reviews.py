@@ -25,12 +25,12 @@ from bot.reviews_form import RequestForm, clean_url, match_specialization, valid
 from storage import audit, counters
 from storage import reviews as store
 from storage import teams as team_store
-from storage.reviews import (ACCEPTED, CANCELLED, DECLINED, DONE, FINISHED, OPEN, PRIMARY, SECONDARY,
+from storage.reviews import (ACCEPTED, CANCELLED, DECLINED, DONE, FINISHED, OPEN, PRIMARY, REASSIGNED, SECONDARY,
                              WAITING, WITHDRAWN, ReviewAssignment, ReviewRequest)
 from storage.teams import Team
 
 BOT_ACTOR = "qms-bot"
-REQUEST_LABEL = re.compile(r"^(?:CR-?)?0*(\d{1,9})$", re.IGNORECASE)
+REQUEST_LABEL = re.compile(r"^(?:CR-?)?0*([0-9]{1,9})$", re.IGNORECASE)
 RATING_RANGE = (1, 10)
 
 
@@ -59,8 +59,7 @@ def file_request(session: Session, team: Team, form: RequestForm, *, author_id: 
                  entity_id=request.id, action="requested", after=describe(request), at=now)
     choice, added = assign(session, team, request, need_primary=True, need_secondary=True, now=now)
     told = _after_assignment(session, team, request, choice, now=now)
-    assignments = store.assignments_of(session, request)
-    notify.post_card(session, request, team, assignments, target_hours=target_hours(session, team), now=now)
+    notify.post_card(session, request, card(session, team, request, now=now), now=now)
     send_assignments(session, team, request, added, now=now)  # after the card: the channel sees it first
     return Filed(request=request, assignments=added, choice=choice, told=told)
 
@@ -70,14 +69,8 @@ def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary
     """Choose and store the reviewers a request lacks (the caller DMs them with `send_assignments`).
     The team's reviewer rows stay locked until commit, so that no two assignments can overfill anyone."""
     reviewers = store.lock_reviewers(session, team.workspace_id, team.id)
-    counts = store.open_counts(session, team.workspace_id, [r.user_id for r in reviewers])
-    today = local_today(team, now)
-    candidates = [Candidate(user_id=r.user_id, tier=r.tier, specializations=tuple(r.specializations),
-                            capacity=r.capacity, open_reviews=counts[r.user_id], away=teams.is_away(r, today),
-                            last_assigned_at=r.last_assigned_at) for r in reviewers]
-    on_it = {a.reviewer_id for a in store.assignments_of(session, request)}
-    choice = rule.choose_reviewers(candidates, specialization=request.specialization, author_id=request.author_id,
-                                   exclude=on_it, need_primary=need_primary, need_secondary=need_secondary)
+    choice = _choose(session, team, request, reviewers, need_primary=need_primary, need_secondary=need_secondary,
+                     now=now)
     by_id = {r.user_id: r for r in reviewers}
     added = []
     for role, user_id in ((PRIMARY, choice.primary), (SECONDARY, choice.secondary)):
@@ -94,6 +87,48 @@ def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary
         audit.record(session, workspace_id=team.workspace_id, actor_id=BOT_ACTOR, entity_type="review",
                      entity_id=request.id, action="assigned", after={"reviewer": user_id, "role": role}, at=now)
     return choice, added
+
+
+def _choose(session: Session, team: Team, request: ReviewRequest, reviewers: list, *, need_primary: bool,
+            need_secondary: bool, now: datetime) -> Choice:
+    """The assignment rule applied to the team's matrix as it is at `now`. Whoever left the matrix
+    while on this request is no candidate for it, even while their row is still being removed."""
+    everyone = store.assignments_of(session, request)
+    left = {a.reviewer_id for a in everyone if a.status == REASSIGNED}
+    gone = {a.reviewer_id for a in everyone if a.status == DECLINED}
+    on_it = {a.reviewer_id for a in everyone} - gone - left
+    reviewers = [r for r in reviewers if r.user_id not in left]
+    counts = store.open_counts(session, team.workspace_id, [r.user_id for r in reviewers])
+    today = local_today(team, now)
+    candidates = [Candidate(user_id=r.user_id, tier=r.tier, specializations=tuple(r.specializations),
+                            capacity=r.capacity, open_reviews=counts[r.user_id], away=teams.is_away(r, today),
+                            last_assigned_at=r.last_assigned_at) for r in reviewers]
+    return rule.choose_reviewers(candidates, specialization=request.specialization, author_id=request.author_id,
+                                 exclude=on_it, declined=gone, need_primary=need_primary,
+                                 need_secondary=need_secondary)
+
+
+def waiting_why(session: Session, team: Team, request: ReviewRequest, *, now: datetime) -> Shortfall | None:
+    """Why a waiting request has no primary reviewer at `now` (None when someone could take it: the
+    clock assigns it at its next sweep). Reads the matrix without locking it."""
+    choice = _choose(session, team, request, team_store.reviewers(session, team), need_primary=True,
+                     need_secondary=False, now=now)
+    return choice.shortfall(PRIMARY)
+
+
+def card(session: Session, team: Team, request: ReviewRequest, *, now: datetime) -> dict:
+    """What the request's card shows (the context of reviews/card.json.j2): its reviewers, the
+    team's review-time target, why it waits, and who withdrew it."""
+    return {"request": request, "team": team, "assignments": store.assignments_of(session, request),
+            "target_hours": target_hours(session, team),
+            "waiting": waiting_why(session, team, request, now=now) if request.status == WAITING else None,
+            "withdrawn_by": withdrawn_by(session, request) if request.status == WITHDRAWN else None}
+
+
+def withdrawn_by(session: Session, request: ReviewRequest) -> str | None:
+    """Who withdrew a request: the actor of its audited withdrawal."""
+    events = audit.history(session, request.workspace_id, "review", request.id)
+    return next((e.actor_id for e in reversed(events) if e.action == "withdrawn"), None)
 
 
 def send_assignments(session: Session, team: Team, request: ReviewRequest, added: list[ReviewAssignment], *,
@@ -123,7 +158,7 @@ def _after_assignment(session: Session, team: Team, request: ReviewRequest, choi
                       now: datetime) -> Told | None:
     """Open when it has a primary. Else waiting: when it starts to wait, the team leads are pinged.
     Returns who was pinged."""
-    has_primary = any(a.role == PRIMARY and a.status not in (DECLINED, CANCELLED)
+    has_primary = any(a.role == PRIMARY and (a.is_active or a.status == FINISHED)
                       for a in store.assignments_of(session, request))
     was_waiting = request.status == WAITING
     request.status = OPEN if has_primary else WAITING
@@ -178,6 +213,51 @@ def decline(session: Session, workspace_id: str, assignment_id: int, user_id: st
     return request, replacement
 
 
+@dataclass(frozen=True)
+class Handover:
+    """One open review handed on because its reviewer left the team's matrix."""
+
+    request_id: int
+    label: str  # CR-007
+    role: str  # primary | secondary
+    replacement: str | None  # who has the role now; None: nobody could take it (without a primary it waits)
+
+
+def reassign_open_reviews(session: Session, team: Team, reviewer_id: str, *, actor_id: str,
+                          now: datetime) -> list[Handover]:
+    """Hand a reviewer's open reviews of this team's requests to the next eligible reviewers, as
+    Decline does: for when they are removed from the team's matrix. Each request is locked and its
+    card, the leaving reviewer's DM, the new reviewer's DM and a note to the author are queued in the
+    caller's transaction (deliver the outbox after the commit); each handover is audited as
+    "reassigned" by `actor_id`. A primary nobody can replace leaves the request waiting (the leads
+    are told, and the clock assigns it when someone is free); a secondary is simply not replaced.
+    It may be called before or after the reviewer's row is removed: they are never chosen again for
+    these requests. Their reviews for other teams stay theirs. Returns what moved, oldest first."""
+    moved = []
+    for assignment in store.active_assignments_in_team(session, team.workspace_id, team.id, reviewer_id):
+        request = store.get_request(session, team.workspace_id, assignment.request_id, lock=True)
+        session.refresh(assignment)  # it may have changed while we waited for the lock
+        if not assignment.is_active or not request.is_active:
+            continue
+        bump(request, now)
+        assignment.status, assignment.ended_at = REASSIGNED, now
+        session.add(assignment)
+        session.flush()
+        choice, added = assign(session, team, request, need_primary=assignment.role == PRIMARY,
+                               need_secondary=assignment.role == SECONDARY, now=now)
+        _after_assignment(session, team, request, choice, now=now)
+        _done_if_everyone_is(session, team, request, now=now)  # a secondary leaving after the primary's Done
+        replacement = added[0] if added else None
+        _changed(session, team, request, assignment, action="reassigned", actor_id=actor_id, now=now,
+                 details={"role": assignment.role, "replacement": replacement.reviewer_id if replacement else None})
+        send_assignments(session, team, request, added, now=now)
+        notify.tell_author_reassigned(session, request, assignment, replacement, choice.shortfall(assignment.role),
+                                      team, now=now)
+        moved.append(Handover(request_id=request.id, label=request.label, role=assignment.role,
+                              replacement=replacement.reviewer_id if replacement else None))
+    return moved
+
+
 def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str, *, now: datetime) -> ReviewRequest:
     """Done: the reviewer's turnaround is stored, the author is asked to rate the review, and the
     request is done once every reviewer on it is (its turnaround runs from the request)."""
@@ -191,7 +271,7 @@ def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str
     _done_if_everyone_is(session, team, request, now=now)
     _changed(session, team, request, assignment, action="done", actor_id=user_id, now=now,
              details={"turnaround_seconds": assignment.turnaround_seconds, "request_status": request.status})
-    notify.ask_rating(session, request, assignment, now=now)
+    notify.ask_rating(session, request, assignment, quality_target=quality_target(session, team), now=now)
     return request
 
 
@@ -234,11 +314,12 @@ def own_open_review(session: Session, workspace_id: str, assignment_id: int, use
 
 def _no_longer_open(session: Session, request: ReviewRequest, assignment: ReviewAssignment) -> Refusal:
     if request.status == WITHDRAWN or assignment.status == CANCELLED:
-        return Refusal("reviews.was_withdrawn", label=request.label)
-    if assignment.status == DECLINED:
+        return Refusal("reviews.was_withdrawn", label=request.label, by=withdrawn_by(session, request))
+    if assignment.status in (DECLINED, REASSIGNED):
         now_with = [a.reviewer_id for a in store.assignments_of(session, request)
                     if a.role == assignment.role and a.is_active]
-        return Refusal("reviews.you_declined", label=request.label, replacement=now_with[0] if now_with else None)
+        key = "reviews.you_declined" if assignment.status == DECLINED else "reviews.you_left_the_matrix"
+        return Refusal(key, label=request.label, replacement=now_with[0] if now_with else None)
     return Refusal("reviews.already_done", label=request.label)
 
 
@@ -324,15 +405,14 @@ def rate(session: Session, workspace_id: str, assignment_id: int, user_id: str, 
     team = team_store.get_team(session, workspace_id, request.team_id)
     _changed(session, team, request, None, action="rated", actor_id=user_id, now=now,
              details={"reviewer": assignment.reviewer_id, "before": before, "rating": value})
-    notify.update_rating(session, request, assignment, now=now)
+    notify.update_rating(session, request, assignment, quality_target=quality_target(session, team), now=now)
     return assignment
 
 
 def parse_rating(score: int | str | None) -> int:
-    try:
-        value = int(str(score).strip())
-    except (TypeError, ValueError):
-        value = None
+    """A whole number 1–10, in ASCII digits: int() alone would also take "１０" or "1_0"."""
+    text = str(score).strip() if isinstance(score, (int, str)) and not isinstance(score, bool) else ""
+    value = int(text) if text.isascii() and text.isdecimal() and len(text) <= 2 else None
     if value is None or not RATING_RANGE[0] <= value <= RATING_RANGE[1]:
         raise Refusal("reviews.bad_rating", text=str(score if score is not None else "")[:20])
     return value
@@ -356,18 +436,19 @@ def withdraw(session: Session, workspace_id: str, request_id: int, user_id: str,
     for assignment in ended:
         assignment.status, assignment.ended_at = CANCELLED, now
         session.add(assignment)
-    _changed(session, team, request, None, action="withdrawn", actor_id=user_id, now=now)
+    _changed(session, team, request, None, action="withdrawn", actor_id=user_id, now=now)  # the card names them
     for assignment in ended:
-        notify.update_assignment(session, request, assignment, team, now=now)
+        notify.update_assignment(session, request, assignment, team, now=now, withdrawn_by=user_id)
     return request
 
 
 def find_request(session: Session, workspace_id: str, label: str) -> ReviewRequest:
-    """CR-007, cr-7 or 7."""
+    """CR-007, cr-7 or 7. One that is not there is named as a label is written (CR-009)."""
     match = REQUEST_LABEL.match((label or "").strip())
     request = store.request_by_number(session, workspace_id, int(match.group(1))) if match else None
     if request is None:
-        raise Refusal("reviews.unknown_request", text=(label or "").strip()[:40])
+        shown = f"CR-{int(match.group(1)):03d}" if match else (label or "").strip()[:40]
+        raise Refusal("reviews.unknown_request", text=shown)
     return request
 
 
@@ -403,14 +484,19 @@ def _changed(session: Session, team: Team, request: ReviewRequest, assignment: R
                  entity_id=request.id, action=action, at=now,
                  after={"status": request.status, **({"reviewer": assignment.reviewer_id} if assignment else {}),
                         **(details or {})})
-    notify.update_card(session, request, team, store.assignments_of(session, request),
-                       target_hours=target_hours(session, team), now=now)
+    notify.update_card(session, request, card(session, team, request, now=now), now=now)
     if assignment is not None:
         notify.update_assignment(session, request, assignment, team, now=now)
 
 
 def target_hours(session: Session, team: Team) -> float:
+    """The team's review-time target (the guide's < 6 h unless the team set its own)."""
     return float(teams.target_values(session, team)["review_time_hours"])
+
+
+def quality_target(session: Session, team: Team) -> float:
+    """The team's review-quality target (the guide's > 8.0/10 unless the team set its own)."""
+    return float(teams.target_values(session, team)["review_quality"])
 
 
 def local_today(team: Team, now: datetime) -> date:

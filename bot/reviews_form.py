@@ -25,11 +25,12 @@ class RequestForm:
 
 def clean_url(raw: str | None) -> str | None:
     """A link as Slack sends it (`<https://…>` or `<https://…|label>`) or as typed, if it is an
-    http(s) URL with a host; else None."""
+    http(s) URL with a host; else None. A URL with `<` or `>` in it is refused: they are never
+    part of a real one (browsers encode them), and in Slack they would make `<!channel>` a ping."""
     text = (raw or "").strip()
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].split("|", 1)[0]
-    if not text or len(text) > store.URL_MAX or any(c.isspace() for c in text):
+    if not text or len(text) > store.URL_MAX or any(c.isspace() or c in "<>" for c in text):
         return None
     try:
         parts = urlsplit(text)

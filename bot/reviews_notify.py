@@ -46,18 +46,15 @@ def rating_ref(request: ReviewRequest, assignment: ReviewAssignment) -> str:
 
 
 # --- the card in the channel ---------------------------------------------------------------------
-def post_card(session: Session, request: ReviewRequest, team: Team, assignments: list[ReviewAssignment], *,
-              target_hours: float, now: datetime) -> None:
-    message = render.message("reviews/card.json.j2", request=request, team=team, assignments=assignments,
-                             target_hours=target_hours)
+def post_card(session: Session, request: ReviewRequest, card: dict[str, Any], *, now: datetime) -> None:
+    """`card`: the template's context (bot.reviews.card)."""
+    message = render.message("reviews/card.json.j2", **card)
     _enqueue(session, request, card_ref(request), message | {"channel": request.channel_id}, now=now,
              ref=card_ref(request))
 
 
-def update_card(session: Session, request: ReviewRequest, team: Team, assignments: list[ReviewAssignment], *,
-                target_hours: float, now: datetime) -> None:
-    message = render.message("reviews/card.json.j2", request=request, team=team, assignments=assignments,
-                             target_hours=target_hours)
+def update_card(session: Session, request: ReviewRequest, card: dict[str, Any], *, now: datetime) -> None:
+    message = render.message("reviews/card.json.j2", **card)
     _enqueue(session, request, f"{card_ref(request)}:v{request.version}", message | {"update_ref": card_ref(request)},
              now=now)
 
@@ -65,27 +62,33 @@ def update_card(session: Session, request: ReviewRequest, team: Team, assignment
 # --- the reviewer's DM ----------------------------------------------------------------------------
 def send_assignment(session: Session, request: ReviewRequest, assignment: ReviewAssignment, team: Team, *,
                     now: datetime) -> None:
-    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team)
+    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team,
+                             withdrawn_by=None)
     _enqueue(session, request, f"review:{request.id}:assign:{assignment.id}",
              message | {"channel": assignment.reviewer_id}, now=now, ref=dm_ref(request, assignment))
 
 
 def update_assignment(session: Session, request: ReviewRequest, assignment: ReviewAssignment, team: Team, *,
-                      now: datetime) -> None:
-    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team)
+                      now: datetime, withdrawn_by: str | None = None) -> None:
+    message = render.message("reviews/assignment_dm.json.j2", request=request, assignment=assignment, team=team,
+                             withdrawn_by=withdrawn_by)
     _enqueue(session, request, f"{dm_ref(request, assignment)}:v{request.version}",
              message | {"update_ref": dm_ref(request, assignment)}, now=now)
 
 
 # --- the author's rating --------------------------------------------------------------------------
-def ask_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, now: datetime) -> None:
-    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment)
+def ask_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, quality_target: float,
+               now: datetime) -> None:
+    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment,
+                             quality_target=quality_target)
     _enqueue(session, request, rating_ref(request, assignment), message | {"channel": request.author_id}, now=now,
              ref=rating_ref(request, assignment))
 
 
-def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, now: datetime) -> None:
-    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment)
+def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, quality_target: float,
+                  now: datetime) -> None:
+    message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment,
+                             quality_target=quality_target)
     _enqueue(session, request, f"{rating_ref(request, assignment)}:v{request.version}",
              message | {"update_ref": rating_ref(request, assignment)}, now=now)
 
@@ -94,7 +97,17 @@ def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAs
 def tell_author_declined(session: Session, request: ReviewRequest, declined: ReviewAssignment,
                          replacement: ReviewAssignment | None, shortfall: Shortfall | None, *, now: datetime) -> None:
     message = render.message("reviews/author_dm.json.j2", kind="declined", request=request, declined=declined,
-                             replacement=replacement, shortfall=shortfall)
+                             replacement=replacement, shortfall=shortfall, team=None)
+    _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
+             message | {"channel": request.author_id}, now=now)
+
+
+def tell_author_reassigned(session: Session, request: ReviewRequest, left: ReviewAssignment,
+                           replacement: ReviewAssignment | None, shortfall: Shortfall | None, team: Team, *,
+                           now: datetime) -> None:
+    """A reviewer on the request left the team's matrix: who took over, or why nobody could."""
+    message = render.message("reviews/author_dm.json.j2", kind="reassigned", request=request, declined=left,
+                             replacement=replacement, shortfall=shortfall, team=team)
     _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
              message | {"channel": request.author_id}, now=now)
 
@@ -103,7 +116,7 @@ def tell_author_assigned(session: Session, request: ReviewRequest, primary: Revi
                          now: datetime) -> None:
     """A request that waited for a reviewer has one now."""
     message = render.message("reviews/author_dm.json.j2", kind="assigned", request=request, declined=None,
-                             replacement=primary, shortfall=None)
+                             replacement=primary, shortfall=None, team=None)
     _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
              message | {"channel": request.author_id}, now=now)
 

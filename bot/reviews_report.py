@@ -1,4 +1,10 @@
-"""What `/qms review list` and `/qms review stats` show, as plain values for the templates."""
+"""What `/qms review list` and `/qms review stats` show, as plain values for the templates.
+
+Two measures of how busy reviewers are, never to be confused:
+- **load now**: open reviews ÷ capacity at this moment (what the assignment rule sees);
+- **utilization over the period**: that load averaged over the last 30 days, weighted by wall-clock
+  time (storage.reviews_figures), the guide's "Reviewer Utilization: 78 % (Target: 70-85 %)".
+"""
 
 from __future__ import annotations
 
@@ -72,9 +78,11 @@ class MatrixRow:
     quality: float | None
     away: bool = False
     name: str = ""  # filled in by the handler (a Slack handle), for the table
+    utilization: float | None = None  # over the window: open ÷ capacity, time-weighted, in this team
 
     @property
-    def utilization(self) -> float:
+    def load(self) -> float:
+        """Now: open reviews ÷ capacity."""
         return self.open_reviews / self.capacity if self.capacity else 0.0
 
 
@@ -88,6 +96,23 @@ class ReviewStats:
     target_hours: float = 6.0
     quality_target: float = 8.0
     utilization_target: tuple[float, float] = UTILIZATION_TARGET
+
+    @property
+    def days(self) -> int:
+        return round((self.end - self.start).total_seconds() / 86400)
+
+    @property
+    def open_now(self) -> int:
+        return sum(row.open_reviews for row in self.rows)
+
+    @property
+    def capacity(self) -> int:
+        return sum(row.capacity for row in self.rows)
+
+    @property
+    def load(self) -> float | None:
+        """The team's load now: its reviewers' open reviews ÷ their capacity."""
+        return self.open_now / self.capacity if self.capacity else None
 
 
 def review_stats(session: Session, team: Team, *, now: datetime, days: int = STATS_DAYS) -> ReviewStats:
@@ -104,7 +129,7 @@ def review_stats(session: Session, team: Team, *, now: datetime, days: int = STA
             user_id=reviewer.user_id, tier=reviewer.tier, specializations=list(reviewer.specializations),
             capacity=reviewer.capacity, open_reviews=counts.get(reviewer.user_id, 0), done=own.done,
             median_turnaround_hours=None if median is None else median / 3600, quality=own.mean_rating,
-            away=teams.is_away(reviewer, today)))
+            away=teams.is_away(reviewer, today), utilization=own.utilization))
     rows.sort(key=lambda row: (_TIER_ORDER.get(row.tier, 9), row.user_id))
     targets = teams.target_values(session, team)
     return ReviewStats(team=team, start=start, end=now, figures=figures, rows=rows,

@@ -8,10 +8,13 @@
 Reminders go out only inside the team's working hours; a clock that was down catches up at the next
 working moment. Each request is handled in its own transaction with its row locked, and every
 reminder is a compare-and-set on its row plus a unique outbox key, so two clocks never double one.
+A request that fails (a broken row, a team whose settings no longer parse) is rolled back, logged
+and counted, and the sweep goes on with the next: one bad request never holds up the rest.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,12 +33,15 @@ from storage.teams import Team
 
 ACCEPT_WITHIN = timedelta(hours=2)
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class SweepReport:
     assigned: int = 0
     accept_nudges: int = 0
     stalled: int = 0
+    failed: int = 0  # requests whose sweep raised: rolled back, logged, tried again at the next sweep
 
 
 def sweep(db: Database, *, now: datetime) -> SweepReport:
@@ -44,8 +50,18 @@ def sweep(db: Database, *, now: datetime) -> SweepReport:
         work = [(team.workspace_id, request.id) for team in team_store.all_teams(session)
                 for request in store.active_requests(session, team.workspace_id, team.id)]
     for workspace_id, request_id in work:
-        with db.transaction() as session:
-            sweep_request(session, workspace_id, request_id, now=now, report=report)
+        done = SweepReport()
+        try:
+            with db.transaction() as session:
+                sweep_request(session, workspace_id, request_id, now=now, report=done)
+        except Exception:  # noqa: BLE001 - one request's failure must not stop the others'
+            log.exception("reviews sweep: request %s of workspace %s failed; the others go on, and it is tried "
+                          "again at the next sweep", request_id, workspace_id)
+            report.failed += 1
+            continue
+        report.assigned += done.assigned  # counted only once its transaction has committed
+        report.accept_nudges += done.accept_nudges
+        report.stalled += done.stalled
     return report
 
 
@@ -76,8 +92,7 @@ def _retry_assignment(session: Session, team: Team, request: ReviewRequest, *, n
     request.status = store.OPEN
     session.add(request)
     session.flush()
-    everyone = store.assignments_of(session, request)
-    notify.update_card(session, request, team, everyone, target_hours=reviews.target_hours(session, team), now=now)
+    notify.update_card(session, request, reviews.card(session, team, request, now=now), now=now)
     reviews.send_assignments(session, team, request, added, now=now)
     primary = next(a for a in added if a.role == PRIMARY)
     notify.tell_author_assigned(session, request, primary, now=now)
@@ -119,7 +134,7 @@ def _stall_if_late(session: Session, team: Team, request: ReviewRequest, hours: 
     leads = reviews.who_to_tell(session, team).people
     notify.tell_leads_stalled(session, request, team, everyone, leads, waited_hours=waited, target_hours=target,
                               now=now)
-    notify.update_card(session, request, team, everyone, target_hours=target, now=now)
+    notify.update_card(session, request, reviews.card(session, team, request, now=now), now=now)
     audit.record(session, workspace_id=request.workspace_id, actor_id=reviews.BOT_ACTOR, entity_type="review",
                  entity_id=request.id, action="stalled",
                  after={"waited_hours": round(waited, 2), "target_hours": target, "leads": leads}, at=now)

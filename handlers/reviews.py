@@ -23,7 +23,7 @@ from storage import teams as team_store
 
 SIZE_WORD = re.compile(r"^(S|M|L)$", re.IGNORECASE)
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-LABEL = re.compile(r"^cr-?\d{1,9}$")  # `/qms review CR-007` shows that request
+LABEL = re.compile(r"^cr-?[0-9]{1,9}$", re.IGNORECASE)  # `/qms review CR-007` shows that request
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
@@ -85,6 +85,8 @@ def review(services, command: Command) -> None:
     first = words[0].lower() if words else ""
     if not words:
         return open_request_form(services, command, url=None, size=None)
+    if first == "help":
+        return command.reply("reviews/usage.json.j2")
     if first == "list":
         return show_list(services, command)
     if first == "stats":
@@ -92,7 +94,7 @@ def review(services, command: Command) -> None:
     if first == "rate":
         return rate_command(services, command, words[1] if len(words) > 1 else "")
     if LABEL.match(first):
-        return show_request(services, command, first)
+        return show_request(services, command, words[0])
     return file_from_command(services, command)
 
 
@@ -140,24 +142,24 @@ def save_request(services, ack: Ack, body: dict[str, Any], view: dict[str, Any],
     form = reviews.RequestForm(url=values.get("link"), specialization=values.get("specialization"),
                                summary=values.get("summary"), size=values.get("size"),
                                needed_by=_date(values.get("needed_by")))
-    team_id = state.get("team_id")
-    if not isinstance(team_id, int):
-        raise MalformedPayload("private_metadata has no team_id")
+    team_id = _metadata_id(state, "team_id")
+    channel_id = state.get("channel_id")
+    if channel_id is not None and not isinstance(channel_id, str):
+        raise MalformedPayload("private_metadata's channel_id is not a channel")
     now = utcnow()
     try:
         with services.db.transaction() as session:
             team = team_store.get_team(session, workspace_id, team_id)
             if team is None:
                 raise Refusal("teams.no_team_yet")
-            filed = reviews.file_request(session, team, form, author_id=user_id,
-                                         channel_id=state.get("channel_id"), now=now)
+            filed = reviews.file_request(session, team, form, author_id=user_id, channel_id=channel_id, now=now)
             answer = _filed_answer(session, team, filed)
     except Invalid as invalid:
         return ack(**inline_errors(invalid))
     except Refusal as refusal:
         return ack(**refused(refusal, title="Request a review"))
     ack()
-    client.chat_postEphemeral(channel=state.get("channel_id") or filed.request.channel_id, user=user_id, **answer)
+    client.chat_postEphemeral(channel=channel_id or filed.request.channel_id, user=user_id, **answer)
     services.deliver_outbox()
 
 
@@ -193,9 +195,7 @@ def show_request(services, command: Command, label: str) -> None:
     with services.db.transaction() as session:
         request = reviews.find_request(session, command.workspace_id, label)
         team = team_store.get_team(session, command.workspace_id, request.team_id)
-        answer = render.message("reviews/card.json.j2", request=request, team=team,
-                                assignments=store.assignments_of(session, request),
-                                target_hours=reviews.target_hours(session, team))
+        answer = render.message("reviews/card.json.j2", **reviews.card(session, team, request, now=utcnow()))
     command.ack(response_type="ephemeral", **answer)
 
 
@@ -208,9 +208,10 @@ def rate_command(services, command: Command, args: str) -> None:
         return command.ack(response_type="ephemeral", text=render.phrase("reviews.rate_usage"))
     label, score = plain
     with services.db.transaction() as session:
-        reviews.rate_by_label(session, command.workspace_id, label, command.user_id, score,
-                              reviewer_id=mentioned[0] if mentioned else None, now=utcnow())
-    command.ack(response_type="ephemeral", text=render.phrase("reviews.rated", label=label.upper(), score=score))
+        rated = reviews.rate_by_label(session, command.workspace_id, label, command.user_id, score,
+                                      reviewer_id=mentioned[0] if mentioned else None, now=utcnow())
+        request = store.get_request(session, command.workspace_id, rated.request_id)
+    command.ack(response_type="ephemeral", text=render.phrase("reviews.rated", label=request.label, score=rated.rating))
     services.deliver_outbox()
 
 
@@ -265,9 +266,7 @@ def open_decline(services, pressed: Pressed, body: dict[str, Any], respond: Resp
 
 def save_decline(services, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
-    assignment_id = metadata(view).get("assignment_id")
-    if not isinstance(assignment_id, int):
-        raise MalformedPayload("private_metadata has no assignment_id")
+    assignment_id = _metadata_id(metadata(view), "assignment_id")
     reason = view_values(view).get("reason")
     try:
         with services.db.transaction() as session:
@@ -282,9 +281,19 @@ def save_decline(services, ack: Ack, body: dict[str, Any], view: dict[str, Any])
 
 # --- small parsers --------------------------------------------------------------------------------
 def _number(value: Any) -> int:
-    if not isinstance(value, str) or not value.isdigit():
+    """An ID of ours: ASCII digits ("²".isdigit() is True, but int("²") raises), and no more than
+    nine of them (a forged huge number would overflow the database's integer)."""
+    if not isinstance(value, str) or not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise MalformedPayload("button value is not an ID")
     return int(value)
+
+
+def _metadata_id(state: dict[str, Any], name: str) -> int:
+    """An ID we wrote into a modal's private_metadata: a whole number the database can hold."""
+    value = state.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise MalformedPayload(f"private_metadata has no {name}")
+    return value
 
 
 def _date(value: Any) -> date | None:
@@ -297,8 +306,9 @@ def _date(value: Any) -> date | None:
 
 
 def _unescape(text: str) -> str:
-    """Slack escapes &, < and > in a command's text (links come as <https://…>, which we keep)."""
-    return text.replace("&amp;", "&")
+    """Slack escapes &, < and > in a command's text (links come as <https://…>, which we keep).
+    &lt; and &gt; first, so that a typed "&lt;" (sent as "&amp;lt;") stays what it was."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _sentences(invalid: Invalid) -> str:

@@ -1,7 +1,8 @@
 """Review requests, their reviewer assignments, and the figures the digests and KPIs read.
 
 A request (CR-007) has at most one active primary and one active secondary assignment. An
-assignment ends as done, declined (then another reviewer gets a new assignment) or withdrawn.
+assignment ends as done, declined or reassigned (then another reviewer gets a new assignment), or
+withdrawn.
 Turnaround is stored in working seconds when a request or an assignment is done, so period
 queries are plain SQL aggregates.
 """
@@ -31,6 +32,7 @@ ACCEPTED = "accepted"
 FINISHED = "done"
 DECLINED = "declined"
 CANCELLED = "withdrawn"  # the request was withdrawn while this assignment was open
+REASSIGNED = "reassigned"  # the reviewer left the team's matrix; the role went on to the next
 ACTIVE_ASSIGNMENT = (ASSIGNED, ACCEPTED)
 
 PRIMARY, SECONDARY = "primary", "secondary"
@@ -198,6 +200,16 @@ def active_assignments_of(session: Session, workspace_id: str, reviewer_id: str)
     query = (select(ReviewAssignment)
              .where(ReviewAssignment.workspace_id == workspace_id, ReviewAssignment.reviewer_id == reviewer_id,
                     ReviewAssignment.status.in_(ACTIVE_ASSIGNMENT))
+             .order_by(ReviewAssignment.assigned_at, ReviewAssignment.id))
+    return list(session.exec(query))
+
+
+def active_assignments_in_team(session: Session, workspace_id: str, team_id: int,
+                               reviewer_id: str) -> list[ReviewAssignment]:
+    """A reviewer's open reviews of one team's requests, oldest first."""
+    query = (select(ReviewAssignment)
+             .where(ReviewAssignment.workspace_id == workspace_id, ReviewAssignment.team_id == team_id,
+                    ReviewAssignment.reviewer_id == reviewer_id, ReviewAssignment.status.in_(ACTIVE_ASSIGNMENT))
              .order_by(ReviewAssignment.assigned_at, ReviewAssignment.id))
     return list(session.exec(query))
 

@@ -45,6 +45,25 @@ def test_never_the_author_never_away_never_at_capacity_never_someone_already_on_
         ("UEVE",), ("UFRANK",), ("UGRACE", "UHENRY"), True)
 
 
+def test_a_shortfall_tells_those_on_the_request_from_those_who_declined_it_and_whether_anyone_could_come_free():
+    pool = [reviewer("UEVE"), reviewer("UFRANK"), reviewer("UGRACE", away=True)]
+
+    everyone_gone = choose_reviewers(pool[:2], specialization=API, author_id="UDAVE", exclude=["UFRANK"],
+                                     declined=["UEVE"], need_secondary=False).shortfall("primary")
+    someone_away = choose_reviewers(pool, specialization=API, author_id="UDAVE", exclude=["UFRANK"],
+                                    declined=["UEVE"], need_secondary=False).shortfall("primary")
+    only_the_primary = choose_reviewers([reviewer("UHENRY", specializations=("Database/Performance",))],
+                                        specialization="Database/Performance", author_id="UDAVE")
+
+    assert (everyone_gone.already_on_it, everyone_gone.declined, everyone_gone.needs_new_reviewer) == (
+        ("UFRANK",), ("UEVE",), True)
+    assert (someone_away.away, someone_away.needs_new_reviewer) == (("UGRACE",), False)
+    assert only_the_primary.primary == "UHENRY"
+    missing = only_the_primary.shortfall("secondary")
+    assert (missing.already_on_it, missing.declined, missing.needs_new_reviewer) == (("UHENRY",), (), True)
+    assert choose_reviewers([], specialization=API, author_id="UDAVE").shortfall("primary").needs_new_reviewer
+
+
 def test_the_lowest_utilization_goes_first_whatever_the_capacity():
     pool = [reviewer("UA", capacity=3, open_reviews=1),  # 33 %
             reviewer("UB", capacity=4, open_reviews=1),  # 25 %

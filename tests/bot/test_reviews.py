@@ -9,7 +9,7 @@ import pytest
 from bot import reviews
 from bot.errors import Invalid, Refusal
 from storage import reviews as store
-from storage import audit
+from storage import audit, outbox
 from tests.conftest import both_databases
 from tests.harness.teams import add_reviewer, make_team
 
@@ -33,6 +33,11 @@ def form(**overrides):
     ("https://no-dot/path", None),
     ("https://example.com/a b", None),
     ("javascript:alert(1)", None),
+    ("https://x.io/pr/4?<!channel>", None),  # would ping the channel wherever it is shown
+    ("<https://x.io/pr/4?<!here>>", None),
+    ("https://x.io/pr/4?a=<b", None),
+    ("https://x.io/pr/4?a=1>", None),
+    ("https://x.io/pr/4?a=1&b=%3C", "https://x.io/pr/4?a=1&b=%3C"),
     ("https://" + "a" * 2000 + ".com", None),
     ("", None),
 ])
@@ -67,7 +72,7 @@ def test_a_valid_form_comes_back_cleaned():
         "https://github.com/a/b/pull/3", "Frontend/UX", "S", None)
 
 
-@pytest.mark.parametrize("score", [0, 11, -1, "7.5", "ten", None, ""])
+@pytest.mark.parametrize("score", [0, 11, -1, "7.5", "ten", None, "", "²", "1_0", "１０", "+5", "010", True])
 def test_a_rating_is_a_whole_number_from_one_to_ten(score):
     with pytest.raises(Refusal) as refused:
         reviews.parse_rating(score)
@@ -207,3 +212,112 @@ def test_two_reviewers_pressing_done_at_once_finish_the_request_once(database):
     with database.transaction() as session:
         actions = [e.action for e in audit.history(session, "T0TEST", "review", request.id)]
     assert actions.count("done") == 2
+
+
+# --- a reviewer leaving the matrix -----------------------------------------------------------------
+LATER = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+
+
+def file_as(database, team, url, author="UDAVE", now=NOW):
+    with database.transaction() as session:
+        filed = reviews.file_request(session, session.merge(team), form(url=url), author_id=author, channel_id=None,
+                                     now=now)
+        return filed.request.id, {a.reviewer_id: a.role for a in filed.assignments}
+
+
+def reassign(database, team, reviewer_id, *, remove_first=True):
+    from bot import teams
+    with database.transaction() as session:
+        team = session.merge(team)
+        if remove_first:
+            teams.remove_reviewer(session, team, reviewer_id, actor_id="UALICE", now=LATER)
+        return reviews.reassign_open_reviews(session, team, reviewer_id, actor_id="UALICE", now=LATER)
+
+
+def state(database, request_id):
+    with database.transaction() as session:
+        request = store.get_request(session, "T0TEST", request_id)
+        return request.status, [(a.reviewer_id, a.role, a.status) for a in store.assignments_of(session, request)]
+
+
+@both_databases
+@pytest.mark.parametrize("remove_first", [True, False])
+def test_a_reviewer_leaving_the_matrix_has_their_open_reviews_handed_to_the_next_eligible(database, remove_first):
+    team = make_team(database)
+    platform = make_team(database, "Platform", channel="platform", leads=("dave",))
+    add_reviewer(database, team, "eve", "gold")
+    add_reviewer(database, team, "frank", "silver")
+    add_reviewer(database, platform, "eve", "gold")
+    first, roles = file_as(database, team, "https://git.example.com/1")  # eve primary, frank secondary
+    add_reviewer(database, team, "grace", "silver")
+    second, _ = file_as(database, team, "https://git.example.com/2", author="UFRANK")  # grace primary, eve second.
+    elsewhere, _ = file_as(database, platform, "https://git.example.com/3")  # eve, in Platform: stays hers
+    assert roles == {"UEVE": "primary", "UFRANK": "secondary"}
+
+    moved = reassign(database, team, "UEVE", remove_first=remove_first)
+
+    assert [(m.request_id, m.role, m.replacement) for m in moved] == [
+        (first, "primary", "UGRACE"), (second, "secondary", None)]  # frank wrote CR-002: nobody else is free
+    assert [m.label for m in moved] == ["CR-001", "CR-002"]
+    assert state(database, first) == ("open", [("UEVE", "primary", "reassigned"), ("UFRANK", "secondary", "assigned"),
+                                               ("UGRACE", "primary", "assigned")])
+    assert state(database, second)[1] == [("UGRACE", "primary", "assigned"), ("UEVE", "secondary", "reassigned")]
+    assert state(database, elsewhere)[1][0] == ("UEVE", "primary", "assigned")
+    with database.transaction() as session:
+        assert store.open_counts(session, "T0TEST", ["UEVE"]) == {"UEVE": 1}
+        events = [e for e in audit.history(session, "T0TEST", "review", first) if e.action == "reassigned"]
+        keys = {m.key for m in outbox.messages(session, "T0TEST", key_prefix=f"review:{first}:")}
+    assert [(e.actor_id, e.after["reviewer"], e.after["replacement"]) for e in events] == [
+        ("UALICE", "UEVE", "UGRACE")]
+    assert {f"review:{first}:card:v2", f"review:{first}:author:v2"} <= keys  # the card, the author's note
+    assert any(k.startswith(f"review:{first}:assign:") for k in keys - {f"review:{first}:assign:1"})  # grace's DM
+
+
+def test_a_primary_nobody_can_replace_leaves_the_request_waiting_and_the_leads_told(database):
+    team = make_team(database)
+    add_reviewer(database, team, "eve", "gold")
+    add_reviewer(database, team, "ivy", "bronze")
+    request_id, _ = file_as(database, team, "https://git.example.com/1")
+
+    [moved] = reassign(database, team, "UEVE")
+
+    assert (moved.role, moved.replacement) == ("primary", None)
+    assert state(database, request_id)[0] == "waiting"
+    with database.transaction() as session:
+        pinged = outbox.messages(session, "T0TEST", key_prefix=f"review:{request_id}:no_reviewer:UALICE")
+        author = outbox.messages(session, "T0TEST", key_prefix=f"review:{request_id}:author:")
+    assert len(pinged) == 1 and len(author) == 1
+    assert "<@UEVE> is no longer a reviewer in Payments, so their primary review" in str(author[0].payload)
+    assert "Nobody in the matrix is a gold or silver reviewer for Backend/API" in str(author[0].payload)
+
+
+def test_a_reviewer_with_nothing_open_leaves_without_a_change(database):
+    team = make_team(database)
+    add_reviewer(database, team, "eve", "gold")
+    add_reviewer(database, team, "frank", "silver")
+    request_id, _ = file_as(database, team, "https://git.example.com/1")
+    with database.transaction() as session:
+        reviews.finish(session, "T0TEST", store.assignments_of(session, store.get_request(
+            session, "T0TEST", request_id))[0].id, "UEVE", now=LATER)
+    before = state(database, request_id)
+
+    assert reassign(database, team, "UEVE") == []
+    assert reassign(database, team, "UNOBODY", remove_first=False) == []
+    assert state(database, request_id) == before
+
+
+def test_a_late_press_on_a_handed_on_review_says_so_and_changes_nothing(database):
+    team = make_team(database)
+    add_reviewer(database, team, "eve", "gold")
+    add_reviewer(database, team, "frank", "silver")
+    request_id, _ = file_as(database, team, "https://git.example.com/1")
+    add_reviewer(database, team, "grace", "silver")
+    reassign(database, team, "UEVE")
+    with database.transaction() as session:
+        eve = store.assignments_of(session, store.get_request(session, "T0TEST", request_id))[0]
+
+    with database.transaction() as session, pytest.raises(Refusal) as refused:
+        reviews.accept(session, "T0TEST", eve.id, "UEVE", now=LATER)
+
+    assert (refused.value.phrase.key, refused.value.phrase.params["replacement"]) == (
+        "reviews.you_left_the_matrix", "UGRACE")

@@ -7,6 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
+from bot import teams
 from storage import outbox
 from storage.audit import AuditEvent
 from storage.reviews import ReviewAssignment, ReviewRequest
@@ -156,6 +157,32 @@ def test_a_link_that_is_not_a_url_gets_a_clear_answer_and_nothing_is_stored(bot,
     assert nothing_changed_since(bot.db, before)
 
 
+def test_a_link_with_angle_brackets_is_refused_typed_or_in_the_form_and_nothing_is_stored(bot):
+    matrix(bot.db)
+    before = snapshot(bot.db)
+
+    typed = file(bot, "https://x.io/pr/4?&lt;!channel&gt; backend")  # as Slack sends a typed `<!channel>`
+    bot.command("review", user="dave", channel="payments")
+    formed = bot.submit(bot.last_view(), {"link": "https://x.io/pr/4?<!channel>", "specialization": "Backend/API",
+                                          "size": "M"}, user="dave")
+
+    assert "is not a link" in typed.json["text"] and "&lt;!channel&gt;" in typed.json["text"]
+    assert "<!channel>" not in typed.body
+    assert formed.json["response_action"] == "errors" and "is not a link" in formed.json["errors"]["link"]
+    assert nothing_changed_since(bot.db, before)
+
+
+def test_user_text_in_the_fallback_text_of_review_messages_is_escaped(bot, slack):
+    make_team(bot.db, name="R&D")
+    file(bot, "https://x.io/pr/4?a=1&amp;b=2 backend")  # nobody in the matrix: the team lead is told
+
+    [request] = requests(bot.db)
+    posted = next(m for m in slack.posted("CPAYMENTS") if "review requested" in m["text"])
+    assert request.url == "https://x.io/pr/4?a=1&b=2"
+    assert posted["text"].endswith(": https://x.io/pr/4?a=1&amp;b=2")
+    assert dms(slack, "alice")[-1]["text"] == "CR-001 in R&amp;D has no primary reviewer yet"
+
+
 def test_an_unknown_specialization_is_answered_with_the_teams_own_and_nothing_is_stored(bot):
     matrix(bot.db)
     before = snapshot(bot.db)
@@ -189,9 +216,27 @@ def test_a_forged_date_or_metadata_is_a_bad_request_not_a_crash(bot):
 
     bad_date = bot.submit(view, {"link": PR, "specialization": "Backend/API", "size": "M", "needed_by": "soon"})
     no_team = bot.submit({**view, "private_metadata": "{}"}, {"link": PR, "specialization": "Backend/API"})
+    forged = [bot.submit({**view, "private_metadata": metadata}, {"link": PR, "specialization": "Backend/API"})
+              for metadata in ('{"team_id": 99999999999999999999}', '{"team_id": true}', '{"team_id": -1}',
+                               '{"team_id": 1, "channel_id": {"x": 1}}')]
 
     assert (bad_date.status, no_team.status) == (400, 400)
+    assert [reply.status for reply in forged] == [400] * 4
     assert requests(bot.db) == []
+
+
+def test_a_decline_form_with_forged_metadata_is_a_bad_request(bot, slack):
+    matrix(bot.db)
+    file(bot)
+    press_in_dm(bot, slack, "eve", "review_decline")
+    form = bot.last_view()
+    before = snapshot(bot.db)
+
+    replies = [bot.submit({**form, "private_metadata": metadata}, {"reason": "Busy"}, user="eve")
+               for metadata in ('{"assignment_id": 99999999999999999999}', '{"assignment_id": true}', "{}")]
+
+    assert [reply.status for reply in replies] == [400] * 3
+    assert nothing_changed_since(bot.db, before)
 
 
 def test_the_author_is_never_their_own_reviewer(bot):
@@ -233,6 +278,42 @@ def test_nobody_eligible_tells_the_author_why_and_pings_the_team_lead(bot, slack
     assert "Waiting for a primary reviewer" in blocks_text(slack.posted("CPAYMENTS")[-1])
 
 
+def test_when_the_only_reviewer_of_a_specialization_is_the_primary_the_author_is_told_nobody_else_has_it(bot):
+    matrix(bot.db)  # henry is the only reviewer for Database/Performance
+
+    reply = file(bot, "https://x.io/pr/4 data L")
+
+    assert "Primary reviewer <@UHENRY> (Gold)" in reply.text
+    assert ("No secondary reviewer. Nobody else in the matrix is a reviewer for Database/Performance: <@UHENRY> is "
+            "already on it.") in reply.text
+    assert "busy" not in reply.text
+
+
+def test_a_specialization_nobody_in_the_matrix_has_says_so_and_what_to_do_not_that_nobody_is_free(bot, slack):
+    matrix(bot.db)  # nobody reviews Mobile
+
+    reply = file(bot, f"{PR} mobile")
+
+    says = ("Nobody in the matrix is a gold or silver reviewer for Mobile. A team lead or engineering manager can "
+            "add one with `/qms setup reviewers`.")
+    assert says in reply.text
+    assert "I assign it as soon as the matrix has a gold or silver reviewer for Mobile." in reply.text
+    assert says in card(slack) and "free" not in card(slack)
+    lead = blocks_text(dms(slack, "alice")[-1])
+    assert says in lead and "free" not in lead
+    assert "free" not in bot.command("review CR-001", user="dave", channel="payments").text
+
+
+def test_a_waiting_card_says_who_is_busy_and_that_it_is_assigned_when_someone_is_free(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"], away_until=datetime(2026, 3, 6).date())
+    with freeze_time(MONDAY_10):
+        file(bot)
+
+    assert "Waiting for a primary reviewer. Every gold or silver reviewer for Backend/API is busy: <@UEVE> is " \
+           "away. I assign it as soon as someone is free." in card(slack)
+
+
 def test_with_no_team_lead_the_author_is_told_so_and_the_engineering_managers_are_pinged(bot, slack):
     make_team(bot.db, leads=(), managers=("bob",))
 
@@ -253,6 +334,29 @@ def test_a_request_that_keeps_waiting_pings_the_team_lead_only_once(bot, slack):
     bot.submit(bot.last_view(), {"reason": "Not today"}, user="ivy")
 
     assert len([m for m in dms(slack, "alice") if "has no primary reviewer" in blocks_text(m)]) == 1
+
+
+@pytest.mark.parametrize("channel", ["payments", "general"])
+def test_review_help_lists_every_review_command_and_changes_nothing(bot, channel):
+    matrix(bot.db)
+    before = snapshot(bot.db)
+
+    reply = bot.command("review help", user="dave", channel=channel)
+
+    assert reply.status == 200 and reply.json["response_type"] == "ephemeral"
+    for usage in ("`/qms review &lt;link&gt; [specialization] [S|M|L]`", "`/qms review`", "`/qms review list`",
+                  "`/qms review stats`", "`/qms review rate CR-007 9 [@reviewer]`", "`/qms review CR-007`"):
+        assert usage in reply.text
+    assert "neither a link" not in reply.text
+    assert nothing_changed_since(bot.db, before)
+
+
+def test_an_unknown_word_points_to_review_help(bot):
+    matrix(bot.db)
+
+    reply = file(bot, "helpp")
+
+    assert "`/qms review help` lists every review command" in reply.json["text"]
 
 
 # --- answering: Accept, Decline, Done ------------------------------------------------------------------
@@ -388,6 +492,26 @@ def test_a_rating_is_stored_and_shown_and_can_be_changed(bot, slack):
     assert [(r["before"], r["rating"]) for r in rated] == [(None, 7), (7, 9)]
 
 
+def set_targets(db, team, **values):
+    with db.transaction() as session:
+        teams.save_targets(session, session.merge(team), values, actor_id="UALICE", now=datetime.now(UTC))
+
+
+@pytest.mark.parametrize("target, says", [(None, "above 8/10"), (8.5, "above 8.5/10"), (9, "above 9/10")])
+def test_the_rating_dm_names_the_teams_own_review_quality_target(bot, slack, target, says):
+    team = matrix(bot.db)
+    if target is not None:
+        set_targets(bot.db, team, review_quality=target)
+    file(bot)
+
+    press_in_dm(bot, slack, "eve", "review_done")
+    asked = blocks_text(dms(slack, "dave")[-1])
+    press_in_dm(bot, slack, "dave", "review_rate_9")  # the DM is redrawn with the rating: still no target there
+
+    assert f"The team's review quality target is {says}." in asked
+    assert "You rated it *9/10*" in blocks_text(dms(slack, "dave")[-1])
+
+
 @pytest.mark.parametrize("score", ["11", "0", "nine", ""])
 def test_a_rating_outside_one_to_ten_is_refused_and_changes_nothing(bot, slack, score):
     matrix(bot.db)
@@ -427,7 +551,7 @@ def test_a_typed_rating_works_and_a_bad_one_is_answered(bot, slack):
     good = bot.command("review rate cr-1 8", user="dave", channel="payments")
 
     assert "A rating is a whole number from 1" in bad.json["text"]
-    assert "you rated the review of CR-1 8/10" in good.json["text"]
+    assert "you rated the review of CR-001 8/10" in good.json["text"]  # as the request is labelled
     assert assignments(bot.db)[0].rating == 8
 
 
@@ -459,15 +583,46 @@ def test_the_author_may_withdraw_a_request_and_its_reviewers_are_told(bot, slack
     assert "was withdrawn" in blocks_text(dms(slack, "eve")[0]) and buttons(dms(slack, "eve")[0]) == {}
     assert "Withdrawn" in card(slack)
     bot.press("review_accept", value=str(assignments(bot.db)[0].id), user="eve")
-    assert "CR-001 was withdrawn by its author" in refusal_text(bot)
+    assert "CR-001 was withdrawn by <@UDAVE>" in refusal_text(bot)
 
 
-def test_a_button_with_a_forged_value_is_a_bad_request(bot):
+def test_withdraw_asks_first_and_the_card_and_the_reviewers_are_told_who_withdrew_it_and_when(bot, slack):
     matrix(bot.db)
+    with freeze_time(MONDAY_10):
+        file(bot)
+    card_message = next(m for m in slack.posted("CPAYMENTS") if "review requested" in m["text"])
+    [withdraw] = [e for b in card_message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e.get("action_id") == "review_withdraw"]
 
-    reply = bot.press("review_accept", value="DROP TABLE", user="eve")
+    with freeze_time("2026-03-02 11:30:00"):
+        bot.press("review_withdraw", value=withdraw["value"], user="alice", message=card_message, channel="CPAYMENTS")
+
+    confirm = withdraw["confirm"]
+    assert confirm["title"]["text"] == "Withdraw CR-001?"
+    assert "<@UEVE>, <@UFRANK> are told there is nothing left to review" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Withdraw", "Keep it")
+    at = int(datetime(2026, 3, 2, 11, 30, tzinfo=UTC).timestamp())
+    assert f"Withdrawn by <@UALICE> <!date^{at}^" in card(slack)
+    assert "Withdraw" not in [b for b in card(slack).splitlines()]  # no button left to press
+    assert f"CR-001 was withdrawn by <@UALICE> <!date^{at}^" in blocks_text(dms(slack, "eve")[0])
+    shown = bot.command("review CR-001", user="ivy", channel="payments").text
+    assert f"Withdrawn by <@UALICE> <!date^{at}^" in shown
+    bot.press("review_done", value=str(assignments(bot.db)[1].id), user="frank")
+    assert "CR-001 was withdrawn by <@UALICE>: there is nothing left to review" in refusal_text(bot)
+
+
+@pytest.mark.parametrize("action_id", ["review_accept", "review_done", "review_decline", "review_withdraw",
+                                       "review_rate_9"])
+@pytest.mark.parametrize("value", ["DROP TABLE", "²", "1²", "١٢", "１", "9" * 30, "-1", " 1", ""])
+def test_a_button_with_a_forged_value_is_a_bad_request(bot, action_id, value):
+    matrix(bot.db)
+    file(bot)
+    before = snapshot(bot.db)
+
+    reply = bot.press(action_id, value=f"{value}:9" if action_id == "review_rate_9" else value, user="dave")
 
     assert reply.status == 400
+    assert nothing_changed_since(bot.db, before)
 
 
 # --- list and stats ------------------------------------------------------------------------------------
@@ -511,14 +666,54 @@ def test_stats_answers_with_the_coordination_matrix_as_a_table(bot, slack):
     assert "*Average review time*\n3.5 h (target < 6 h)" in answer
     assert "*Review quality*\n8.0/10 (target > 8.0)" in answer  # (9 + 7) / 2, not above the target
     assert "*Reviews done*\n1 of 2 requested" in answer
+    rows = matrix_rows(answer)
+    # Open and Load are now; Util is the 30-day average (eve: 3.25 h open of 720 h × 3 slots, 0 %).
+    assert rows["@eve"] == ["Gold", "Backend/API", "1/3", "33", "%", "0", "%", "3.0", "h", "9.0"]
+    assert rows["@frank"] == ["Silver", "Backend/API", "0/3", "0", "%", "0", "%", "3.5", "h", "7.0"]
+    assert rows["@ivy"] == ["Bronze", "Backend/API", "1/3", "33", "%", "0", "%", "—", "—"]
+    assert rows["@henry"] == ["Gold", "Database/Performance", "0/3", "0", "%", "0", "%", "—", "—"]
     lines = answer.replace("```", "\n").splitlines()
-    rows = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("@")}
-    assert rows["@eve"] == ["Gold", "Backend/API", "1/3", "33", "%", "3.0", "h", "9.0"]
-    assert rows["@frank"] == ["Silver", "Backend/API", "0/3", "0", "%", "3.5", "h", "7.0"]
-    assert rows["@ivy"] == ["Bronze", "Backend/API", "1/3", "33", "%", "—", "—"]
-    assert rows["@henry"] == ["Gold", "Database/Performance", "0/3", "0", "%", "—", "—"]
     assert [line.split()[0] for line in lines if line.startswith("@")] == [
         "@eve", "@henry", "@frank", "@ivy"]  # gold, silver, bronze
+
+
+def matrix_rows(answer):
+    """The stats table's rows by handle: tier, specializations, open, load now, utilization, median, quality."""
+    lines = answer.replace("```", "\n").splitlines()
+    return {line.split()[0]: line.split()[1:] for line in lines if line.startswith("@")}
+
+
+def test_stats_names_load_now_and_utilization_over_30_days_apart_and_each_is_right(bot, slack):
+    matrix(bot.db)
+    with freeze_time(MONDAY_10):
+        file(bot)  # eve primary, frank secondary: one open review of three each, from now on
+
+    with freeze_time("2026-04-06 10:00:00"):  # five weeks on: open for the whole 30 days
+        bot.command("review stats", user="alice", channel="payments")
+        busy = blocks_text(bot.responses()[-1])
+        press_in_dm(bot, slack, "eve", "review_done")
+        bot.command("review stats", user="alice", channel="payments")
+        finished = blocks_text(bot.responses()[-1])
+
+    assert "Reviewer utilization, last 30 days*\n17 % (target 70–85 %)" in busy  # 2 of 12 slots, all along
+    assert "*Reviewer load now*\n2 open of 12 review slots (17 %)" in busy
+    assert "*Load* (open reviews ÷ capacity) are as of now" in busy and "*Util* is the utilization" in busy
+    assert "on average" not in busy
+    assert matrix_rows(busy)["@eve"][2:7] == ["1/3", "33", "%", "33", "%"]
+    assert matrix_rows(busy)["@ivy"][2:7] == ["0/3", "0", "%", "0", "%"]
+    # Done: eve's load drops at once; her utilization over the 30 days does not.
+    assert matrix_rows(finished)["@eve"][2:7] == ["0/3", "0", "%", "33", "%"]
+    assert "*Reviewer load now*\n1 open of 12 review slots (8 %)" in finished
+
+
+def test_stats_compares_with_the_teams_own_targets(bot):
+    team = matrix(bot.db)
+    set_targets(bot.db, team, review_time_hours=4, review_quality=9)
+
+    bot.command("review stats", user="alice", channel="payments")
+
+    answer = blocks_text(bot.responses()[-1])
+    assert "(target < 4 h)" in answer and "(target > 9.0)" in answer
 
 
 def test_a_request_can_be_looked_up_by_its_number(bot):
@@ -526,8 +721,12 @@ def test_a_request_can_be_looked_up_by_its_number(bot):
     file(bot)
 
     found = bot.command("review CR-001", user="ivy", channel="general")
+    lower = bot.command("review cr-1", user="ivy", channel="general")
     missing = bot.command("review cr-9", user="ivy", channel="general")
+    typed_in_capitals = bot.command("review CR-999", user="ivy", channel="general")
 
     assert found.json["response_type"] == "ephemeral"
     assert "CR-001" in found.text and "<@UEVE> (Gold) — waiting for Accept" in found.text
-    assert 'There is no review request "cr-9" in this workspace' in missing.json["text"]
+    assert "<@UEVE> (Gold) — waiting for Accept" in lower.text
+    assert 'There is no review request "CR-009" in this workspace' in missing.json["text"]
+    assert 'There is no review request "CR-999" in this workspace' in typed_in_capitals.json["text"]

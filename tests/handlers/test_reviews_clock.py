@@ -2,15 +2,18 @@
 requests told to the team lead, waiting requests assigned when someone is free, turnaround in
 working hours — with time frozen, never waited for."""
 
+import logging
 import threading
 from datetime import UTC, date, datetime
 
 from freezegun import freeze_time
+from sqlalchemy import update
 from sqlmodel import select
 
-from bot import clock, teams
+from bot import clock, reviews_sweep, teams
 from storage import outbox
 from storage.audit import AuditEvent
+from storage.teams import Team
 from tests.conftest import both_databases
 from tests.harness.bot import blocks_text
 from tests.harness.teams import add_reviewer, make_team
@@ -236,3 +239,26 @@ def test_two_clocks_at_once_send_each_reminder_once(bot, slack):
         "review:1:stalled:UALICE"]
     assert (audited.count("nudged"), audited.count("stalled")) == (2, 1)
     assert [k for k in keys if k.startswith("review:1:card:v")] == ["review:1:card:v2"]  # the stall's one update
+
+
+def test_a_request_whose_sweep_fails_is_logged_and_skipped_and_the_others_are_still_swept(bot, slack, caplog):
+    broken = make_team(bot.db, "Infra", channel="platform", leads=("dave",))  # swept first: "Infra" < "Payments"
+    add_reviewer(bot.db, broken, "grace", "gold", ["Backend/API"])
+    matrix(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot, user="carol", channel="platform")  # CR-001, Infra's
+        file(bot)  # CR-002, Payments'
+    with bot.db.transaction() as session:  # a team whose settings no longer parse: its sweep raises
+        session.execute(update(Team).where(Team.id == broken.id).values(timezone="Mars/Olympus_Mons"))
+
+    with caplog.at_level(logging.ERROR, logger="bot.reviews_sweep"):
+        tick(bot, "2026-03-02 12:00:00")
+        again = reviews_sweep.sweep(bot.db, now=at("2026-03-02 12:01:00"))
+
+    assert [len(reminders(slack, p)) for p in ("eve", "frank", "grace")] == [1, 1, 0]
+    assert (again.failed, again.accept_nudges) == (1, 0)
+    failures = [r for r in caplog.records if r.name == "bot.reviews_sweep"]
+    assert len(failures) == 2 and failures[0].exc_info is not None
+    assert f"request {requests(bot.db)[0].id} of workspace T0TEST failed" in failures[0].getMessage()
+    with bot.db.transaction() as session:  # nothing of the failed request's sweep was kept
+        assert outbox.messages(session, "T0TEST", key_prefix=f"review:{requests(bot.db)[0].id}:nudge") == []

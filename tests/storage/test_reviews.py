@@ -124,3 +124,23 @@ def test_the_median_of_an_odd_count_is_the_middle_value(database):
 
     assert figures.median_turnaround_hours == pytest.approx(1)
     assert figures.mean_turnaround_hours == pytest.approx(5 / 3)
+
+
+@both_databases
+def test_one_open_review_of_three_for_the_whole_period_is_a_third_utilization(database):
+    team = make_team(database)
+    add_reviewer(database, team, "eve", "gold", ["Backend/API"], capacity=3)
+    add_reviewer(database, team, "frank", "silver", ["Backend/API"], capacity=2)
+    add_reviewer(database, team, "ivy", "bronze", ["Backend/API"], capacity=1)
+    file(database, team, "https://git.example.com/1", now="2026-01-05 10:00:00")  # eve primary, frank secondary
+
+    with database.transaction() as session:
+        figures = store.review_figures(session, "T0TEST", team.id, start=at("2026-02-01 00:00:00"),
+                                       end=at("2026-03-03 00:00:00"))
+        half = store.review_figures(session, "T0TEST", team.id, start=at("2026-01-04 10:00:00"),
+                                    end=at("2026-01-06 10:00:00"))
+
+    eve, frank, ivy = (figures.reviewers[u] for u in ("UEVE", "UFRANK", "UIVY"))
+    assert (eve.utilization, frank.utilization, ivy.utilization) == (pytest.approx(1 / 3), pytest.approx(1 / 2), 0)
+    assert figures.utilization == pytest.approx(2 / 6)  # two slots of six, all along
+    assert half.reviewers["UEVE"].utilization == pytest.approx(1 / 6)  # open for the second of two days

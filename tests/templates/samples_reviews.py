@@ -36,14 +36,19 @@ ACCEPTED = assignment(status="accepted", accepted_at=NOW)
 DONE = assignment(status="done", accepted_at=NOW, done_at=NOW, ended_at=NOW, turnaround_seconds=15120, rating=9)
 SECONDARY = assignment(id=12, reviewer_id="UIVY", role="secondary", tier="bronze", status="accepted")
 DECLINED = assignment(id=13, reviewer_id="UBOB", status="declined", decline_reason="Out until Thursday.")
+LEFT = assignment(id=14, reviewer_id="UFRANK", status="reassigned", ended_at=NOW)
 EXTREME_DECLINED = [assignment(id=100 + i, reviewer_id=f"U{i:08d}", status="declined", decline_reason=LONG)
                     for i in range(MANY)]
 BUSY = Shortfall(role="primary", specialization="Backend/API", qualified=("UEVE", "UBOB", "UDAVE"), away=("UEVE",),
                  full=("UBOB",), author_is_qualified=True)
 NOBODY = Shortfall(role="primary", specialization="Security")
+ONLY_THE_DECLINER = Shortfall(role="primary", specialization="Backend/API", qualified=("UBOB",), declined=("UBOB",))
+ONLY_ONE_ON_IT = Shortfall(role="secondary", specialization="Database/Performance", qualified=("UDAVE",),
+                           already_on_it=("UDAVE",))
 EXTREME_SHORTFALL = Shortfall(role="primary", specialization=LONG, qualified=tuple(many_users()),
                               away=tuple(many_users()[:100]), full=tuple(many_users()[100:]),
-                              already_on_it=tuple(many_users()), author_is_qualified=True)
+                              already_on_it=tuple(many_users()), declined=tuple(many_users()),
+                              author_is_qualified=True)
 
 
 def figures(**overrides) -> ReviewFigures:
@@ -55,11 +60,12 @@ def figures(**overrides) -> ReviewFigures:
 
 
 ROWS = [MatrixRow(user_id="UBOB", tier="gold", specializations=["Frontend/UX"], capacity=3, open_reviews=2, done=5,
-                  median_turnaround_hours=4.2, quality=8.7, name="bob"),
+                  median_turnaround_hours=4.2, quality=8.7, name="bob", utilization=0.78),
         MatrixRow(user_id="UIVY", tier="bronze", specializations=["Database/Performance"], capacity=2, open_reviews=0,
                   done=0, median_turnaround_hours=None, quality=None, away=True, name="ivy")]
 MANY_ROWS = [MatrixRow(user_id=user, tier="silver", specializations=[LONG, "&<>" * 30], capacity=20, open_reviews=20,
-                       done=99, median_turnaround_hours=123.45, quality=10.0, name="&" * 40 + LONG)
+                       done=99, median_turnaround_hours=123.45, quality=10.0, name="&" * 40 + LONG,
+                       utilization=1.0)
              for user in many_users()]
 
 
@@ -75,27 +81,50 @@ def item(req, assignments, mine=None) -> ListItem:
 EXTREME_ITEMS = [item(EXTREME, [PRIMARY, SECONDARY, *EXTREME_DECLINED[:5]], mine=PRIMARY) for _ in range(MANY)]
 
 SAMPLES = {
-    "reviews/card.json.j2": ("message", [
+    "reviews/card.json.j2": ("message", [{"waiting": None, "withdrawn_by": None} | context for context in [
         {"request": request(), "team": TEAM, "assignments": [PRIMARY, SECONDARY], "target_hours": 6.0},
         {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0},
+        {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0,
+         "waiting": BUSY},
+        {"request": request(status="waiting"), "team": TEAM, "assignments": [], "target_hours": 6.0,
+         "waiting": NOBODY},
+        {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0,
+         "waiting": ONLY_THE_DECLINER},
         {"request": request(stalled_at=NOW), "team": TEAM, "assignments": [DECLINED, ACCEPTED], "target_hours": 4.5},
+        {"request": request(), "team": TEAM, "assignments": [PRIMARY, LEFT, SECONDARY], "target_hours": 6.0},
         {"request": request(status="done", done_at=NOW, turnaround_seconds=15120, rating=8.5), "team": TEAM,
          "assignments": [DONE], "target_hours": 6.0},
         {"request": request(status="withdrawn", withdrawn_at=NOW), "team": TEAM, "assignments": [], "target_hours": 6},
+        {"request": request(status="withdrawn", withdrawn_at=NOW), "team": TEAM, "assignments": [PRIMARY],
+         "target_hours": 6, "withdrawn_by": "UALICE"},
         {"request": EXTREME, "team": LONG_TEAM, "assignments": [*EXTREME_DECLINED, PRIMARY, SECONDARY],
          "target_hours": 168.0},
-    ]),
+        {"request": EXTREME.model_copy(update={"status": "waiting"}), "team": LONG_TEAM,
+         "assignments": EXTREME_DECLINED, "target_hours": 168.0, "waiting": EXTREME_SHORTFALL},
+    ]]),
     "reviews/assignment_dm.json.j2": ("message", [
-        {"request": request(), "assignment": a, "team": TEAM}
-        for a in (PRIMARY, ACCEPTED, DONE, DECLINED, assignment(status="withdrawn"))
-    ] + [{"request": EXTREME, "assignment": assignment(status="declined", decline_reason=LONG), "team": LONG_TEAM},
-         {"request": EXTREME, "assignment": PRIMARY, "team": LONG_TEAM}]),
+        {"request": request(), "assignment": a, "team": TEAM, "withdrawn_by": None}
+        for a in (PRIMARY, ACCEPTED, DONE, DECLINED, LEFT, assignment(status="withdrawn"))
+    ] + [{"request": request(status="withdrawn", withdrawn_at=NOW), "assignment": assignment(status="withdrawn"),
+          "team": TEAM, "withdrawn_by": "UALICE"},
+         {"request": EXTREME, "assignment": assignment(status="declined", decline_reason=LONG), "team": LONG_TEAM,
+          "withdrawn_by": None},
+         {"request": EXTREME, "assignment": PRIMARY, "team": LONG_TEAM, "withdrawn_by": None}]),
     "reviews/rating_dm.json.j2": ("message", [
-        {"request": request(), "assignment": DONE.model_copy(update={"rating": None})},
-        {"request": request(), "assignment": DONE},
-        {"request": EXTREME, "assignment": DONE},
+        {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.0},
+        {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.5},
+        {"request": request(), "assignment": DONE, "quality_target": 8.0},
+        {"request": EXTREME, "assignment": DONE, "quality_target": 10.0},
     ]),
-    "reviews/author_dm.json.j2": ("message", [
+    "reviews/author_dm.json.j2": ("message", [{"team": None} | context for context in [
+        {"kind": "reassigned", "request": request(), "declined": LEFT, "replacement": PRIMARY, "shortfall": None,
+         "team": TEAM},
+        {"kind": "reassigned", "request": request(), "declined": LEFT, "replacement": None, "shortfall": BUSY,
+         "team": TEAM},
+        {"kind": "reassigned", "request": request(), "declined": LEFT.model_copy(update={"role": "secondary"}),
+         "replacement": None, "shortfall": None, "team": TEAM},
+        {"kind": "reassigned", "request": EXTREME, "declined": LEFT, "replacement": None,
+         "shortfall": EXTREME_SHORTFALL, "team": LONG_TEAM},
         {"kind": "declined", "request": request(), "declined": DECLINED, "replacement": PRIMARY, "shortfall": None},
         {"kind": "declined", "request": request(), "declined": DECLINED, "replacement": None, "shortfall": BUSY},
         {"kind": "declined", "request": request(), "declined": assignment(role="secondary", status="declined",
@@ -104,10 +133,11 @@ SAMPLES = {
         {"kind": "assigned", "request": request(), "declined": None, "replacement": PRIMARY, "shortfall": None},
         {"kind": "declined", "request": EXTREME, "declined": EXTREME_DECLINED[0], "replacement": None,
          "shortfall": EXTREME_SHORTFALL},
-    ]),
+    ]]),
     "reviews/no_reviewer_dm.json.j2": ("message", [
         {"request": request(), "team": TEAM, "shortfall": BUSY},
-        {"request": request(), "team": TEAM, "shortfall": NOBODY},
+        {"request": request(specialization="Security"), "team": TEAM, "shortfall": NOBODY},
+        {"request": request(), "team": TEAM, "shortfall": ONLY_THE_DECLINER},
         {"request": EXTREME, "team": LONG_TEAM, "shortfall": EXTREME_SHORTFALL},
     ]),
     "reviews/nudge_dm.json.j2": ("message", [
@@ -126,6 +156,8 @@ SAMPLES = {
          "no_team_lead": None},
         {"request": request(), "assignments": [PRIMARY], "shortfalls": [Shortfall("secondary", "Backend/API")],
          "told": None, "no_team_lead": None},
+        {"request": request(), "assignments": [PRIMARY], "shortfalls": [ONLY_ONE_ON_IT], "told": None,
+         "no_team_lead": None},
         {"request": request(status="waiting"), "assignments": [], "shortfalls": [BUSY],
          "told": Told("team_lead", ["UALICE"]),
          "no_team_lead": None},
@@ -156,6 +188,7 @@ SAMPLES = {
         {"listing": ReviewList(assigned=EXTREME_ITEMS, requested=EXTREME_ITEMS, stalled=EXTREME_ITEMS,
                                team=LONG_TEAM)},
     ]),
+    "reviews/usage.json.j2": ("message", [{}]),
     "reviews/stats.json.j2": ("message", [
         {"stats": stats(ROWS)},
         {"stats": stats([], figures=figures(done=0, requested=0, mean_turnaround_seconds=None,
