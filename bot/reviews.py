@@ -217,10 +217,21 @@ def decline(session: Session, workspace_id: str, assignment_id: int, user_id: st
 class Handover:
     """One open review handed on because its reviewer left the team's matrix."""
 
-    request_id: int
-    label: str  # CR-007
-    role: str  # primary | secondary
-    replacement: str | None  # who has the role now; None: nobody could take it (without a primary it waits)
+    request: ReviewRequest
+    ended: ReviewAssignment  # the leaving reviewer's assignment, now "reassigned"
+    replacement: ReviewAssignment | None  # who has the role now; None: nobody could take it
+
+    @property
+    def label(self) -> str:
+        return self.request.label
+
+    @property
+    def role(self) -> str:
+        return self.ended.role
+
+    @property
+    def replacement_id(self) -> str | None:
+        return self.replacement.reviewer_id if self.replacement else None
 
 
 def reassign_open_reviews(session: Session, team: Team, reviewer_id: str, *, actor_id: str,
@@ -233,9 +244,14 @@ def reassign_open_reviews(session: Session, team: Team, reviewer_id: str, *, act
     are told, and the clock assigns it when someone is free); a secondary is simply not replaced.
     It may be called before or after the reviewer's row is removed: they are never chosen again for
     these requests. Their reviews for other teams stay theirs. Returns what moved, oldest first."""
+    mine = sorted(store.active_assignments_in_team(session, team.workspace_id, team.id, reviewer_id),
+                  key=lambda a: (a.request_id, a.id))
+    # Lock every request first, in one order, as every other change locks a request before its
+    # reviewers: a decline meanwhile then waits instead of deadlocking with us.
+    locked = {a.request_id: store.get_request(session, team.workspace_id, a.request_id, lock=True) for a in mine}
     moved = []
-    for assignment in store.active_assignments_in_team(session, team.workspace_id, team.id, reviewer_id):
-        request = store.get_request(session, team.workspace_id, assignment.request_id, lock=True)
+    for assignment in mine:
+        request = locked[assignment.request_id]
         session.refresh(assignment)  # it may have changed while we waited for the lock
         if not assignment.is_active or not request.is_active:
             continue
@@ -253,8 +269,7 @@ def reassign_open_reviews(session: Session, team: Team, reviewer_id: str, *, act
         send_assignments(session, team, request, added, now=now)
         notify.tell_author_reassigned(session, request, assignment, replacement, choice.shortfall(assignment.role),
                                       team, now=now)
-        moved.append(Handover(request_id=request.id, label=request.label, role=assignment.role,
-                              replacement=replacement.reviewer_id if replacement else None))
+        moved.append(Handover(request=request, ended=assignment, replacement=replacement))
     return moved
 
 
@@ -324,60 +339,11 @@ def _no_longer_open(session: Session, request: ReviewRequest, assignment: Review
 
 
 # --- a reviewer leaving a team's matrix -----------------------------------------------------------
-@dataclass(frozen=True)
-class HandedOver:
-    """One open review of a reviewer who left the matrix: the request, their ended assignment, and
-    who has the role now (None: nobody eligible is free; a primary role then waits for one)."""
-
-    request: ReviewRequest
-    ended: ReviewAssignment
-    replacement: ReviewAssignment | None
-
-
-def open_reviews_in_team(session: Session, team: Team, reviewer_id: str) -> list[tuple[ReviewAssignment,
-                                                                                        ReviewRequest]]:
+def open_reviews_in_team(session: Session, team: Team,
+                         reviewer_id: str) -> list[tuple[ReviewAssignment, ReviewRequest]]:
     """A reviewer's open assignments in this team, each with its request, oldest first."""
-    found = []
-    for assignment in store.active_assignments_of(session, team.workspace_id, reviewer_id):
-        if assignment.team_id == team.id:
-            found.append((assignment, store.get_request(session, team.workspace_id, assignment.request_id)))
-    return found
-
-
-def hand_over_open_reviews(session: Session, team: Team, reviewer_id: str, *, reason: str, actor_id: str,
-                           now: datetime) -> list[HandedOver]:
-    """End a reviewer's open assignments in this team, as if each were declined with `reason`, and
-    hand each role to the next eligible reviewer; the authors are told, as after a decline. For a
-    reviewer taken out of the team's matrix: call it before they are removed (they are not chosen
-    again, being on each request already). Every request is locked before any reviewer row, as every
-    other change locks them (request, then reviewers), so that a decline meanwhile cannot deadlock it."""
-    handed = []
-    mine = sorted((a for a in store.active_assignments_of(session, team.workspace_id, reviewer_id)
-                   if a.team_id == team.id), key=lambda a: (a.request_id, a.id))
-    locked = {a.request_id: store.get_request(session, team.workspace_id, a.request_id, lock=True) for a in mine}
-    for assignment in mine:
-        request = locked[assignment.request_id]
-        session.refresh(assignment)  # it may have changed while we waited for the lock
-        if not assignment.is_active:
-            continue
-        bump(request, now)
-        assignment.status, assignment.ended_at = DECLINED, now
-        assignment.decline_reason = reason[:store.REASON_MAX]
-        session.add(assignment)
-        session.flush()
-        choice, added = assign(session, team, request, need_primary=assignment.role == PRIMARY,
-                               need_secondary=assignment.role == SECONDARY, now=now)
-        _after_assignment(session, team, request, choice, now=now)
-        _done_if_everyone_is(session, team, request, now=now)
-        replacement = added[0] if added else None
-        _changed(session, team, request, assignment, action="reviewer_left", actor_id=actor_id, now=now,
-                 details={"reason": assignment.decline_reason,
-                          "replacement": replacement.reviewer_id if replacement else None})
-        send_assignments(session, team, request, added, now=now)
-        notify.tell_author_declined(session, request, assignment, replacement, choice.shortfall(assignment.role),
-                                    now=now)
-        handed.append(HandedOver(request, assignment, replacement))
-    return handed
+    return [(assignment, store.get_request(session, team.workspace_id, assignment.request_id))
+            for assignment in store.active_assignments_in_team(session, team.workspace_id, team.id, reviewer_id)]
 
 
 # --- the author's part ---------------------------------------------------------------------------

@@ -139,15 +139,14 @@ def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str
                     notify: bool = False) -> list:
     """Take a reviewer out of the matrix, audited. Their open reviews in this team go to the next
     eligible reviewers first (the reviews domain hands them over and tells the authors); `notify`
-    tells the reviewer by DM, through the outbox. Returns what was handed over (reviews.HandedOver)."""
+    tells the reviewer by DM, through the outbox. Returns what was handed over (reviews.Handover)."""
     from bot import reviews  # here, not at the top: bot.reviews imports bot.teams, which imports this module
 
     reviewer = store.get_reviewer(session, team, user_id)
     if reviewer is None:
         raise Refusal("teams.not_a_reviewer")
     before = reviewer_data(reviewer)
-    handed = reviews.hand_over_open_reviews(session, team, user_id, actor_id=actor_id, now=now,
-                                            reason=render.phrase("teams.left_the_matrix", team=team.name))
+    handed = reviews.reassign_open_reviews(session, team, user_id, actor_id=actor_id, now=now)
     store.remove_reviewer(session, team, user_id)
     audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="reviewer",
                  entity_id=f"{team.id}:{user_id}", action="removed", before=before,

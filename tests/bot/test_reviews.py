@@ -229,8 +229,8 @@ def reassign(database, team, reviewer_id, *, remove_first=True):
     from bot import teams
     with database.transaction() as session:
         team = session.merge(team)
-        if remove_first:
-            teams.remove_reviewer(session, team, reviewer_id, actor_id="UALICE", now=LATER)
+        if remove_first:  # removing a reviewer hands their open reviews over (it calls reassign_open_reviews)
+            return teams.remove_reviewer(session, team, reviewer_id, actor_id="UALICE", now=LATER)
         return reviews.reassign_open_reviews(session, team, reviewer_id, actor_id="UALICE", now=LATER)
 
 
@@ -256,7 +256,7 @@ def test_a_reviewer_leaving_the_matrix_has_their_open_reviews_handed_to_the_next
 
     moved = reassign(database, team, "UEVE", remove_first=remove_first)
 
-    assert [(m.request_id, m.role, m.replacement) for m in moved] == [
+    assert [(m.request.id, m.role, m.replacement_id) for m in moved] == [
         (first, "primary", "UGRACE"), (second, "secondary", None)]  # frank wrote CR-002: nobody else is free
     assert [m.label for m in moved] == ["CR-001", "CR-002"]
     assert state(database, first) == ("open", [("UEVE", "primary", "reassigned"), ("UFRANK", "secondary", "assigned"),
@@ -281,7 +281,7 @@ def test_a_primary_nobody_can_replace_leaves_the_request_waiting_and_the_leads_t
 
     [moved] = reassign(database, team, "UEVE")
 
-    assert (moved.role, moved.replacement) == ("primary", None)
+    assert (moved.role, moved.replacement_id) == ("primary", None)
     assert state(database, request_id)[0] == "waiting"
     with database.transaction() as session:
         pinged = outbox.messages(session, "T0TEST", key_prefix=f"review:{request_id}:no_reviewer:UALICE")

@@ -487,7 +487,7 @@ def test_removing_a_reviewer_names_their_open_reviews_and_hands_them_to_the_next
     bot.submit(view, {})
 
     assert reviewer(bot.db, team, "UEVE") is None
-    assert reviews_of(bot.db, 1) == [("UEVE", "primary", "declined"), ("UFRANK", "secondary", "assigned"),
+    assert reviews_of(bot.db, 1) == [("UEVE", "primary", "reassigned"), ("UFRANK", "secondary", "assigned"),
                                      ("UHENRY", "primary", "assigned")]
     assert "Their open reviews: CR-001 → <@UHENRY>. They are told by DM." in blocks_text(latest(bot))
     told = blocks_text(slack.posted("UEVE")[-1])
@@ -511,7 +511,7 @@ def test_a_removed_reviewers_open_review_nobody_else_can_take_waits_and_the_lead
     press(bot, show_matrix(bot), "reviewers_remove", "UEVE")
     bot.submit(bot.last_view(), {})
 
-    assert reviews_of(bot.db, 1) == [("UEVE", "primary", "declined")]
+    assert reviews_of(bot.db, 1) == [("UEVE", "primary", "reassigned")]
     with bot.db.transaction() as session:
         assert review_store.request_by_number(session, "T0TEST", 1).status == "waiting"
     assert "CR-001 waits for a reviewer" in blocks_text(latest(bot))
