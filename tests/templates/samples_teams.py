@@ -2,7 +2,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from bot.kpis import KPIS
-from bot.reviews import HandedOver
+from bot.reviews import Handover
 from bot.team_reviewers import Matrix, MatrixRow
 from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm, escalation_groups
 from tests.templates.samples import LONG, WORD, many_users
@@ -64,11 +64,11 @@ SAMPLES = {
     "teams/reviewer_removed.json.j2": ("message", [
         {"team": TEAM, "user_id": "UEVE", "actor_id": "UALICE", "handed": []},
         {"team": TEAM, "user_id": "UEVE", "actor_id": "UALICE", "handed": [
-            HandedOver(REQUEST, SimpleNamespace(role="primary"), SimpleNamespace(reviewer_id="UIVY")),
-            HandedOver(REQUEST, SimpleNamespace(role="primary"), None),
-            HandedOver(REQUEST, SimpleNamespace(role="secondary"), None)]},
+            Handover(REQUEST, SimpleNamespace(role="primary"), SimpleNamespace(reviewer_id="UIVY")),
+            Handover(REQUEST, SimpleNamespace(role="primary"), None),
+            Handover(REQUEST, SimpleNamespace(role="secondary"), None)]},
         {"team": LONG_TEAM, "user_id": "UEVE", "actor_id": "UALICE",
-         "handed": [HandedOver(LONG_REQUEST, SimpleNamespace(role="secondary"), None)] * 200},
+         "handed": [Handover(LONG_REQUEST, SimpleNamespace(role="secondary"), None)] * 200},
     ]),
     "teams/setup_view.json.j2": ("message", [
         {"team": SimpleNamespace(**vars(TEAM), work_days="mon,tue,wed,thu,fri", digest_time="09:00"),
