@@ -29,8 +29,9 @@ def test_the_console_ticks_a_risks_checklist_from_its_detail(tmp_path):
         console.handle("press 2")
 
         after = console.stdout.getvalue()[len(shown):]
-        card, _, detail = after.partition("only you see this")
-        assert "#payments, updated" in card and f"☑ {ACTIONS[1]}" in card
+        sections = {part.split("─")[0].strip(): part for part in after.split("── ")[1:]}  # by heading, any order
+        card, detail = sections["#payments, updated"], sections["only you see this"]
+        assert f"☑ {ACTIONS[1]}" in card
         assert f"☑ {ACTIONS[1]}" in detail and f"frank ticked “{ACTIONS[1]}”" in detail
     finally:
         console.slack.stop()
