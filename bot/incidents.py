@@ -186,19 +186,25 @@ def acknowledge(session: Session, workspace_id: str, incident_id: int, *, actor_
 
 @dataclass
 class UpdateForm:
-    """Post update: a text, and optionally a new severity or commander."""
+    """Post update: a text, and optionally a new severity or commander.
+
+    `opened_severity` and `opened_commander_id` are what the modal showed when it was opened: a
+    field still showing that value is not a change, even if someone changed the incident meanwhile
+    (so a responder's plain update is not refused, and a lead's does not undo the other change)."""
 
     text: str | None = None
     severity: str | None = None
     commander_id: str | None = None
+    opened_severity: str | None = None
+    opened_commander_id: str | None = None
 
 
 def post_update(session: Session, workspace_id: str, incident_id: int, form: UpdateForm, *, actor_id: str,
                 workspace_admin: bool, now: datetime, commander_is_person: bool = True) -> Incident:
     incident, team = _locked(session, workspace_id, incident_id)
     text = (form.text or "").strip()
-    severity = form.severity if form.severity and form.severity != incident.severity else None
-    commander = form.commander_id if form.commander_id and form.commander_id != incident.commander_id else None
+    severity = _new_value(form.severity, opened=form.opened_severity, current=incident.severity)
+    commander = _new_value(form.commander_id, opened=form.opened_commander_id, current=incident.commander_id)
     problems = Problems()
     if severity is not None and severity not in SEVERITIES:
         problems.add("severity", "incidents.severity_required")
@@ -231,6 +237,13 @@ def post_update(session: Session, workspace_id: str, incident_id: int, form: Upd
     if event is not None:
         _note(session, incident, event, now=now)
     return incident
+
+
+def _new_value(value: str | None, *, opened: str | None, current: str) -> str | None:
+    """The value a field changes to, or None: left empty, left as the modal showed it, or already so."""
+    if not value or value == current or (opened is not None and value == opened):
+        return None
+    return value
 
 
 def resolve(session: Session, workspace_id: str, incident_id: int, *, summary: str | None, actor_id: str,

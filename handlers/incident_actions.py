@@ -49,23 +49,27 @@ def register(app: App, services) -> None:
     @app.action("incident_update")
     def press_update(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         workspace_id, _, incident_id = _button(body)
+        trigger_id = field(body, "trigger_id")
         ack()
         with services.db.transaction() as session:
             incident = store.get(session, workspace_id, incident_id)
         if incident is None:
             return refuse_press(body, respond, client, Refusal("incidents.gone"), title="Incident")
-        client.views_open(trigger_id=field(body, "trigger_id"), view=render.view(
-            "incidents/update_modal.json.j2", incident=incident, metadata=json.dumps({"incident_id": incident_id})))
+        # What the modal shows is remembered, so that on submit only the fields changed in it count.
+        state = {"incident_id": incident_id, "severity": incident.severity, "commander": incident.commander_id}
+        client.views_open(trigger_id=trigger_id, view=render.view(
+            "incidents/update_modal.json.j2", incident=incident, metadata=json.dumps(state)))
 
     @app.action("incident_resolve")
     def press_resolve(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         workspace_id, user_id, incident_id = _button(body)
+        trigger_id = field(body, "trigger_id")
         ack()
         try:
             incident = _resolvable(services, client, workspace_id, user_id, incident_id)
         except Refusal as refusal:  # say no now, rather than after the summary is written
             return refuse_press(body, respond, client, refusal, title="Incident")
-        client.views_open(trigger_id=field(body, "trigger_id"), view=render.view(
+        client.views_open(trigger_id=trigger_id, view=render.view(
             "incidents/resolve_modal.json.j2", incident=incident, review_days=incidents.REVIEW_DAYS_DEFAULT,
             metadata=json.dumps({"incident_id": incident_id})))
 
@@ -266,9 +270,14 @@ def _tell(client: WebClient, channel_id: str | None, user_id: str, message: dict
 
 def submit_update(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id, incident_id = field(body, "team", "id"), field(body, "user", "id"), _incident_id(view)
+    state = metadata(view)
+    opened_severity, opened_commander = state.get("severity"), state.get("commander")
+    if not all(isinstance(value, (str, type(None))) for value in (opened_severity, opened_commander)):
+        raise MalformedPayload("the update modal's opened-with values are not text")
     values = view_values(view)
     form = incidents.UpdateForm(text=values.get("update"), severity=values.get("severity"),
-                                commander_id=values.get("commander"))
+                                commander_id=values.get("commander"), opened_severity=opened_severity,
+                                opened_commander_id=opened_commander)
     commander_is_person = people.lookup(client, form.commander_id).is_person if form.commander_id else True
     admin = people.lookup(client, user_id).is_workspace_admin
     try:

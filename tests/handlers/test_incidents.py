@@ -258,6 +258,51 @@ def test_the_commander_may_hand_over_and_change_the_severity_others_may_only_pos
     assert timeline_kinds(bot) == ["declared", "severity", "commander"]
 
 
+def open_update(bot, slack, user):
+    bot.press("incident_update", value=buttons(card(slack))["Post update"]["value"], user=user, message=card(slack),
+              channel="payments")
+    return bot.last_view()
+
+
+def test_a_plain_update_in_a_modal_opened_before_someone_changed_the_severity_is_posted(bot, slack):
+    make_team(bot.db)
+    declare(bot)  # SEV1, commander dave
+    responders = open_update(bot, slack, "ivy")  # ivy may post updates, not change the severity
+    commanders = open_update(bot, slack, "dave")
+    bot.submit(commanders, {"update": "", "severity": "SEV2", "commander": "dave"}, user="dave")
+
+    reply = bot.submit(responders, {"update": "Card payments recovering.", "severity": "SEV1", "commander": "dave"},
+                       user="ivy")
+
+    assert reply.body == ""
+    assert (incident(bot).severity, incident(bot).latest_update) == ("SEV2", "Card payments recovering.")
+    assert timeline_kinds(bot) == ["declared", "severity", "update"]
+
+
+def test_a_leads_submission_changes_only_what_they_changed_in_the_modal(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    leads = open_update(bot, slack, "alice")
+    commanders = open_update(bot, slack, "dave")
+    bot.submit(commanders, {"update": "", "severity": "SEV1", "commander": "grace"}, user="dave")
+
+    bot.submit(leads, {"update": "Less urgent now.", "severity": "SEV3", "commander": "dave"}, user="alice")
+
+    assert (incident(bot).severity, incident(bot).commander_id) == ("SEV3", "UGRACE")
+    assert timeline_kinds(bot) == ["declared", "commander", "severity", "update"]
+
+
+def test_an_update_modal_whose_opened_with_values_are_not_text_is_a_400(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    view = {**open_update(bot, slack, "dave"), "private_metadata": '{"incident_id": 1, "severity": 2}'}
+
+    reply = bot.submit(view, {"update": "x", "severity": "SEV1", "commander": "dave"}, user="dave")
+
+    assert reply.status == 400
+    assert timeline_kinds(bot) == ["declared"]
+
+
 def test_an_empty_update_is_an_error_on_the_field(bot, slack):
     make_team(bot.db)
     declare(bot)
