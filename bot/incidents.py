@@ -315,17 +315,18 @@ def move_to_level(session: Session, incident: Incident, team: Team, to_level: in
     return True
 
 
-def tick(session: Session, workspace_id: str, incident_id: int, step: int, selected: list[str], *,
+def tick(session: Session, workspace_id: str, incident_id: int, step: int, wanted: dict[str, bool], *,
          actor_id: str, now: datetime) -> list[tuple[str, bool]]:
-    """Record the ticked items of one step of the checklist; returns what changed (key, ticked)."""
+    """Tick or untick items of one step of the checklist (`wanted`: {item: ticked}, only the items
+    the person changed); the others stay as they are. Returns what changed (key, ticked)."""
     incident, team = _locked(session, workspace_id, incident_id)
     items = CHECKLIST[step]
     done = set(incident.checklist_done)
-    wanted = set(selected) & set(items)
-    changes = [(key, key in wanted) for key in items if (key in wanted) != (key in done)]
+    changes = [(key, wanted[key]) for key in items if key in wanted and wanted[key] != (key in done)]
     if not changes:
         return []
-    incident.checklist_done = [key for key in messages.CHECKLIST_KEYS if key in (done - set(items)) | wanted]
+    after = (done | {key for key, ticked in changes if ticked}) - {key for key, ticked in changes if not ticked}
+    incident.checklist_done = [key for key in messages.CHECKLIST_KEYS if key in after]
     for key, ticked in changes:
         store.add_event(session, incident, kind="checklist", actor_id=actor_id, at=now,
                         data={"item": key, "done": ticked})

@@ -74,11 +74,14 @@ def register(app: App, services) -> None:
             metadata=json.dumps({"incident_id": incident_id})))
 
     @app.action("incident_checklist")
-    def tick(ack: Ack, body: dict[str, Any]) -> None:
-        workspace_id, user_id, incident_id, step, selected = _ticks(body)
+    def tick(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        workspace_id, user_id, incident_id, step, wanted = _ticks(body)
         ack()
-        with services.db.transaction() as session:
-            incidents.tick(session, workspace_id, incident_id, step, selected, actor_id=user_id, now=utcnow())
+        try:
+            with services.db.transaction() as session:
+                incidents.tick(session, workspace_id, incident_id, step, wanted, actor_id=user_id, now=utcnow())
+        except Refusal as refusal:
+            return refuse_press(body, respond, client, refusal, title="Incident")
         services.deliver_outbox()
 
     @app.view("incident_update")
@@ -98,28 +101,57 @@ def register(app: App, services) -> None:
 def _button(body: dict[str, Any], *, pair: bool = False):
     """(workspace, user, incident id) of a button press; with `pair`, the value is "id:level"."""
     value = field(body, "actions", 0, "value")
-    try:
-        parts = [int(part) for part in value.split(":")]
-    except ValueError:
-        raise MalformedPayload(f"button value {value!r} is not an incident") from None
+    parts = [_number(part, f"button value {value!r} is not an incident") for part in value.split(":")]
     if len(parts) != (2 if pair else 1):
         raise MalformedPayload(f"button value {value!r} is not an incident")
     return field(body, "team", "id"), field(body, "user", "id"), (tuple(parts) if pair else parts[0])
 
 
-def _ticks(body: dict[str, Any]) -> tuple[str, str, int, int, list[str]]:
-    """A checklist tick: block_id "checklist:{incident}:{step}", and the step's ticked options."""
+def _number(text: str, problem: str) -> int:
+    """A whole number written in ASCII digits ("²" and "٣" are digits to `isdigit`, not to us)."""
+    if not (text.isascii() and text.isdecimal()):
+        raise MalformedPayload(problem)
+    return int(text)
+
+
+def _ticks(body: dict[str, Any]) -> tuple[str, str, int, int, dict[str, bool]]:
+    """A checklist tick: block_id "checklist:{incident}:{step}", and what the presser changed in that
+    step ({item: ticked}). Slack sends every option ticked in the element; comparing them with what
+    the presser's copy of the checklist showed tells which one they changed, so two people ticking
+    items at once do not undo each other's ticks."""
     block_id = field(body, "actions", 0, "block_id")
     kind, _, rest = block_id.partition(":")
-    try:
-        incident_id, step = (int(part) for part in rest.split(":"))
-    except ValueError:
-        raise MalformedPayload(f"block {block_id!r} is not a checklist step") from None
-    options = field(body, "actions", 0, "selected_options", kind=list)
-    selected = [field(option, "value") for option in options]
-    if kind != "checklist" or step not in CHECKLIST or not set(selected) <= set(CHECKLIST[step]):
-        raise MalformedPayload(f"block {block_id!r} with {selected} is not a checklist step")
-    return field(body, "team", "id"), field(body, "user", "id"), incident_id, step, selected
+    problem = f"block {block_id!r} is not a checklist step"
+    numbers = rest.split(":")
+    if kind != "checklist" or len(numbers) != 2:
+        raise MalformedPayload(problem)
+    incident_id, step = (_number(part, problem) for part in numbers)
+    if step not in CHECKLIST:
+        raise MalformedPayload(problem)
+    selected = _checklist_values(field(body, "actions", 0, "selected_options", kind=list), step)
+    seen = _seen_in_message(body, block_id, step)
+    if seen is None:  # no message in the payload: the selection is the whole step
+        wanted = {key: key in selected for key in CHECKLIST[step]}
+    else:
+        wanted = {key: key in selected for key in CHECKLIST[step] if (key in selected) != (key in seen)}
+    return field(body, "team", "id"), field(body, "user", "id"), incident_id, step, wanted
+
+
+def _checklist_values(options: list[Any], step: int) -> set[str]:
+    values = {field(option, "value") for option in options}
+    if not values <= set(CHECKLIST[step]):
+        raise MalformedPayload(f"{sorted(values)} are not items of checklist step {step}")
+    return values
+
+
+def _seen_in_message(body: dict[str, Any], block_id: str, step: int) -> set[str] | None:
+    """The items the presser's copy of the checklist showed ticked; None when the payload has none."""
+    blocks = field(body, "message", "blocks", default=None, kind=list)
+    block = next((b for b in blocks or [] if isinstance(b, dict) and b.get("block_id") == block_id), None)
+    if block is None:
+        return None
+    element = field(block, "elements", 0, kind=dict)
+    return _checklist_values(field(element, "initial_options", default=[], kind=list), step)
 
 
 def _incident_id(view: dict[str, Any]) -> int:
@@ -296,7 +328,9 @@ def submit_resolution(services, ack: Ack, body: dict[str, Any], view: dict[str, 
     workspace_id, user_id, incident_id = field(body, "team", "id"), field(body, "user", "id"), _incident_id(view)
     values = view_values(view)
     raw_days = values.get("review_days") or str(incidents.REVIEW_DAYS_DEFAULT)
-    days = int(raw_days) if raw_days.isdigit() else 0  # 0 is refused by the domain, on the field
+    # A select offers whole numbers of days: anything else was not sent by Slack. Out of range is
+    # refused by the domain, on the field.
+    days = _number(raw_days, f"review_days {raw_days!r} is not a number of days")
     admin = people.lookup(client, user_id).is_workspace_admin
     try:
         with services.db.transaction() as session:

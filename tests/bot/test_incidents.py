@@ -182,14 +182,27 @@ def test_incidents_of_another_workspace_cannot_be_touched(database):
 def test_ticking_a_step_records_each_change_and_leaves_other_steps_alone(database):
     incident = declare(database, make_team(database))
     with database.transaction() as session:
-        incidents.tick(session, "T0TEST", incident.id, 2, ["2.1", "2.4"], actor_id="UEVE", now=T0)
+        incidents.tick(session, "T0TEST", incident.id, 2, {"2.1": True, "2.4": True}, actor_id="UEVE", now=T0)
 
     with database.transaction() as session:
-        changes = incidents.tick(session, "T0TEST", incident.id, 1, ["1.2"], actor_id="UFRANK", now=T0)
-        again = incidents.tick(session, "T0TEST", incident.id, 1, ["1.2"], actor_id="UFRANK", now=T0)
+        changes = incidents.tick(session, "T0TEST", incident.id, 1, {"1.2": True}, actor_id="UFRANK", now=T0)
+        again = incidents.tick(session, "T0TEST", incident.id, 1, {"1.2": True}, actor_id="UFRANK", now=T0)
 
     assert (changes, again) == ([("1.2", True)], [])
     assert fresh(database, incident).checklist_done == ["1.2", "2.1", "2.4"]
+
+
+def test_a_tick_changes_only_the_items_it_names_in_its_step(database):
+    incident = declare(database, make_team(database))
+    with database.transaction() as session:
+        incidents.tick(session, "T0TEST", incident.id, 1, {"1.1": True, "1.3": True}, actor_id="UEVE", now=T0)
+
+    with database.transaction() as session:
+        changes = incidents.tick(session, "T0TEST", incident.id, 1, {"1.1": False, "1.4": True}, actor_id="UFRANK",
+                                 now=T0)
+
+    assert changes == [("1.1", False), ("1.4", True)]
+    assert fresh(database, incident).checklist_done == ["1.3", "1.4"]
 
 
 # --- figures for the digests ------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """`/qms incident`: declaring through the modal, the card and its buttons, the checklist, the text
 forms, the timeline and the list, and bad input, all over signed HTTP against the Slack stand-in."""
 
+import copy
+
 import pytest
 from sqlmodel import select
 
-from bot import incidents
+from bot import incidents, slack_requests
 from bot.timeutil import utcnow
 from storage import incidents as store
 from storage.audit import AuditEvent
@@ -389,15 +391,18 @@ def test_a_resolution_submitted_by_a_non_member_changes_nothing(bot, slack):
     assert count_rows(bot.db, AuditEvent) == before
 
 
+def tick(bot, incident_id, step, message, selected, user):
+    return bot.press("incident_checklist", type="checkboxes", block_id=f"checklist:{incident_id}:{step}",
+                     selected_options=[{"value": value} for value in selected], user=user, message=message,
+                     channel="payments")
+
+
 def test_ticking_the_checklist_is_recorded_with_who_and_shown_to_everyone(bot, slack):
     make_team(bot.db)
     declare(bot)
-    message = checklist(slack)
+    tick(bot, incident(bot).id, 1, checklist(slack), ["1.1", "1.3"], user="eve")
 
-    bot.press("incident_checklist", type="checkboxes", block_id=f"checklist:{incident(bot).id}:1",
-              selected_options=[{"value": "1.1"}, {"value": "1.3"}], user="eve", message=message, channel="payments")
-    bot.press("incident_checklist", type="checkboxes", block_id=f"checklist:{incident(bot).id}:1",
-              selected_options=[{"value": "1.3"}], user="frank", message=message, channel="payments")
+    tick(bot, incident(bot).id, 1, checklist(slack), ["1.3"], user="frank")  # frank unticks 1.1
 
     assert incident(bot).checklist_done == ["1.3"]
     with bot.db.transaction() as session:
@@ -407,6 +412,43 @@ def test_ticking_the_checklist_is_recorded_with_who_and_shown_to_everyone(bot, s
     shown = [b["elements"][0] for b in checklist(slack)["blocks"] if b["type"] == "actions"][0]
     assert [o["value"] for o in shown["initial_options"]] == ["1.3"]
     assert "Checklist 1/24" in blocks_text(card(slack))
+
+
+def test_two_people_ticking_items_of_one_step_at_once_do_not_undo_each_other(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    both_see = copy.deepcopy(checklist(slack))  # neither has seen the other's tick yet
+
+    tick(bot, incident(bot).id, 1, both_see, ["1.1"], user="eve")
+    tick(bot, incident(bot).id, 1, both_see, ["1.3"], user="frank")
+
+    assert incident(bot).checklist_done == ["1.1", "1.3"]
+    shown = [b["elements"][0] for b in checklist(slack)["blocks"] if b["type"] == "actions"][0]
+    assert [o["value"] for o in shown["initial_options"]] == ["1.1", "1.3"]
+
+
+def test_unticking_from_a_stale_copy_unticks_only_that_item(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    tick(bot, incident(bot).id, 2, checklist(slack), ["2.1", "2.2"], user="eve")
+    eves_copy = copy.deepcopy(checklist(slack))  # shows 2.1 and 2.2 ticked
+    tick(bot, incident(bot).id, 2, eves_copy, ["2.1", "2.2", "2.4"], user="frank")
+
+    tick(bot, incident(bot).id, 2, eves_copy, ["2.1"], user="eve")  # eve unticks 2.2 on her older copy
+
+    assert incident(bot).checklist_done == ["2.1", "2.4"]
+
+
+def test_ticking_the_checklist_of_an_incident_that_is_gone_is_answered_and_changes_nothing(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    before = count_rows(bot.db, IncidentEvent)
+
+    reply = tick(bot, 999, 1, checklist(slack), ["1.1"], user="eve")
+
+    assert reply.status == 200
+    assert ephemeral(bot) == "That incident no longer exists, so nothing was changed."
+    assert count_rows(bot.db, IncidentEvent) == before
 
 
 # --- the text forms ------------------------------------------------------------------------------------------------
@@ -533,7 +575,10 @@ def test_the_list_shows_open_incidents_with_age_and_level(bot):
 
 # --- malformed payloads -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("action_id, value", [("incident_ack", "abc"), ("incident_escalate", "1"),
-                                              ("incident_resolve", "1:2:3"), ("incident_update", "")])
+                                              ("incident_resolve", "1:2:3"), ("incident_update", ""),
+                                              ("incident_ack", "\u00b2"), ("incident_ack", "\u0661"),
+                                              ("incident_escalate", "1:\u00b9"), ("incident_ack", " 1"),
+                                              ("incident_ack", "+1"), ("incident_ack", "1_0")])
 def test_a_malformed_button_value_is_a_400_and_changes_nothing(bot, slack, action_id, value):
     make_team(bot.db)
     declare(bot)
@@ -546,7 +591,10 @@ def test_a_malformed_button_value_is_a_400_and_changes_nothing(bot, slack, actio
 
 
 @pytest.mark.parametrize("block_id, options", [("checklist:1:9", []), ("checklist:x:1", []),
-                                               ("checklist:1:1", [{"value": "6.4"}]), ("other:1:1", [])])
+                                               ("checklist:1:1", [{"value": "6.4"}]), ("other:1:1", []),
+                                               ("checklist:\u00b9:1", []), ("checklist:1:\u0663", []),
+                                               ("checklist:1", []), ("checklist:1:1:1", []),
+                                               ("checklist: 1:1", [])])
 def test_a_malformed_checklist_tick_is_a_400_and_changes_nothing(bot, slack, block_id, options):
     make_team(bot.db)
     declare(bot)
@@ -569,3 +617,33 @@ def test_a_modal_that_names_no_incident_is_a_400(bot, slack):
 
     assert reply.status == 400
     assert incident(bot).status == "open"
+
+
+@pytest.mark.parametrize("days", ["\u00b2", "\u0663", "five", "-1", " 5"])
+def test_a_forged_review_reminder_choice_is_a_400_and_resolves_nothing(bot, slack, days):
+    make_team(bot.db)
+    declare(bot)
+    bot.press("incident_resolve", value=str(incident(bot).id), user="dave", message=card(slack), channel="payments")
+
+    reply = bot.submit(bot.last_view(), {"summary": "Fixed", "review_days": days}, user="dave")
+
+    assert reply.status == 400
+    assert incident(bot).status == "open"
+
+
+@pytest.mark.parametrize("action_id", ["incident_update", "incident_resolve"])
+def test_a_button_that_opens_a_modal_without_a_trigger_id_is_a_400(bot, slack, action_id):
+    make_team(bot.db)
+    declare(bot)
+    payload = slack_requests.block_action(
+        action={"action_id": action_id, "block_id": "incident_actions", "type": "button",
+                "value": str(incident(bot).id)},
+        user_id="UDAVE", team_id="T0TEST", response_url=slack.response_url("action"), channel_id="CPAYMENTS",
+        message=card(slack))
+    del payload["trigger_id"]
+    slack.reset_calls()
+
+    reply = bot.signed_post(slack_requests.interaction(payload))
+
+    assert reply.status == 400
+    assert slack.calls_to("views.open") == []
