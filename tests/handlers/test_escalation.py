@@ -283,6 +283,52 @@ def test_a_card_left_unplaced_by_a_crash_is_placed_in_the_team_channel_by_the_cl
     assert len(pings(slack, 1)) == 1
 
 
+def _break(bot, number, **values):
+    """Make an incident's row one the code cannot handle (as a bad migration or a hand edit might)."""
+    with bot.db.transaction() as session:
+        row = store.by_number(session, "T0TEST", number)
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+
+
+def test_a_card_that_cannot_be_placed_holds_back_neither_the_escalations_nor_the_other_cards(bot, slack):
+    from bot import incidents
+
+    team = make_team(bot.db, managers=("bob",))
+    with freeze_time(T0):
+        declare(bot)  # INC-001, placed in the team's channel at once
+    team = _incident_channels(bot, team)
+    with bot.db.transaction() as session:  # INC-002 and INC-003: their process died before opening channels
+        for title in ("Broken row", "Search is slow"):
+            incidents.declare(session, session.merge(team), incidents.IncidentForm(
+                title=title, severity="SEV3", commander_id="UDAVE"), actor_id="UDAVE", now=T0 + timedelta(hours=23))
+    _break(bot, 2, level=7)  # its card cannot be drawn
+
+    sweep_incidents(bot.services, now=T0 + timedelta(hours=24))
+
+    assert incident(bot, 1).level == 2 and len(pings(slack, 2)) == 1 and len(dms(slack, "UBOB")) == 1
+    assert incident(bot, 3).channel_id == "CPAYMENTS"
+    assert incident(bot, 2).channel_id is None  # left for the next sweep
+
+
+def test_a_review_reminder_that_fails_holds_back_neither_the_others_nor_the_escalations(bot, slack):
+    make_team(bot.db, managers=("bob",))
+    with freeze_time(T0) as frozen:
+        for title in ("Checkout fails", "Login fails", "Search is slow"):
+            declare(bot, title)
+        frozen.move_to(T0 + timedelta(hours=1))
+        bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+        bot.command("incident resolve INC-002 Fixed too", user="alice", channel="payments")
+    _break(bot, 1, resolved_at=None)
+    slack.reset_calls()
+
+    sweep_incidents(bot.services, now=T0 + timedelta(days=9))
+
+    assert [len(dms(slack, "UDAVE"))] == [1] and "INC-002" in dms(slack, "UDAVE")[0]["text"]
+    assert incident(bot, 3).level == 3 and incident(bot, 1).review_reminded_at is None
+
+
 def test_the_escalation_sweep_is_a_minutely_clock_job_with_its_own_heartbeat(bot):
     from storage import runtime
 
