@@ -33,7 +33,7 @@ TITLE_MAX, SYSTEMS_MAX, TEXT_MAX = 150, 500, 3000
 DUPLICATE_WINDOW = timedelta(minutes=30)
 REVIEW_DAYS_DEFAULT, REVIEW_DAYS_MAX = 5, 30
 CHANNEL_NAME_MAX, CHANNEL_SLUG_MAX = 80, 40
-INCIDENT_REFERENCE = re.compile(r"^(?:inc-?)?0*(\d{1,9})$", re.IGNORECASE)
+INCIDENT_REFERENCE = re.compile(r"^(?:inc-?)?0*([0-9]{1,9})$", re.IGNORECASE)
 
 
 # --- declaring ------------------------------------------------------------------------------------------
@@ -250,11 +250,7 @@ def resolve(session: Session, workspace_id: str, incident_id: int, *, summary: s
             workspace_admin: bool, now: datetime, review_days: int = REVIEW_DAYS_DEFAULT) -> Incident:
     """Resolve with a summary; stops escalation and schedules the post-incident review reminder."""
     incident, team = _locked(session, workspace_id, incident_id)
-    if not incident.is_open:
-        raise Refusal("incidents.already_resolved", incident=reference(incident), by=incident.resolved_by)
-    if not _may_lead(session, team, incident, actor_id, workspace_admin):
-        raise Refusal("incidents.only_commander_or_managers_may", action="resolve", incident=reference(incident),
-                      commander=incident.commander_id, team=team.name)
+    _require_resolvable(session, incident, team, actor_id, workspace_admin)
     summary = (summary or "").strip()
     problems = Problems()
     if not summary:
@@ -274,6 +270,27 @@ def resolve(session: Session, workspace_id: str, incident_id: int, *, summary: s
     _changed(session, incident, team, now=now)
     _note(session, incident, event, now=now, broadcast=True)
     return incident
+
+
+def check_may_resolve(session: Session, workspace_id: str, incident_id: int, *, actor_id: str,
+                      workspace_admin: bool) -> Incident:
+    """The incident, if it is open and this person may resolve it; else the refusal resolving would
+    get. For asking before the summary is written; `resolve` checks again."""
+    incident = store.get(session, workspace_id, incident_id)
+    if incident is None:
+        raise Refusal("incidents.gone")
+    _require_resolvable(session, incident, team_store.get_team(session, workspace_id, incident.team_id), actor_id,
+                        workspace_admin)
+    return incident
+
+
+def _require_resolvable(session: Session, incident: Incident, team: Team, actor_id: str,
+                        workspace_admin: bool) -> None:
+    if not incident.is_open:
+        raise Refusal("incidents.already_resolved", incident=reference(incident), by=incident.resolved_by)
+    if not _may_lead(session, team, incident, actor_id, workspace_admin):
+        raise Refusal("incidents.only_commander_or_managers_may", action="resolve", incident=reference(incident),
+                      commander=incident.commander_id, team=team.name)
 
 
 def escalate_now(session: Session, workspace_id: str, incident_id: int, *, actor_id: str, now: datetime,

@@ -181,16 +181,8 @@ def _resolvable(services, client: WebClient, workspace_id: str, user_id: str, in
     """The incident, if it is open and this person may resolve it; else the refusal resolving would get."""
     admin = people.lookup(client, user_id).is_workspace_admin
     with services.db.transaction() as session:
-        incident = store.get(session, workspace_id, incident_id)
-        if incident is None:
-            raise Refusal("incidents.gone")
-        if not incident.is_open:
-            raise Refusal("incidents.already_resolved", incident=reference(incident), by=incident.resolved_by)
-        team = team_store.get_team(session, workspace_id, incident.team_id)
-        if not teams.may_manage(session, team, user_id, workspace_admin=admin, also=[incident.commander_id]):
-            raise Refusal("incidents.only_commander_or_managers_may", action="resolve", incident=reference(incident),
-                          commander=incident.commander_id, team=team.name)
-    return incident
+        return incidents.check_may_resolve(session, workspace_id, incident_id, actor_id=user_id,
+                                           workspace_admin=admin)
 
 
 # --- modals --------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from difflib import get_close_matches
 
 from slack_bolt import App
 
@@ -31,7 +32,7 @@ from storage import teams as team_store
 
 TEXT_ACTIONS = {"ack": "ack", "acknowledge": "ack", "update": "update", "escalate": "escalate", "resolve": "resolve"}
 TIMELINE_PAGE = 40
-PAGE = re.compile(r"^page\s+(\d{1,6})$", re.IGNORECASE)
+PAGE = re.compile(r"^page\s+([0-9]{1,6})$", re.IGNORECASE)
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
@@ -54,7 +55,36 @@ def incident(services, command: Command) -> None:
     if incidents.parse_reference(word) is not None and (not rest or PAGE.match(rest)):
         page = int(PAGE.match(rest).group(1)) if rest else 1
         return timeline(services, command, word, page)
+    mistyped = _mistyped(services, command, word, rest)
+    if mistyped is not None:
+        return _say(command, "incidents.unknown_action", **mistyped)
     return open_declaration(services, command, title=command.args.strip())
+
+
+def _mistyped(services, command: Command, word: str, rest: str) -> dict | None:
+    """`/qms incident resolved INC-003 was fine` or `/qms incident INC-003 resolve …`: an action
+    mistyped next to an incident's name is not a title; the answer says what it probably meant.
+    None when the text reads as a title (no INC-… next to the first word, or one that does not
+    exist after a word that is not close to any action)."""
+    second, _, after = rest.partition(" ")
+    if _names_incident(second):
+        unknown, named, tail = word, second, after.strip()
+    elif _names_incident(word):
+        unknown, named, tail = second, word, after.strip()
+    else:
+        return None
+    verb = next(iter(get_close_matches(unknown.lower(), TEXT_ACTIONS, n=1, cutoff=0.6)), None)
+    with services.db.transaction() as session:
+        exists = store.by_number(session, command.workspace_id, incidents.parse_reference(named)) is not None
+    if not exists and verb is None:
+        return None
+    suggestion = " ".join(part for part in (verb, named.upper(), tail) if part) if verb else None
+    return {"word": unknown, "suggestion": suggestion}
+
+
+def _names_incident(word: str) -> bool:
+    """INC-003 or inc3, not a bare number: titles have numbers ("Checkout 500 errors")."""
+    return word[:3].lower() == "inc" and incidents.parse_reference(word) is not None
 
 
 # --- declaring -----------------------------------------------------------------------------------------------
@@ -99,9 +129,12 @@ def act(services, command: Command, action: str, rest: str) -> None:
     name = reference(incident)
     if action == "update" and not text:
         raise Refusal("incidents.update_needs_text", incident=name)
-    if action == "resolve" and not text:
-        raise Refusal("incidents.resolve_needs_summary", incident=name)
     admin = people.lookup(command.client, command.user_id).is_workspace_admin if action == "resolve" else False
+    if action == "resolve" and not text:  # whether they may comes first: no use asking for a summary otherwise
+        with services.db.transaction() as session:
+            incidents.check_may_resolve(session, command.workspace_id, incident.id, actor_id=command.user_id,
+                                        workspace_admin=admin)
+        raise Refusal("incidents.resolve_needs_summary", incident=name)
     try:
         with services.db.transaction() as session:
             key, params = _apply(session, action, command, incident.id, text, admin)

@@ -507,6 +507,64 @@ def test_escalating_beyond_level_3_is_refused(bot):
     assert timeline_kinds(bot).count("escalated") == 2
 
 
+def test_someone_who_may_not_resolve_is_told_so_before_being_asked_for_a_summary(bot):
+    make_team(bot.db)
+    declare(bot)
+
+    reply = bot.command("incident resolve INC-001", user="ivy", channel="payments")
+
+    assert reply.json["text"].startswith("Only INC-001's commander (<@UDAVE>)")
+    assert incident(bot).status == "open"
+
+
+def test_resolving_a_resolved_incident_without_a_summary_says_it_is_resolved(bot):
+    make_team(bot.db)
+    declare(bot)
+    bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+
+    reply = bot.command("incident resolve INC-001", user="alice", channel="payments")
+
+    assert reply.json["text"] == "INC-001 was already resolved by <@UALICE>."
+
+
+@pytest.mark.parametrize("text, suggestion", [
+    ("incident resolved INC-001 was fine", "Did you mean `/qms incident resolve INC-001 was fine`?"),
+    ("incident esclate inc-1", "Did you mean `/qms incident escalate INC-1`?"),
+    ("incident INC-001 resolve gateway fixed", "Did you mean `/qms incident resolve INC-001 gateway fixed`?"),
+    ("incident frobnicate INC-001", None),
+    ("incident resolved INC-042 fixed", "Did you mean `/qms incident resolve INC-042 fixed`?"),
+])
+def test_a_mistyped_action_next_to_an_incident_is_answered_with_the_usage_not_declared(bot, slack, text,
+                                                                                        suggestion):
+    make_team(bot.db)
+    declare(bot)
+    slack.reset_calls()
+
+    reply = bot.command(text, user="alice", channel="payments")
+
+    answer = reply.json["text"]
+    assert "is not something I can do to an incident, so nothing was declared." in answer
+    assert "`/qms incident ack INC-001`" in answer  # the usage
+    assert (suggestion in answer) if suggestion else ("Did you mean" not in answer)
+    assert slack.calls_to("views.open") == []
+    assert count_rows(bot.db, Incident) == 1
+
+
+@pytest.mark.parametrize("text, title", [
+    ("incident Checkout 500 errors", "Checkout 500 errors"),
+    ("incident Rollback of INC-042 failed", "Rollback of INC-042 failed"),
+    ("incident Updates failing", "Updates failing"),
+    ("incident Regression INC-042", "Regression INC-042"),
+])
+def test_titles_that_mention_numbers_or_other_incidents_still_open_the_form(bot, text, title):
+    make_team(bot.db)
+
+    bot.command(text, user="dave", channel="payments")
+
+    assert next(b for b in bot.last_view()["blocks"] if b.get("block_id") == "title")["element"]["initial_value"] \
+        == title
+
+
 def test_a_non_member_resolving_by_text_is_refused_naming_who_may(bot):
     make_team(bot.db)
     declare(bot)
