@@ -65,20 +65,60 @@ def validate(form: IncidentForm, *, commander_is_person: bool = True) -> None:
     problems.raise_if_any()
 
 
+# Words that say nothing about what broke: "Checkout is down" and "Checkout down again" are one outage.
+STOP_WORDS = frozenset("""
+    a an the is are was were be been being am it its this that these those there here
+    again still now just also already yet anymore currently very really totally completely
+    of on in at to for from with by and or as into onto
+    we our us i my you your they their some all any seems seem looks look appears appear
+""".split())
+WORDS_ALIKE = 0.85  # how alike two long words must be to count as one ("chekout", "checkout")
+
+
 def titles_match(first: str, second: str) -> bool:
-    """Whether two titles probably name the same incident ("Checkout is down" / "checkout down")."""
-    words_a, words_b = _words(first), _words(second)
-    if not words_a or not words_b:
+    """Whether two titles probably name the same incident ("Checkout is down" / "checkout down again").
+
+    Both titles are reduced to their telling words (lower case, "fail-over" → "failover", stop-words
+    dropped, "errors" → "error"), and a word has a counterpart in the other title when that has the
+    same word, or a long word spelt nearly alike. They match when every word of one title has a
+    counterpart and so do at least half of the other's ("Checkout down" / "Checkout still down for EU
+    customers"), or when long titles share nearly all their words. A word on each side without a
+    counterpart tells them apart: "iOS app crashes" is not "Android app crashes"."""
+    words_a, words_b = title_words(first), title_words(second)
+    if not words_a or not words_b:  # nothing telling (emoji, "It is down"): only the same text matches
         return first.strip().casefold() == second.strip().casefold()
-    text_a, text_b = " ".join(words_a), " ".join(words_b)
-    if text_a == text_b or SequenceMatcher(None, text_a, text_b).ratio() >= 0.8:
+    matched_a = sum(1 for word in words_a if any(_alike(word, other) for other in words_b))
+    matched_b = sum(1 for word in words_b if any(_alike(word, other) for other in words_a))
+    if matched_a == len(words_a) and 2 * matched_b >= len(words_b):
         return True
-    shared, either = set(words_a) & set(words_b), set(words_a) | set(words_b)
-    return len(shared) >= 2 and len(shared) / len(either) >= 0.6
+    if matched_b == len(words_b) and 2 * matched_a >= len(words_a):
+        return True
+    shared = (matched_a + matched_b) / (len(words_a) + len(words_b))
+    return min(matched_a, matched_b) >= 3 and shared >= 0.7
 
 
-def _words(title: str) -> list[str]:
-    return re.findall(r"\w+", title.casefold())
+def title_words(title: str) -> set[str]:
+    """The telling words of a title, normalised."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    text = re.sub(r"(?<=\w)[-'’.](?=\w)", "", text)  # fail-over, can't, node.js: one word each
+    return {_stem(word) for word in re.findall(r"\w+", text) if word not in STOP_WORDS}
+
+
+def _stem(word: str) -> str:
+    """A light stemmer for titles: "errors" → "error", "failing"/"failed"/"fails" → "fail"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
+
+
+def _alike(first: str, second: str) -> bool:
+    if first == second:
+        return True
+    if min(len(first), len(second)) < 5:
+        return False
+    low, high = sorted((first, second))  # SequenceMatcher is not quite symmetric: always ask in one order
+    return SequenceMatcher(None, low, high).ratio() >= WORDS_ALIKE
 
 
 def possible_duplicate(session: Session, team: Team, title: str, *, now: datetime) -> Incident | None:

@@ -189,14 +189,21 @@ def _resolvable(services, client: WebClient, workspace_id: str, user_id: str, in
 def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
-    team_id = state.get("team_id")
+    team_id, asked_id = state.get("team_id"), state.get("duplicate_id")
     if not isinstance(team_id, int):
         raise MalformedPayload("the declaration modal does not name a team")
+    if asked_id is not None and not isinstance(asked_id, int):
+        raise MalformedPayload("the declaration modal names no incident it asked about")
     values = view_values(view)
+    answer = values.get("duplicate")  # asked "is this INC-004?": "same", "new", or None when not answered
+    if answer not in (None, "same", "new"):
+        raise MalformedPayload(f"{answer!r} is not an answer to the duplicate question")
     form = incidents.IncidentForm(
         title=(values.get("title") or "").strip(), severity=values.get("severity"),
         commander_id=values.get("commander") or user_id, affected_systems=values.get("affected_systems"),
         description=values.get("description"))
+    if answer == "same":  # whatever else they edited, "it is INC-004" never declares
+        return _kept_existing(services, ack, workspace_id, team_id, asked_id, form.title)
     commander_is_person = people.lookup(client, form.commander_id).is_person
     now = utcnow()
     incident = duplicate = None
@@ -206,8 +213,11 @@ def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str,
             if team is None:
                 raise Refusal("teams.no_team_yet")
             incidents.validate(form, commander_is_person=commander_is_person)
-            duplicate = incidents.possible_duplicate(session, team, form.title, now=now)
-            if duplicate is None or values.get("duplicate") == "new":
+            if answer != "new":
+                asked = store.get(session, workspace_id, asked_id) if asked_id is not None else None
+                duplicate = asked or incidents.possible_duplicate(session, team, form.title, now=now)
+            current = escalation.all_thresholds(team)
+            if duplicate is None:
                 incident = incidents.declare(session, team, form, actor_id=user_id, now=now)
                 own_channel = team.incident_channels
                 leads = teams.people_in(session, team, "team_lead")
@@ -217,7 +227,7 @@ def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str,
     except Refusal as refusal:
         return ack(**refused(refusal, title="Declare an incident"))
     if incident is None:
-        return _answer_duplicate(ack, view, values, form, duplicate, state, now)
+        return _ask_duplicate(ack, values, form, duplicate, state, current, now)
     ack()
     services.deliver_outbox()
     problem = open_incident_channel(services, client, workspace_id, incident.id) if own_channel else None
@@ -226,6 +236,20 @@ def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str,
     _tell(client, state.get("channel_id"), user_id, render.message(
         "incidents/declared.json.j2", incident=incident, leads=leads, next_escalation=next_escalation),
         problem=problem)
+
+
+def _kept_existing(services, ack: Ack, workspace_id: str, team_id: int, asked_id: int | None, title: str) -> None:
+    """They said it is the incident they were asked about: declare nothing, and point to that one."""
+    with services.db.transaction() as session:
+        duplicate = store.get(session, workspace_id, asked_id) if asked_id is not None else None
+        team = team_store.get_team(session, workspace_id, team_id)
+        if duplicate is None and team is not None:  # a form asked before the question named its incident
+            duplicate = incidents.possible_duplicate(session, team, title, now=utcnow())
+    if duplicate is None:
+        return ack(**refused(Refusal("incidents.gone"), title="Declare an incident"))
+    text = render.phrase("incidents.kept_existing", incident=reference(duplicate), channel=duplicate.channel_id)
+    ack(response_action="update", view=render.view("common/notice_modal.json.j2", title="Declare an incident",
+                                                      text=text))
 
 
 def open_incident_channel(services, client: WebClient, workspace_id: str, incident_id: int) -> str | None:
@@ -265,18 +289,16 @@ def _create_channel(client: WebClient, incident) -> tuple[str | None, str | None
     return None, reason
 
 
-def _answer_duplicate(ack: Ack, view, values, form, duplicate, state, now) -> None:
-    """Ask "is this INC-004?" with the form kept as typed; or, if they said it is, declare nothing."""
-    answer = values.get("duplicate")
-    if answer == "same":
-        text = render.phrase("incidents.kept_existing", incident=reference(duplicate), channel=duplicate.channel_id)
-        return ack(response_action="update", view=render.view("common/notice_modal.json.j2",
-                                                                 title="Declare an incident", text=text))
-    if "duplicate" in values:  # asked already, and left unanswered
+def _ask_duplicate(ack: Ack, values, form, duplicate, state, current, now) -> None:
+    """Ask "is this INC-004?" with the form kept as typed (the question names its incident in the
+    metadata, so the answer holds even if the title is edited); asked already and left unanswered,
+    an error on the question."""
+    if "duplicate" in values:
         return ack(response_action="errors", errors={"duplicate": render.phrase(
             "incidents.duplicate_answer_required", incident=reference(duplicate))})
     ack(response_action="update", view=render.view(
-        "incidents/declare_modal.json.j2", form=form, metadata=json.dumps(state), duplicate=duplicate, now=now))
+        "incidents/declare_modal.json.j2", form=form, metadata=json.dumps({**state, "duplicate_id": duplicate.id}),
+        duplicate=duplicate, thresholds=current, now=now))
 
 
 def _tell(client: WebClient, channel_id: str | None, user_id: str, message: dict[str, Any], *,

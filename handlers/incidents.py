@@ -95,7 +95,8 @@ def open_declaration(services, command: Command, *, title: str = "") -> None:
     form = incidents.IncidentForm(title=title[: incidents.TITLE_MAX], severity=None, commander_id=command.user_id)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
-        "incidents/declare_modal.json.j2", form=form, metadata=state, duplicate=None, now=utcnow()))
+        "incidents/declare_modal.json.j2", form=form, metadata=state, duplicate=None,
+        thresholds=escalation.all_thresholds(team), now=utcnow()))
 
 
 # --- reading ----------------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 forms, the timeline and the list, and bad input, all over signed HTTP against the Slack stand-in."""
 
 import copy
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from freezegun import freeze_time
 from sqlmodel import select
 
 from bot import incidents, slack_requests
@@ -16,6 +18,7 @@ from tests.harness.bot import blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.teams import make_team
 
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LABELS = ["Title", "Severity", "Affected systems", "Description", "Incident commander"]
 
 
@@ -176,6 +179,55 @@ def test_answering_it_is_the_same_incident_declares_nothing_and_points_to_it(bot
 
     assert reply.json["response_action"] == "update"
     assert "Nothing was declared. Follow INC-001" in blocks_text(reply.json["view"])
+    assert count_rows(bot.db, Incident) == 1
+
+
+def test_a_close_variant_a_minute_later_is_asked_about(bot, slack):
+    make_team(bot.db)
+    with freeze_time(T0) as frozen:
+        declare(bot, "Checkout is down")
+        frozen.move_to(T0 + timedelta(minutes=1))
+
+        reply = declare(bot, "Checkout down again", user="eve")
+
+    assert "Is this INC-001?" in blocks_text(reply.json["view"])
+    assert count_rows(bot.db, Incident) == 1
+
+
+def test_answering_it_is_the_same_incident_never_declares_even_with_the_title_edited(bot):
+    make_team(bot.db)
+    declare(bot, "Checkout is down")
+    asked = declare(bot, "checkout down!", user="eve").json["view"]
+
+    reply = bot.submit(asked, {"duplicate": "same", "title": "Login is slow", "severity": "SEV2",
+                               "commander": "eve"}, user="eve")
+
+    assert "Nothing was declared. Follow INC-001" in blocks_text(reply.json["view"])
+    assert count_rows(bot.db, Incident) == 1
+
+
+def test_answering_it_is_the_same_incident_with_the_form_emptied_declares_nothing(bot):
+    make_team(bot.db)
+    declare(bot, "Checkout is down")
+    asked = declare(bot, "checkout down!", user="eve").json["view"]
+
+    reply = bot.submit(asked, {"duplicate": "same", "title": "", "severity": None, "commander": "eve"}, user="eve")
+
+    assert "Nothing was declared. Follow INC-001" in blocks_text(reply.json["view"])
+    assert count_rows(bot.db, Incident) == 1
+
+
+@pytest.mark.parametrize("metadata, answer", [('{"team_id": 1, "duplicate_id": "1"}', "same"),
+                                              ('{"team_id": 1, "duplicate_id": 1}', "maybe")])
+def test_a_forged_duplicate_question_is_a_400(bot, metadata, answer):
+    make_team(bot.db)
+    declare(bot, "Checkout is down")
+    asked = {**declare(bot, "checkout down!", user="eve").json["view"], "private_metadata": metadata}
+
+    reply = bot.submit(asked, {"duplicate": answer, "title": "checkout down!", "severity": "SEV1",
+                               "commander": "eve"}, user="eve")
+
+    assert reply.status == 400
     assert count_rows(bot.db, Incident) == 1
 
 
