@@ -683,6 +683,25 @@ def test_the_list_shows_open_incidents_with_age_and_level(bot):
     assert "INC-003" not in reply.text
 
 
+@pytest.mark.parametrize("took, shown", [(timedelta(minutes=1), "1 min"), (timedelta(minutes=90), "1.5 h"),
+                                         (timedelta(hours=23, minutes=59), "23.9 h"),
+                                         (timedelta(hours=26, minutes=40), "1 d 2 h")])
+def test_durations_read_the_same_on_the_card_in_the_thread_and_on_the_timeline(bot, slack, took, shown):
+    make_team(bot.db)
+    with freeze_time(T0) as frozen:
+        declare(bot)
+        declare(bot, "Search is slow", severity="SEV4")
+        frozen.move_to(T0 + took)
+        bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+        listed = bot.command("incident list", user="alice", channel="payments").text
+        timeline = bot.command("incident INC-001", user="alice", channel="payments").text
+
+    assert f"after {shown} at Level" in blocks_text(card(slack))
+    assert f"INC-001 resolved* by <@UALICE> after {shown}." in blocks_text(in_thread(slack)[-1])
+    assert f"resolved after {shown}" in timeline
+    assert f"open {shown}" in listed
+
+
 # --- malformed payloads -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("action_id, value", [("incident_ack", "abc"), ("incident_escalate", "1"),
                                               ("incident_resolve", "1:2:3"), ("incident_update", ""),
