@@ -47,7 +47,7 @@ def incident(services, command: Command) -> None:
     if not word:
         return open_declaration(services, command)
     if word.lower() == "help":
-        return _say(command, "incidents.usage")
+        return usage(services, command)
     if word.lower() == "list":
         return list_open(services, command)
     if word.lower() in TEXT_ACTIONS:
@@ -85,6 +85,15 @@ def _mistyped(services, command: Command, word: str, rest: str) -> dict | None:
 def _names_incident(word: str) -> bool:
     """INC-003 or inc3, not a bare number: titles have numbers ("Checkout 500 errors")."""
     return word[:3].lower() == "inc" and incidents.parse_reference(word) is not None
+
+
+def usage(services, command: Command) -> None:
+    """The commands, and the escalation matrix of the channel's team when there is one."""
+    with services.db.transaction() as session:
+        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
+    if team is None:
+        return _say(command, "incidents.usage")
+    _say(command, "incidents.usage", team=team.name, thresholds=escalation.all_thresholds(team))
 
 
 # --- declaring -----------------------------------------------------------------------------------------------

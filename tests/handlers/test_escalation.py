@@ -224,6 +224,25 @@ def test_thresholds_can_be_set_by_text_and_only_by_leads_managers_or_admins(bot)
     assert bot.command("setup", channel="payments", user="alice").status == 200  # plain setup still opens its modal
 
 
+def test_the_declaration_form_and_the_incident_help_show_the_teams_own_thresholds(bot):
+    make_team(bot.db)
+    make_team(bot.db, "Platform", channel="platform", leads=("frank",))
+    bot.command("setup escalation SEV1 4 8", user="bob", channel="payments")
+
+    bot.command("incident", user="dave", channel="payments")
+    form = blocks_text(bot.last_view())
+    help_here = bot.command("incident help", user="dave", channel="payments").json["text"]
+    help_there = bot.command("incident help", user="frank", channel="platform").json["text"]
+    help_nowhere = bot.command("incident help", user="dave", channel="general").json["text"]
+
+    assert "after 4 h and 8 h for SEV1; 24 h and 48 h for SEV2, SEV3, SEV4" in form
+    assert "In Payments: Unresolved, an incident goes to the engineering managers (Level 2) and then to the " \
+           "executives (Level 3) after 4 h and 8 h for SEV1; 24 h and 48 h for SEV2, SEV3, SEV4." in help_here
+    assert "In Platform: Unresolved, an incident goes to the engineering managers (Level 2) after 24 h and to the " \
+           "executives (Level 3) after 48 h." in help_there
+    assert "Unresolved" not in help_nowhere and "/qms incident ack INC-001" in help_nowhere
+
+
 def test_a_team_with_incident_channels_gets_a_channel_per_incident_with_its_responders(bot, slack):
     _incident_channels(bot, make_team(bot.db, leads=("alice", "eve")))
     with freeze_time(T0) as frozen:
