@@ -110,10 +110,8 @@ def open_declaration(services, command: Command, *, title: str = "") -> None:
 
 # --- reading ----------------------------------------------------------------------------------------------------
 def list_open(services, command: Command) -> None:
-    with services.db.transaction() as session:
-        here = store.by_channel(session, command.workspace_id, command.channel_id)
-        team = (team_store.get_team(session, command.workspace_id, here.team_id) if here
-                else teams.team_for_channel(session, command.workspace_id, command.channel_id))
+    with services.db.transaction() as session:  # the channel's team (an incident's channel: its team), or all
+        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
         found = store.open_incidents(session, command.workspace_id, team.id if team else None)
         names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
     command.reply("incidents/list.json.j2", incidents=found, team_names=names, scope=team.name if team else None,

@@ -2,6 +2,7 @@
 leads (Level 1) to the engineering managers at 24 h (Level 2) and the executives at 48 h (Level 3),
 pinging each level once, through rate limits, downtime and crashes. Time is frozen, never waited for."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
@@ -262,6 +263,26 @@ def test_a_team_with_incident_channels_gets_a_channel_per_incident_with_its_resp
     assert bot.command("incident ack", user="alice", channel=channel).json["text"] == "You acknowledged INC-001."
     bot.command("incident update 5 servers restarted", user="alice", channel=channel)
     assert incident(bot).latest_update == "5 servers restarted"
+
+
+def test_in_an_incident_channel_list_and_declare_are_about_the_incidents_team(bot, slack):
+    payments = _incident_channels(bot, make_team(bot.db, leads=("alice",)))
+    make_team(bot.db, "Platform", channel="platform", leads=("frank",))
+    declare(bot, "Checkout is down")
+    channel = slack.calls_to("conversations.create")[0].response["channel"]["id"]
+    bot.command("incident", user="frank", channel="platform")
+    bot.submit(bot.last_view(), {"title": "Build farm offline", "severity": "SEV3", "commander": "frank"},
+               user="frank")
+
+    listed = bot.command("incident list", user="ivy", channel=channel).text
+    bot.command("incident", user="ivy", channel=channel)
+    form = bot.last_view()
+    bot.submit(form, {"title": "Refunds stuck", "severity": "SEV2", "commander": "ivy"}, user="ivy")
+
+    assert "*Open incidents of Payments* · 1" in listed
+    assert "Checkout is down" in listed and "Build farm offline" not in listed
+    assert json.loads(form["private_metadata"])["team_id"] == payments.id
+    assert incident(bot, 3).title == "Refunds stuck" and incident(bot, 3).team_id == payments.id
 
 
 def test_a_taken_channel_name_gets_a_suffix(bot, slack):
