@@ -107,11 +107,20 @@ def _button(body: dict[str, Any], *, pair: bool = False):
     return field(body, "team", "id"), field(body, "user", "id"), (tuple(parts) if pair else parts[0])
 
 
+ID_MAX = 2**31 - 1  # ids are 32-bit on PostgreSQL
+
+
 def _number(text: str, problem: str) -> int:
-    """A whole number written in ASCII digits ("²" and "٣" are digits to `isdigit`, not to us)."""
-    if not (text.isascii() and text.isdecimal()):
+    """A whole number written in ASCII digits ("²" and "٣" are digits to `isdigit`, not to us), small
+    enough to be an id (and to keep int() from refusing thousands of digits)."""
+    if not (text.isascii() and text.isdecimal() and len(text) <= 10 and int(text) <= ID_MAX):
         raise MalformedPayload(problem)
     return int(text)
+
+
+def _id(value: Any) -> bool:
+    """Whether a value from a modal's metadata can be an id (JSON true is not 1)."""
+    return type(value) is int and 0 < value <= ID_MAX
 
 
 def _ticks(body: dict[str, Any]) -> tuple[str, str, int, int, dict[str, bool]]:
@@ -156,7 +165,7 @@ def _seen_in_message(body: dict[str, Any], block_id: str, step: int) -> set[str]
 
 def _incident_id(view: dict[str, Any]) -> int:
     incident_id = metadata(view).get("incident_id")
-    if not isinstance(incident_id, int):
+    if not _id(incident_id):
         raise MalformedPayload("the modal does not name an incident")
     return incident_id
 
@@ -190,9 +199,9 @@ def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str,
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
     team_id, asked_id = state.get("team_id"), state.get("duplicate_id")
-    if not isinstance(team_id, int):
+    if not _id(team_id):
         raise MalformedPayload("the declaration modal does not name a team")
-    if asked_id is not None and not isinstance(asked_id, int):
+    if asked_id is not None and not _id(asked_id):
         raise MalformedPayload("the declaration modal names no incident it asked about")
     values = view_values(view)
     answer = values.get("duplicate")  # asked "is this INC-004?": "same", "new", or None when not answered
@@ -361,7 +370,7 @@ def submit_resolution(services, ack: Ack, body: dict[str, Any], view: dict[str, 
 def submit_thresholds(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
-    if not isinstance(state.get("team_id"), int):
+    if not _id(state.get("team_id")):
         raise MalformedPayload("the thresholds modal does not name a team")
     values = {severity: view_values(view).get(severity.lower()) for severity in escalation.SEVERITIES}
     admin = people.lookup(client, user_id).is_workspace_admin

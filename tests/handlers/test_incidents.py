@@ -707,7 +707,8 @@ def test_durations_read_the_same_on_the_card_in_the_thread_and_on_the_timeline(b
                                               ("incident_resolve", "1:2:3"), ("incident_update", ""),
                                               ("incident_ack", "\u00b2"), ("incident_ack", "\u0661"),
                                               ("incident_escalate", "1:\u00b9"), ("incident_ack", " 1"),
-                                              ("incident_ack", "+1"), ("incident_ack", "1_0")])
+                                              ("incident_ack", "+1"), ("incident_ack", "1_0"),
+                                              ("incident_ack", "9" * 5000), ("incident_resolve", "99999999999")])
 def test_a_malformed_button_value_is_a_400_and_changes_nothing(bot, slack, action_id, value):
     make_team(bot.db)
     declare(bot)
@@ -736,11 +737,13 @@ def test_a_malformed_checklist_tick_is_a_400_and_changes_nothing(bot, slack, blo
     assert count_rows(bot.db, IncidentEvent) == before
 
 
-def test_a_modal_that_names_no_incident_is_a_400(bot, slack):
+@pytest.mark.parametrize("metadata", ['{"incident_id": "one"}', '{"incident_id": true}', '{"incident_id": 1.0}',
+                                      '{"incident_id": 1e400}', '{"incident_id": ' + "9" * 40 + '}'])
+def test_a_modal_that_names_no_incident_is_a_400(bot, slack, metadata):
     make_team(bot.db)
     declare(bot)
     bot.press("incident_resolve", value=str(incident(bot).id), user="dave", message=card(slack), channel="payments")
-    view = {**bot.last_view(), "private_metadata": '{"incident_id": "one"}'}
+    view = {**bot.last_view(), "private_metadata": metadata}
 
     reply = bot.submit(view, {"summary": "Fixed", "review_days": "5"}, user="dave")
 
