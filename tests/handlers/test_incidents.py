@@ -628,6 +628,19 @@ def test_a_non_member_resolving_by_text_is_refused_naming_who_may(bot):
     assert incident(bot).status == "open"
 
 
+def test_team_names_and_typed_words_in_answers_cannot_ping_or_link(bot):
+    make_team(bot.db, "Pay <!here> & Co")
+    declare(bot)
+
+    refused = bot.command("incident resolve INC-001 Fixed", user="ivy", channel="payments").json["text"]
+    thresholds = bot.command("setup escalation <!channel> 4 8", user="ivy", channel="payments").json["text"]
+    severity = bot.command("setup escalation <!channel> 4 8", user="bob", channel="payments").json["text"]
+
+    assert "managers of Pay &lt;!here&gt; &amp; Co, or" in refused and "<!here>" not in refused
+    assert "managers of Pay &lt;!here&gt; &amp; Co, or" in thresholds
+    assert severity.startswith("&lt;!CHANNEL&gt; is not a severity")
+
+
 def test_an_unknown_incident_or_a_missing_reference_gets_a_clear_answer(bot):
     make_team(bot.db)
 
