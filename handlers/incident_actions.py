@@ -33,17 +33,17 @@ def register(app: App, services) -> None:
         submit_declaration(services, ack, body, view, client)
 
     @app.action("incident_ack")
-    def press_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def press_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         workspace_id, user_id, incident_id = _button(body)
         ack()
-        _change(services, respond, lambda session, now: incidents.acknowledge(
+        _change(services, body, respond, client, lambda session, now: incidents.acknowledge(
             session, workspace_id, incident_id, actor_id=user_id, now=now))
 
     @app.action("incident_escalate")
-    def press_escalate(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def press_escalate(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         workspace_id, user_id, (incident_id, seen_level) = _button(body, pair=True)
         ack()
-        _change(services, respond, lambda session, now: incidents.escalate_now(
+        _change(services, body, respond, client, lambda session, now: incidents.escalate_now(
             session, workspace_id, incident_id, actor_id=user_id, seen_level=seen_level, now=now))
 
     @app.action("incident_update")
@@ -171,19 +171,15 @@ def _incident_id(view: dict[str, Any]) -> int:
 
 
 # --- buttons -----------------------------------------------------------------------------------------------------
-def _change(services, respond: Respond, change: Callable) -> None:
-    """Run one change in a transaction; a refusal is answered to the person, and changes nothing."""
+def _change(services, body: dict[str, Any], respond: Respond, client: WebClient, change: Callable) -> None:
+    """Run one change in a transaction; a refusal is answered to the person (beside the message, or
+    in a modal where there is no response_url), and changes nothing."""
     try:
         with services.db.transaction() as session:
             change(session, utcnow())
     except Refusal as refusal:
-        return _answer(respond, refusal)
+        return refuse_press(body, respond, client, refusal, title="Incident")
     services.deliver_outbox()
-
-
-def _answer(respond: Respond, refusal: Refusal) -> None:
-    respond(response_type="ephemeral", replace_original=False,
-            text=render.phrase(refusal.phrase.key, **refusal.phrase.params))
 
 
 def _resolvable(services, client: WebClient, workspace_id: str, user_id: str, incident_id: int):

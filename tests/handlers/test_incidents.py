@@ -546,6 +546,22 @@ def test_acknowledging_a_resolved_incident_is_refused_and_changes_nothing(bot, s
             count_rows(bot.db, OutboxMessage)) == before
 
 
+def test_a_refused_press_without_a_response_url_is_answered_in_a_modal(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+    payload = slack_requests.block_action(
+        action={"action_id": "incident_ack", "block_id": "incident_actions", "type": "button",
+                "value": str(incident(bot).id)},
+        user_id="UBOB", team_id="T0TEST", response_url="", view={"id": "VHOME", "type": "home"})
+    del payload["response_url"]
+
+    reply = bot.signed_post(slack_requests.interaction(payload))
+
+    assert reply.status == 200
+    assert "INC-001 was already resolved by <@UALICE>" in blocks_text(bot.last_view())
+
+
 def test_escalating_beyond_level_3_is_refused(bot):
     make_team(bot.db)
     declare(bot)
