@@ -25,7 +25,8 @@ from storage.teams import Team
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")  # critical, high, medium, low (wording: templates)
 DEFAULT_HOURS = (24.0, 48.0)  # to Level 2, to Level 3
 MIN_HOURS, MAX_HOURS = 0.25, 720.0  # a quarter of an hour … thirty days
-HOURS_PAIR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*h?\s*(?:[/,;]|\s)\s*(\d+(?:\.\d+)?)\s*h?\s*$", re.IGNORECASE)
+_HOURS = r"([0-9]{1,6}(?:\.[0-9]{1,6})?)\s*h?"  # ASCII digits: "²" or "٤" are no number of hours
+HOURS_PAIR = re.compile(rf"^\s*{_HOURS}\s*(?:[/,;]|\s)\s*{_HOURS}\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ TITLE_MAX, SYSTEMS_MAX, TEXT_MAX = 150, 500, 3000
 DUPLICATE_WINDOW = timedelta(minutes=30)
 REVIEW_DAYS_DEFAULT, REVIEW_DAYS_MAX = 5, 30
 CHANNEL_NAME_MAX, CHANNEL_SLUG_MAX = 80, 40
-INCIDENT_REFERENCE = re.compile(r"^(?:inc-?)?0*(\d{1,9})$", re.IGNORECASE)
+INCIDENT_REFERENCE = re.compile(r"^(?:inc-?)?0*([0-9]{1,9})$", re.IGNORECASE)
 
 
 # --- declaring ------------------------------------------------------------------------------------------
@@ -65,20 +65,60 @@ def validate(form: IncidentForm, *, commander_is_person: bool = True) -> None:
     problems.raise_if_any()
 
 
+# Words that say nothing about what broke: "Checkout is down" and "Checkout down again" are one outage.
+STOP_WORDS = frozenset("""
+    a an the is are was were be been being am it its this that these those there here
+    again still now just also already yet anymore currently very really totally completely
+    of on in at to for from with by and or as into onto
+    we our us i my you your they their some all any seems seem looks look appears appear
+""".split())
+WORDS_ALIKE = 0.85  # how alike two long words must be to count as one ("chekout", "checkout")
+
+
 def titles_match(first: str, second: str) -> bool:
-    """Whether two titles probably name the same incident ("Checkout is down" / "checkout down")."""
-    words_a, words_b = _words(first), _words(second)
-    if not words_a or not words_b:
+    """Whether two titles probably name the same incident ("Checkout is down" / "checkout down again").
+
+    Both titles are reduced to their telling words (lower case, "fail-over" → "failover", stop-words
+    dropped, "errors" → "error"), and a word has a counterpart in the other title when that has the
+    same word, or a long word spelt nearly alike. They match when every word of one title has a
+    counterpart and so do at least half of the other's ("Checkout down" / "Checkout still down for EU
+    customers"), or when long titles share nearly all their words. A word on each side without a
+    counterpart tells them apart: "iOS app crashes" is not "Android app crashes"."""
+    words_a, words_b = title_words(first), title_words(second)
+    if not words_a or not words_b:  # nothing telling (emoji, "It is down"): only the same text matches
         return first.strip().casefold() == second.strip().casefold()
-    text_a, text_b = " ".join(words_a), " ".join(words_b)
-    if text_a == text_b or SequenceMatcher(None, text_a, text_b).ratio() >= 0.8:
+    matched_a = sum(1 for word in words_a if any(_alike(word, other) for other in words_b))
+    matched_b = sum(1 for word in words_b if any(_alike(word, other) for other in words_a))
+    if matched_a == len(words_a) and 2 * matched_b >= len(words_b):
         return True
-    shared, either = set(words_a) & set(words_b), set(words_a) | set(words_b)
-    return len(shared) >= 2 and len(shared) / len(either) >= 0.6
+    if matched_b == len(words_b) and 2 * matched_a >= len(words_a):
+        return True
+    shared = (matched_a + matched_b) / (len(words_a) + len(words_b))
+    return min(matched_a, matched_b) >= 3 and shared >= 0.7
 
 
-def _words(title: str) -> list[str]:
-    return re.findall(r"\w+", title.casefold())
+def title_words(title: str) -> set[str]:
+    """The telling words of a title, normalised."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    text = re.sub(r"(?<=\w)[-'’.](?=\w)", "", text)  # fail-over, can't, node.js: one word each
+    return {_stem(word) for word in re.findall(r"\w+", text) if word not in STOP_WORDS}
+
+
+def _stem(word: str) -> str:
+    """A light stemmer for titles: "errors" → "error", "failing"/"failed"/"fails" → "fail"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
+
+
+def _alike(first: str, second: str) -> bool:
+    if first == second:
+        return True
+    if min(len(first), len(second)) < 5:
+        return False
+    low, high = sorted((first, second))  # SequenceMatcher is not quite symmetric: always ask in one order
+    return SequenceMatcher(None, low, high).ratio() >= WORDS_ALIKE
 
 
 def possible_duplicate(session: Session, team: Team, title: str, *, now: datetime) -> Incident | None:
@@ -186,19 +226,25 @@ def acknowledge(session: Session, workspace_id: str, incident_id: int, *, actor_
 
 @dataclass
 class UpdateForm:
-    """Post update: a text, and optionally a new severity or commander."""
+    """Post update: a text, and optionally a new severity or commander.
+
+    `opened_severity` and `opened_commander_id` are what the modal showed when it was opened: a
+    field still showing that value is not a change, even if someone changed the incident meanwhile
+    (so a responder's plain update is not refused, and a lead's does not undo the other change)."""
 
     text: str | None = None
     severity: str | None = None
     commander_id: str | None = None
+    opened_severity: str | None = None
+    opened_commander_id: str | None = None
 
 
 def post_update(session: Session, workspace_id: str, incident_id: int, form: UpdateForm, *, actor_id: str,
                 workspace_admin: bool, now: datetime, commander_is_person: bool = True) -> Incident:
     incident, team = _locked(session, workspace_id, incident_id)
     text = (form.text or "").strip()
-    severity = form.severity if form.severity and form.severity != incident.severity else None
-    commander = form.commander_id if form.commander_id and form.commander_id != incident.commander_id else None
+    severity = _new_value(form.severity, opened=form.opened_severity, current=incident.severity)
+    commander = _new_value(form.commander_id, opened=form.opened_commander_id, current=incident.commander_id)
     problems = Problems()
     if severity is not None and severity not in SEVERITIES:
         problems.add("severity", "incidents.severity_required")
@@ -233,15 +279,18 @@ def post_update(session: Session, workspace_id: str, incident_id: int, form: Upd
     return incident
 
 
+def _new_value(value: str | None, *, opened: str | None, current: str) -> str | None:
+    """The value a field changes to, or None: left empty, left as the modal showed it, or already so."""
+    if not value or value == current or (opened is not None and value == opened):
+        return None
+    return value
+
+
 def resolve(session: Session, workspace_id: str, incident_id: int, *, summary: str | None, actor_id: str,
             workspace_admin: bool, now: datetime, review_days: int = REVIEW_DAYS_DEFAULT) -> Incident:
     """Resolve with a summary; stops escalation and schedules the post-incident review reminder."""
     incident, team = _locked(session, workspace_id, incident_id)
-    if not incident.is_open:
-        raise Refusal("incidents.already_resolved", incident=reference(incident), by=incident.resolved_by)
-    if not _may_lead(session, team, incident, actor_id, workspace_admin):
-        raise Refusal("incidents.only_commander_or_managers_may", action="resolve", incident=reference(incident),
-                      commander=incident.commander_id, team=team.name)
+    _require_resolvable(session, incident, team, actor_id, workspace_admin)
     summary = (summary or "").strip()
     problems = Problems()
     if not summary:
@@ -261,6 +310,27 @@ def resolve(session: Session, workspace_id: str, incident_id: int, *, summary: s
     _changed(session, incident, team, now=now)
     _note(session, incident, event, now=now, broadcast=True)
     return incident
+
+
+def check_may_resolve(session: Session, workspace_id: str, incident_id: int, *, actor_id: str,
+                      workspace_admin: bool) -> Incident:
+    """The incident, if it is open and this person may resolve it; else the refusal resolving would
+    get. For asking before the summary is written; `resolve` checks again."""
+    incident = store.get(session, workspace_id, incident_id)
+    if incident is None:
+        raise Refusal("incidents.gone")
+    _require_resolvable(session, incident, team_store.get_team(session, workspace_id, incident.team_id), actor_id,
+                        workspace_admin)
+    return incident
+
+
+def _require_resolvable(session: Session, incident: Incident, team: Team, actor_id: str,
+                        workspace_admin: bool) -> None:
+    if not incident.is_open:
+        raise Refusal("incidents.already_resolved", incident=reference(incident), by=incident.resolved_by)
+    if not _may_lead(session, team, incident, actor_id, workspace_admin):
+        raise Refusal("incidents.only_commander_or_managers_may", action="resolve", incident=reference(incident),
+                      commander=incident.commander_id, team=team.name)
 
 
 def escalate_now(session: Session, workspace_id: str, incident_id: int, *, actor_id: str, now: datetime,
@@ -302,17 +372,18 @@ def move_to_level(session: Session, incident: Incident, team: Team, to_level: in
     return True
 
 
-def tick(session: Session, workspace_id: str, incident_id: int, step: int, selected: list[str], *,
+def tick(session: Session, workspace_id: str, incident_id: int, step: int, wanted: dict[str, bool], *,
          actor_id: str, now: datetime) -> list[tuple[str, bool]]:
-    """Record the ticked items of one step of the checklist; returns what changed (key, ticked)."""
+    """Tick or untick items of one step of the checklist (`wanted`: {item: ticked}, only the items
+    the person changed); the others stay as they are. Returns what changed (key, ticked)."""
     incident, team = _locked(session, workspace_id, incident_id)
     items = CHECKLIST[step]
     done = set(incident.checklist_done)
-    wanted = set(selected) & set(items)
-    changes = [(key, key in wanted) for key in items if (key in wanted) != (key in done)]
+    changes = [(key, wanted[key]) for key in items if key in wanted and wanted[key] != (key in done)]
     if not changes:
         return []
-    incident.checklist_done = [key for key in messages.CHECKLIST_KEYS if key in (done - set(items)) | wanted]
+    after = (done | {key for key, ticked in changes if ticked}) - {key for key, ticked in changes if not ticked}
+    incident.checklist_done = [key for key in messages.CHECKLIST_KEYS if key in after]
     for key, ticked in changes:
         store.add_event(session, incident, kind="checklist", actor_id=actor_id, at=now,
                         data={"item": key, "done": ticked})

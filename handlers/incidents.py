@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from difflib import get_close_matches
 
 from slack_bolt import App
 
@@ -31,7 +32,7 @@ from storage import teams as team_store
 
 TEXT_ACTIONS = {"ack": "ack", "acknowledge": "ack", "update": "update", "escalate": "escalate", "resolve": "resolve"}
 TIMELINE_PAGE = 40
-PAGE = re.compile(r"^page\s+(\d{1,6})$", re.IGNORECASE)
+PAGE = re.compile(r"^page\s+([0-9]{1,6})$", re.IGNORECASE)
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
@@ -46,7 +47,7 @@ def incident(services, command: Command) -> None:
     if not word:
         return open_declaration(services, command)
     if word.lower() == "help":
-        return _say(command, "incidents.usage")
+        return usage(services, command)
     if word.lower() == "list":
         return list_open(services, command)
     if word.lower() in TEXT_ACTIONS:
@@ -54,7 +55,45 @@ def incident(services, command: Command) -> None:
     if incidents.parse_reference(word) is not None and (not rest or PAGE.match(rest)):
         page = int(PAGE.match(rest).group(1)) if rest else 1
         return timeline(services, command, word, page)
+    mistyped = _mistyped(services, command, word, rest)
+    if mistyped is not None:
+        return _say(command, "incidents.unknown_action", **mistyped)
     return open_declaration(services, command, title=command.args.strip())
+
+
+def _mistyped(services, command: Command, word: str, rest: str) -> dict | None:
+    """`/qms incident resolved INC-003 was fine` or `/qms incident INC-003 resolve …`: an action
+    mistyped next to an incident's name is not a title; the answer says what it probably meant.
+    None when the text reads as a title (no INC-… next to the first word, or one that does not
+    exist after a word that is not close to any action)."""
+    second, _, after = rest.partition(" ")
+    if _names_incident(second):
+        unknown, named, tail = word, second, after.strip()
+    elif _names_incident(word):
+        unknown, named, tail = second, word, after.strip()
+    else:
+        return None
+    verb = next(iter(get_close_matches(unknown.lower(), TEXT_ACTIONS, n=1, cutoff=0.6)), None)
+    with services.db.transaction() as session:
+        exists = store.by_number(session, command.workspace_id, incidents.parse_reference(named)) is not None
+    if not exists and verb is None:
+        return None
+    suggestion = " ".join(part for part in (verb, named.upper(), tail) if part) if verb else None
+    return {"word": unknown, "suggestion": suggestion}
+
+
+def _names_incident(word: str) -> bool:
+    """INC-003 or inc3, not a bare number: titles have numbers ("Checkout 500 errors")."""
+    return word[:3].lower() == "inc" and incidents.parse_reference(word) is not None
+
+
+def usage(services, command: Command) -> None:
+    """The commands, and the escalation matrix of the channel's team when there is one."""
+    with services.db.transaction() as session:
+        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
+    if team is None:
+        return _say(command, "incidents.usage")
+    _say(command, "incidents.usage", team=team.name, thresholds=escalation.all_thresholds(team))
 
 
 # --- declaring -----------------------------------------------------------------------------------------------
@@ -65,15 +104,14 @@ def open_declaration(services, command: Command, *, title: str = "") -> None:
     form = incidents.IncidentForm(title=title[: incidents.TITLE_MAX], severity=None, commander_id=command.user_id)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
-        "incidents/declare_modal.json.j2", form=form, metadata=state, duplicate=None, now=utcnow()))
+        "incidents/declare_modal.json.j2", form=form, metadata=state, duplicate=None,
+        thresholds=escalation.all_thresholds(team), now=utcnow()))
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
 def list_open(services, command: Command) -> None:
-    with services.db.transaction() as session:
-        here = store.by_channel(session, command.workspace_id, command.channel_id)
-        team = (team_store.get_team(session, command.workspace_id, here.team_id) if here
-                else teams.team_for_channel(session, command.workspace_id, command.channel_id))
+    with services.db.transaction() as session:  # the channel's team (an incident's channel: its team), or all
+        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
         found = store.open_incidents(session, command.workspace_id, team.id if team else None)
         names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
     command.reply("incidents/list.json.j2", incidents=found, team_names=names, scope=team.name if team else None,
@@ -99,9 +137,12 @@ def act(services, command: Command, action: str, rest: str) -> None:
     name = reference(incident)
     if action == "update" and not text:
         raise Refusal("incidents.update_needs_text", incident=name)
-    if action == "resolve" and not text:
-        raise Refusal("incidents.resolve_needs_summary", incident=name)
     admin = people.lookup(command.client, command.user_id).is_workspace_admin if action == "resolve" else False
+    if action == "resolve" and not text:  # whether they may comes first: no use asking for a summary otherwise
+        with services.db.transaction() as session:
+            incidents.check_may_resolve(session, command.workspace_id, incident.id, actor_id=command.user_id,
+                                        workspace_admin=admin)
+        raise Refusal("incidents.resolve_needs_summary", incident=name)
     try:
         with services.db.transaction() as session:
             key, params = _apply(session, action, command, incident.id, text, admin)

@@ -49,7 +49,9 @@ def test_the_next_escalation_is_counted_from_declaration_and_there_is_none_at_th
 
 
 @pytest.mark.parametrize("text, hours", [("24 / 48", (24, 48)), ("4,8", (4, 8)), ("4h 8h", (4, 8)),
-                                         ("0.5 / 1.5", (0.5, 1.5)), ("soon", None), ("24", None), ("", None)])
+                                         ("0.5 / 1.5", (0.5, 1.5)), ("soon", None), ("24", None), ("", None),
+                                         ("\u0662\u0664 / \u0664\u0668", None), ("\u00b2 / 48", None),
+                                         ("9" * 5000 + " / 1", None)])
 def test_thresholds_are_written_as_two_numbers_of_hours(text, hours):
     assert escalation.parse_hours(text) == hours
 

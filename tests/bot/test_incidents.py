@@ -54,6 +54,12 @@ def test_a_declaration_names_every_wrong_field(form, fields):
 @pytest.mark.parametrize("first, second", [
     ("Checkout is down", "checkout down!"), ("Payments API 500 errors", "500 errors from the payments API"),
     ("Login slow", "Login slow"), ("DB failover failed", "db fail-over failed"),
+    ("Checkout is down", "Checkout down again"), ("Checkout is down", "The checkout is still down"),
+    ("Login errors", "login error"), ("Checkout fails", "Checkout failing for card payments"),
+    ("Chekout down", "Checkout down"), ("Card payments declined", "Cards declined for payments"),
+    ("Checkout down", "Checkout is still down for EU customers"), ("High latency", "Latency is high again"),
+    ("Checkout fails for card payments in EU", "Checkout failing for card payments since deploy"),
+    ("Ｃｈｅｃｋｏｕｔ down", "checkout down"),
 ])
 def test_titles_that_name_the_same_incident_match(first, second):
     assert incidents.titles_match(first, second)
@@ -61,7 +67,11 @@ def test_titles_that_name_the_same_incident_match(first, second):
 
 @pytest.mark.parametrize("first, second", [
     ("Checkout is down", "Login is down"), ("Search is slow", "Checkout fails for card payments"),
-    ("🔥", "🚨"), ("API down", "Mobile app crashes on start"),
+    ("🔥", "🚨"), ("API down", "Mobile app crashes on start"), ("Checkout down", "Checkout slow"),
+    ("iOS app crashes", "Android app crashes"), ("Staging deploy broken", "Production deploy broken"),
+    ("Database latency high", "Database latency spikes"), ("500 errors on checkout", "502 errors on checkout"),
+    ("Checkout", "Checkout fails for card payments"), ("It is down", "It is slow"),
+    ("Payments API down", "Payments API slow"),
 ])
 def test_titles_about_different_things_do_not(first, second):
     assert not incidents.titles_match(first, second)
@@ -182,14 +192,27 @@ def test_incidents_of_another_workspace_cannot_be_touched(database):
 def test_ticking_a_step_records_each_change_and_leaves_other_steps_alone(database):
     incident = declare(database, make_team(database))
     with database.transaction() as session:
-        incidents.tick(session, "T0TEST", incident.id, 2, ["2.1", "2.4"], actor_id="UEVE", now=T0)
+        incidents.tick(session, "T0TEST", incident.id, 2, {"2.1": True, "2.4": True}, actor_id="UEVE", now=T0)
 
     with database.transaction() as session:
-        changes = incidents.tick(session, "T0TEST", incident.id, 1, ["1.2"], actor_id="UFRANK", now=T0)
-        again = incidents.tick(session, "T0TEST", incident.id, 1, ["1.2"], actor_id="UFRANK", now=T0)
+        changes = incidents.tick(session, "T0TEST", incident.id, 1, {"1.2": True}, actor_id="UFRANK", now=T0)
+        again = incidents.tick(session, "T0TEST", incident.id, 1, {"1.2": True}, actor_id="UFRANK", now=T0)
 
     assert (changes, again) == ([("1.2", True)], [])
     assert fresh(database, incident).checklist_done == ["1.2", "2.1", "2.4"]
+
+
+def test_a_tick_changes_only_the_items_it_names_in_its_step(database):
+    incident = declare(database, make_team(database))
+    with database.transaction() as session:
+        incidents.tick(session, "T0TEST", incident.id, 1, {"1.1": True, "1.3": True}, actor_id="UEVE", now=T0)
+
+    with database.transaction() as session:
+        changes = incidents.tick(session, "T0TEST", incident.id, 1, {"1.1": False, "1.4": True}, actor_id="UFRANK",
+                                 now=T0)
+
+    assert changes == [("1.1", False), ("1.4", True)]
+    assert fresh(database, incident).checklist_done == ["1.3", "1.4"]
 
 
 # --- figures for the digests ------------------------------------------------------------------------------------------

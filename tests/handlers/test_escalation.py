@@ -2,6 +2,7 @@
 leads (Level 1) to the engineering managers at 24 h (Level 2) and the executives at 48 h (Level 3),
 pinging each level once, through rate limits, downtime and crashes. Time is frozen, never waited for."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
@@ -224,6 +225,25 @@ def test_thresholds_can_be_set_by_text_and_only_by_leads_managers_or_admins(bot)
     assert bot.command("setup", channel="payments", user="alice").status == 200  # plain setup still opens its modal
 
 
+def test_the_declaration_form_and_the_incident_help_show_the_teams_own_thresholds(bot):
+    make_team(bot.db)
+    make_team(bot.db, "Platform", channel="platform", leads=("frank",))
+    bot.command("setup escalation SEV1 4 8", user="bob", channel="payments")
+
+    bot.command("incident", user="dave", channel="payments")
+    form = blocks_text(bot.last_view())
+    help_here = bot.command("incident help", user="dave", channel="payments").json["text"]
+    help_there = bot.command("incident help", user="frank", channel="platform").json["text"]
+    help_nowhere = bot.command("incident help", user="dave", channel="general").json["text"]
+
+    assert "after 4 h and 8 h for SEV1; 24 h and 48 h for SEV2, SEV3, SEV4" in form
+    assert "In Payments: Unresolved, an incident goes to the engineering managers (Level 2) and then to the " \
+           "executives (Level 3) after 4 h and 8 h for SEV1; 24 h and 48 h for SEV2, SEV3, SEV4." in help_here
+    assert "In Platform: Unresolved, an incident goes to the engineering managers (Level 2) after 24 h and to the " \
+           "executives (Level 3) after 48 h." in help_there
+    assert "Unresolved" not in help_nowhere and "/qms incident ack INC-001" in help_nowhere
+
+
 def test_a_team_with_incident_channels_gets_a_channel_per_incident_with_its_responders(bot, slack):
     _incident_channels(bot, make_team(bot.db, leads=("alice", "eve")))
     with freeze_time(T0) as frozen:
@@ -243,6 +263,26 @@ def test_a_team_with_incident_channels_gets_a_channel_per_incident_with_its_resp
     assert bot.command("incident ack", user="alice", channel=channel).json["text"] == "You acknowledged INC-001."
     bot.command("incident update 5 servers restarted", user="alice", channel=channel)
     assert incident(bot).latest_update == "5 servers restarted"
+
+
+def test_in_an_incident_channel_list_and_declare_are_about_the_incidents_team(bot, slack):
+    payments = _incident_channels(bot, make_team(bot.db, leads=("alice",)))
+    make_team(bot.db, "Platform", channel="platform", leads=("frank",))
+    declare(bot, "Checkout is down")
+    channel = slack.calls_to("conversations.create")[0].response["channel"]["id"]
+    bot.command("incident", user="frank", channel="platform")
+    bot.submit(bot.last_view(), {"title": "Build farm offline", "severity": "SEV3", "commander": "frank"},
+               user="frank")
+
+    listed = bot.command("incident list", user="ivy", channel=channel).text
+    bot.command("incident", user="ivy", channel=channel)
+    form = bot.last_view()
+    bot.submit(form, {"title": "Refunds stuck", "severity": "SEV2", "commander": "ivy"}, user="ivy")
+
+    assert "*Open incidents of Payments* · 1" in listed
+    assert "Checkout is down" in listed and "Build farm offline" not in listed
+    assert json.loads(form["private_metadata"])["team_id"] == payments.id
+    assert incident(bot, 3).title == "Refunds stuck" and incident(bot, 3).team_id == payments.id
 
 
 def test_a_taken_channel_name_gets_a_suffix(bot, slack):
@@ -281,6 +321,52 @@ def test_a_card_left_unplaced_by_a_crash_is_placed_in_the_team_channel_by_the_cl
 
     assert len([m for m in slack.posted("CPAYMENTS") if m["text"].startswith("INC-001 SEV2: Checkout")]) == 1
     assert len(pings(slack, 1)) == 1
+
+
+def _break(bot, number, **values):
+    """Make an incident's row one the code cannot handle (as a bad migration or a hand edit might)."""
+    with bot.db.transaction() as session:
+        row = store.by_number(session, "T0TEST", number)
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+
+
+def test_a_card_that_cannot_be_placed_holds_back_neither_the_escalations_nor_the_other_cards(bot, slack):
+    from bot import incidents
+
+    team = make_team(bot.db, managers=("bob",))
+    with freeze_time(T0):
+        declare(bot)  # INC-001, placed in the team's channel at once
+    team = _incident_channels(bot, team)
+    with bot.db.transaction() as session:  # INC-002 and INC-003: their process died before opening channels
+        for title in ("Broken row", "Search is slow"):
+            incidents.declare(session, session.merge(team), incidents.IncidentForm(
+                title=title, severity="SEV3", commander_id="UDAVE"), actor_id="UDAVE", now=T0 + timedelta(hours=23))
+    _break(bot, 2, level=7)  # its card cannot be drawn
+
+    sweep_incidents(bot.services, now=T0 + timedelta(hours=24))
+
+    assert incident(bot, 1).level == 2 and len(pings(slack, 2)) == 1 and len(dms(slack, "UBOB")) == 1
+    assert incident(bot, 3).channel_id == "CPAYMENTS"
+    assert incident(bot, 2).channel_id is None  # left for the next sweep
+
+
+def test_a_review_reminder_that_fails_holds_back_neither_the_others_nor_the_escalations(bot, slack):
+    make_team(bot.db, managers=("bob",))
+    with freeze_time(T0) as frozen:
+        for title in ("Checkout fails", "Login fails", "Search is slow"):
+            declare(bot, title)
+        frozen.move_to(T0 + timedelta(hours=1))
+        bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+        bot.command("incident resolve INC-002 Fixed too", user="alice", channel="payments")
+    _break(bot, 1, resolved_at=None)
+    slack.reset_calls()
+
+    sweep_incidents(bot.services, now=T0 + timedelta(days=9))
+
+    assert [len(dms(slack, "UDAVE"))] == [1] and "INC-002" in dms(slack, "UDAVE")[0]["text"]
+    assert incident(bot, 3).level == 3 and incident(bot, 1).review_reminded_at is None
 
 
 def test_the_escalation_sweep_is_a_minutely_clock_job_with_its_own_heartbeat(bot):

@@ -1,10 +1,14 @@
 """`/qms incident`: declaring through the modal, the card and its buttons, the checklist, the text
 forms, the timeline and the list, and bad input, all over signed HTTP against the Slack stand-in."""
 
+import copy
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import incidents
+from bot import incidents, slack_requests
 from bot.timeutil import utcnow
 from storage import incidents as store
 from storage.audit import AuditEvent
@@ -14,6 +18,7 @@ from tests.harness.bot import blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.teams import make_team
 
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LABELS = ["Title", "Severity", "Affected systems", "Description", "Incident commander"]
 
 
@@ -177,6 +182,55 @@ def test_answering_it_is_the_same_incident_declares_nothing_and_points_to_it(bot
     assert count_rows(bot.db, Incident) == 1
 
 
+def test_a_close_variant_a_minute_later_is_asked_about(bot, slack):
+    make_team(bot.db)
+    with freeze_time(T0) as frozen:
+        declare(bot, "Checkout is down")
+        frozen.move_to(T0 + timedelta(minutes=1))
+
+        reply = declare(bot, "Checkout down again", user="eve")
+
+    assert "Is this INC-001?" in blocks_text(reply.json["view"])
+    assert count_rows(bot.db, Incident) == 1
+
+
+def test_answering_it_is_the_same_incident_never_declares_even_with_the_title_edited(bot):
+    make_team(bot.db)
+    declare(bot, "Checkout is down")
+    asked = declare(bot, "checkout down!", user="eve").json["view"]
+
+    reply = bot.submit(asked, {"duplicate": "same", "title": "Login is slow", "severity": "SEV2",
+                               "commander": "eve"}, user="eve")
+
+    assert "Nothing was declared. Follow INC-001" in blocks_text(reply.json["view"])
+    assert count_rows(bot.db, Incident) == 1
+
+
+def test_answering_it_is_the_same_incident_with_the_form_emptied_declares_nothing(bot):
+    make_team(bot.db)
+    declare(bot, "Checkout is down")
+    asked = declare(bot, "checkout down!", user="eve").json["view"]
+
+    reply = bot.submit(asked, {"duplicate": "same", "title": "", "severity": None, "commander": "eve"}, user="eve")
+
+    assert "Nothing was declared. Follow INC-001" in blocks_text(reply.json["view"])
+    assert count_rows(bot.db, Incident) == 1
+
+
+@pytest.mark.parametrize("metadata, answer", [('{"team_id": 1, "duplicate_id": "1"}', "same"),
+                                              ('{"team_id": 1, "duplicate_id": 1}', "maybe")])
+def test_a_forged_duplicate_question_is_a_400(bot, metadata, answer):
+    make_team(bot.db)
+    declare(bot, "Checkout is down")
+    asked = {**declare(bot, "checkout down!", user="eve").json["view"], "private_metadata": metadata}
+
+    reply = bot.submit(asked, {"duplicate": answer, "title": "checkout down!", "severity": "SEV1",
+                               "commander": "eve"}, user="eve")
+
+    assert reply.status == 400
+    assert count_rows(bot.db, Incident) == 1
+
+
 def test_answering_it_is_a_different_incident_declares_a_second(bot):
     make_team(bot.db)
     declare(bot, "Checkout is down")
@@ -256,6 +310,51 @@ def test_the_commander_may_hand_over_and_change_the_severity_others_may_only_pos
     assert refused.json["response_action"] == "update" and "commander (<@UDAVE>)" in blocks_text(refused.json["view"])
     assert (incident(bot).severity, incident(bot).commander_id) == ("SEV2", "UGRACE")
     assert timeline_kinds(bot) == ["declared", "severity", "commander"]
+
+
+def open_update(bot, slack, user):
+    bot.press("incident_update", value=buttons(card(slack))["Post update"]["value"], user=user, message=card(slack),
+              channel="payments")
+    return bot.last_view()
+
+
+def test_a_plain_update_in_a_modal_opened_before_someone_changed_the_severity_is_posted(bot, slack):
+    make_team(bot.db)
+    declare(bot)  # SEV1, commander dave
+    responders = open_update(bot, slack, "ivy")  # ivy may post updates, not change the severity
+    commanders = open_update(bot, slack, "dave")
+    bot.submit(commanders, {"update": "", "severity": "SEV2", "commander": "dave"}, user="dave")
+
+    reply = bot.submit(responders, {"update": "Card payments recovering.", "severity": "SEV1", "commander": "dave"},
+                       user="ivy")
+
+    assert reply.body == ""
+    assert (incident(bot).severity, incident(bot).latest_update) == ("SEV2", "Card payments recovering.")
+    assert timeline_kinds(bot) == ["declared", "severity", "update"]
+
+
+def test_a_leads_submission_changes_only_what_they_changed_in_the_modal(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    leads = open_update(bot, slack, "alice")
+    commanders = open_update(bot, slack, "dave")
+    bot.submit(commanders, {"update": "", "severity": "SEV1", "commander": "grace"}, user="dave")
+
+    bot.submit(leads, {"update": "Less urgent now.", "severity": "SEV3", "commander": "dave"}, user="alice")
+
+    assert (incident(bot).severity, incident(bot).commander_id) == ("SEV3", "UGRACE")
+    assert timeline_kinds(bot) == ["declared", "commander", "severity", "update"]
+
+
+def test_an_update_modal_whose_opened_with_values_are_not_text_is_a_400(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    view = {**open_update(bot, slack, "dave"), "private_metadata": '{"incident_id": 1, "severity": 2}'}
+
+    reply = bot.submit(view, {"update": "x", "severity": "SEV1", "commander": "dave"}, user="dave")
+
+    assert reply.status == 400
+    assert timeline_kinds(bot) == ["declared"]
 
 
 def test_an_empty_update_is_an_error_on_the_field(bot, slack):
@@ -344,15 +443,18 @@ def test_a_resolution_submitted_by_a_non_member_changes_nothing(bot, slack):
     assert count_rows(bot.db, AuditEvent) == before
 
 
+def tick(bot, incident_id, step, message, selected, user):
+    return bot.press("incident_checklist", type="checkboxes", block_id=f"checklist:{incident_id}:{step}",
+                     selected_options=[{"value": value} for value in selected], user=user, message=message,
+                     channel="payments")
+
+
 def test_ticking_the_checklist_is_recorded_with_who_and_shown_to_everyone(bot, slack):
     make_team(bot.db)
     declare(bot)
-    message = checklist(slack)
+    tick(bot, incident(bot).id, 1, checklist(slack), ["1.1", "1.3"], user="eve")
 
-    bot.press("incident_checklist", type="checkboxes", block_id=f"checklist:{incident(bot).id}:1",
-              selected_options=[{"value": "1.1"}, {"value": "1.3"}], user="eve", message=message, channel="payments")
-    bot.press("incident_checklist", type="checkboxes", block_id=f"checklist:{incident(bot).id}:1",
-              selected_options=[{"value": "1.3"}], user="frank", message=message, channel="payments")
+    tick(bot, incident(bot).id, 1, checklist(slack), ["1.3"], user="frank")  # frank unticks 1.1
 
     assert incident(bot).checklist_done == ["1.3"]
     with bot.db.transaction() as session:
@@ -362,6 +464,43 @@ def test_ticking_the_checklist_is_recorded_with_who_and_shown_to_everyone(bot, s
     shown = [b["elements"][0] for b in checklist(slack)["blocks"] if b["type"] == "actions"][0]
     assert [o["value"] for o in shown["initial_options"]] == ["1.3"]
     assert "Checklist 1/24" in blocks_text(card(slack))
+
+
+def test_two_people_ticking_items_of_one_step_at_once_do_not_undo_each_other(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    both_see = copy.deepcopy(checklist(slack))  # neither has seen the other's tick yet
+
+    tick(bot, incident(bot).id, 1, both_see, ["1.1"], user="eve")
+    tick(bot, incident(bot).id, 1, both_see, ["1.3"], user="frank")
+
+    assert incident(bot).checklist_done == ["1.1", "1.3"]
+    shown = [b["elements"][0] for b in checklist(slack)["blocks"] if b["type"] == "actions"][0]
+    assert [o["value"] for o in shown["initial_options"]] == ["1.1", "1.3"]
+
+
+def test_unticking_from_a_stale_copy_unticks_only_that_item(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    tick(bot, incident(bot).id, 2, checklist(slack), ["2.1", "2.2"], user="eve")
+    eves_copy = copy.deepcopy(checklist(slack))  # shows 2.1 and 2.2 ticked
+    tick(bot, incident(bot).id, 2, eves_copy, ["2.1", "2.2", "2.4"], user="frank")
+
+    tick(bot, incident(bot).id, 2, eves_copy, ["2.1"], user="eve")  # eve unticks 2.2 on her older copy
+
+    assert incident(bot).checklist_done == ["2.1", "2.4"]
+
+
+def test_ticking_the_checklist_of_an_incident_that_is_gone_is_answered_and_changes_nothing(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    before = count_rows(bot.db, IncidentEvent)
+
+    reply = tick(bot, 999, 1, checklist(slack), ["1.1"], user="eve")
+
+    assert reply.status == 200
+    assert ephemeral(bot) == "That incident no longer exists, so nothing was changed."
+    assert count_rows(bot.db, IncidentEvent) == before
 
 
 # --- the text forms ------------------------------------------------------------------------------------------------
@@ -407,6 +546,22 @@ def test_acknowledging_a_resolved_incident_is_refused_and_changes_nothing(bot, s
             count_rows(bot.db, OutboxMessage)) == before
 
 
+def test_a_refused_press_without_a_response_url_is_answered_in_a_modal(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+    bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+    payload = slack_requests.block_action(
+        action={"action_id": "incident_ack", "block_id": "incident_actions", "type": "button",
+                "value": str(incident(bot).id)},
+        user_id="UBOB", team_id="T0TEST", response_url="", view={"id": "VHOME", "type": "home"})
+    del payload["response_url"]
+
+    reply = bot.signed_post(slack_requests.interaction(payload))
+
+    assert reply.status == 200
+    assert "INC-001 was already resolved by <@UALICE>" in blocks_text(bot.last_view())
+
+
 def test_escalating_beyond_level_3_is_refused(bot):
     make_team(bot.db)
     declare(bot)
@@ -420,6 +575,64 @@ def test_escalating_beyond_level_3_is_refused(bot):
     assert timeline_kinds(bot).count("escalated") == 2
 
 
+def test_someone_who_may_not_resolve_is_told_so_before_being_asked_for_a_summary(bot):
+    make_team(bot.db)
+    declare(bot)
+
+    reply = bot.command("incident resolve INC-001", user="ivy", channel="payments")
+
+    assert reply.json["text"].startswith("Only INC-001's commander (<@UDAVE>)")
+    assert incident(bot).status == "open"
+
+
+def test_resolving_a_resolved_incident_without_a_summary_says_it_is_resolved(bot):
+    make_team(bot.db)
+    declare(bot)
+    bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+
+    reply = bot.command("incident resolve INC-001", user="alice", channel="payments")
+
+    assert reply.json["text"] == "INC-001 was already resolved by <@UALICE>."
+
+
+@pytest.mark.parametrize("text, suggestion", [
+    ("incident resolved INC-001 was fine", "Did you mean `/qms incident resolve INC-001 was fine`?"),
+    ("incident esclate inc-1", "Did you mean `/qms incident escalate INC-1`?"),
+    ("incident INC-001 resolve gateway fixed", "Did you mean `/qms incident resolve INC-001 gateway fixed`?"),
+    ("incident frobnicate INC-001", None),
+    ("incident resolved INC-042 fixed", "Did you mean `/qms incident resolve INC-042 fixed`?"),
+])
+def test_a_mistyped_action_next_to_an_incident_is_answered_with_the_usage_not_declared(bot, slack, text,
+                                                                                        suggestion):
+    make_team(bot.db)
+    declare(bot)
+    slack.reset_calls()
+
+    reply = bot.command(text, user="alice", channel="payments")
+
+    answer = reply.json["text"]
+    assert "is not something I can do to an incident, so nothing was declared." in answer
+    assert "`/qms incident ack INC-001`" in answer  # the usage
+    assert (suggestion in answer) if suggestion else ("Did you mean" not in answer)
+    assert slack.calls_to("views.open") == []
+    assert count_rows(bot.db, Incident) == 1
+
+
+@pytest.mark.parametrize("text, title", [
+    ("incident Checkout 500 errors", "Checkout 500 errors"),
+    ("incident Rollback of INC-042 failed", "Rollback of INC-042 failed"),
+    ("incident Updates failing", "Updates failing"),
+    ("incident Regression INC-042", "Regression INC-042"),
+])
+def test_titles_that_mention_numbers_or_other_incidents_still_open_the_form(bot, text, title):
+    make_team(bot.db)
+
+    bot.command(text, user="dave", channel="payments")
+
+    assert next(b for b in bot.last_view()["blocks"] if b.get("block_id") == "title")["element"]["initial_value"] \
+        == title
+
+
 def test_a_non_member_resolving_by_text_is_refused_naming_who_may(bot):
     make_team(bot.db)
     declare(bot)
@@ -429,6 +642,19 @@ def test_a_non_member_resolving_by_text_is_refused_naming_who_may(bot):
     assert reply.json["text"] == ("Only INC-001's commander (<@UDAVE>), the team leads and engineering managers of "
                                   "Payments, or a workspace admin may resolve it. Nothing was changed.")
     assert incident(bot).status == "open"
+
+
+def test_team_names_and_typed_words_in_answers_cannot_ping_or_link(bot):
+    make_team(bot.db, "Pay <!here> & Co")
+    declare(bot)
+
+    refused = bot.command("incident resolve INC-001 Fixed", user="ivy", channel="payments").json["text"]
+    thresholds = bot.command("setup escalation <!channel> 4 8", user="ivy", channel="payments").json["text"]
+    severity = bot.command("setup escalation <!channel> 4 8", user="bob", channel="payments").json["text"]
+
+    assert "managers of Pay &lt;!here&gt; &amp; Co, or" in refused and "<!here>" not in refused
+    assert "managers of Pay &lt;!here&gt; &amp; Co, or" in thresholds
+    assert severity.startswith("&lt;!CHANNEL&gt; is not a severity")
 
 
 def test_an_unknown_incident_or_a_missing_reference_gets_a_clear_answer(bot):
@@ -486,9 +712,32 @@ def test_the_list_shows_open_incidents_with_age_and_level(bot):
     assert "INC-003" not in reply.text
 
 
+@pytest.mark.parametrize("took, shown", [(timedelta(minutes=1), "1 min"), (timedelta(minutes=90), "1.5 h"),
+                                         (timedelta(hours=23, minutes=59), "23.9 h"),
+                                         (timedelta(hours=26, minutes=40), "1 d 2 h")])
+def test_durations_read_the_same_on_the_card_in_the_thread_and_on_the_timeline(bot, slack, took, shown):
+    make_team(bot.db)
+    with freeze_time(T0) as frozen:
+        declare(bot)
+        declare(bot, "Search is slow", severity="SEV4")
+        frozen.move_to(T0 + took)
+        bot.command("incident resolve INC-001 Fixed", user="alice", channel="payments")
+        listed = bot.command("incident list", user="alice", channel="payments").text
+        timeline = bot.command("incident INC-001", user="alice", channel="payments").text
+
+    assert f"after {shown} at Level" in blocks_text(card(slack))
+    assert f"INC-001 resolved* by <@UALICE> after {shown}." in blocks_text(in_thread(slack)[-1])
+    assert f"resolved after {shown}" in timeline
+    assert f"open {shown}" in listed
+
+
 # --- malformed payloads -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("action_id, value", [("incident_ack", "abc"), ("incident_escalate", "1"),
-                                              ("incident_resolve", "1:2:3"), ("incident_update", "")])
+                                              ("incident_resolve", "1:2:3"), ("incident_update", ""),
+                                              ("incident_ack", "\u00b2"), ("incident_ack", "\u0661"),
+                                              ("incident_escalate", "1:\u00b9"), ("incident_ack", " 1"),
+                                              ("incident_ack", "+1"), ("incident_ack", "1_0"),
+                                              ("incident_ack", "9" * 5000), ("incident_resolve", "99999999999")])
 def test_a_malformed_button_value_is_a_400_and_changes_nothing(bot, slack, action_id, value):
     make_team(bot.db)
     declare(bot)
@@ -501,7 +750,10 @@ def test_a_malformed_button_value_is_a_400_and_changes_nothing(bot, slack, actio
 
 
 @pytest.mark.parametrize("block_id, options", [("checklist:1:9", []), ("checklist:x:1", []),
-                                               ("checklist:1:1", [{"value": "6.4"}]), ("other:1:1", [])])
+                                               ("checklist:1:1", [{"value": "6.4"}]), ("other:1:1", []),
+                                               ("checklist:\u00b9:1", []), ("checklist:1:\u0663", []),
+                                               ("checklist:1", []), ("checklist:1:1:1", []),
+                                               ("checklist: 1:1", [])])
 def test_a_malformed_checklist_tick_is_a_400_and_changes_nothing(bot, slack, block_id, options):
     make_team(bot.db)
     declare(bot)
@@ -514,13 +766,45 @@ def test_a_malformed_checklist_tick_is_a_400_and_changes_nothing(bot, slack, blo
     assert count_rows(bot.db, IncidentEvent) == before
 
 
-def test_a_modal_that_names_no_incident_is_a_400(bot, slack):
+@pytest.mark.parametrize("metadata", ['{"incident_id": "one"}', '{"incident_id": true}', '{"incident_id": 1.0}',
+                                      '{"incident_id": 1e400}', '{"incident_id": ' + "9" * 40 + '}'])
+def test_a_modal_that_names_no_incident_is_a_400(bot, slack, metadata):
     make_team(bot.db)
     declare(bot)
     bot.press("incident_resolve", value=str(incident(bot).id), user="dave", message=card(slack), channel="payments")
-    view = {**bot.last_view(), "private_metadata": '{"incident_id": "one"}'}
+    view = {**bot.last_view(), "private_metadata": metadata}
 
     reply = bot.submit(view, {"summary": "Fixed", "review_days": "5"}, user="dave")
 
     assert reply.status == 400
     assert incident(bot).status == "open"
+
+
+@pytest.mark.parametrize("days", ["\u00b2", "\u0663", "five", "-1", " 5"])
+def test_a_forged_review_reminder_choice_is_a_400_and_resolves_nothing(bot, slack, days):
+    make_team(bot.db)
+    declare(bot)
+    bot.press("incident_resolve", value=str(incident(bot).id), user="dave", message=card(slack), channel="payments")
+
+    reply = bot.submit(bot.last_view(), {"summary": "Fixed", "review_days": days}, user="dave")
+
+    assert reply.status == 400
+    assert incident(bot).status == "open"
+
+
+@pytest.mark.parametrize("action_id", ["incident_update", "incident_resolve"])
+def test_a_button_that_opens_a_modal_without_a_trigger_id_is_a_400(bot, slack, action_id):
+    make_team(bot.db)
+    declare(bot)
+    payload = slack_requests.block_action(
+        action={"action_id": action_id, "block_id": "incident_actions", "type": "button",
+                "value": str(incident(bot).id)},
+        user_id="UDAVE", team_id="T0TEST", response_url=slack.response_url("action"), channel_id="CPAYMENTS",
+        message=card(slack))
+    del payload["trigger_id"]
+    slack.reset_calls()
+
+    reply = bot.signed_post(slack_requests.interaction(payload))
+
+    assert reply.status == 400
+    assert slack.calls_to("views.open") == []

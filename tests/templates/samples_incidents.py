@@ -8,6 +8,10 @@ from tests.templates.samples import LONG, many_users
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LIMITS = Thresholds(24, 48)
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+MIXED = {"SEV1": Thresholds(4, 8), "SEV2": Thresholds(12, 24), "SEV3": LIMITS, "SEV4": LIMITS}
+ODD = {"SEV1": Thresholds(0.25, 1.5), "SEV2": Thresholds(4.5, 8), "SEV3": Thresholds(36, 72),
+       "SEV4": Thresholds(719.75, 720)}
 PEOPLE = {1: ["UALICE"], 2: ["UBOB"], 3: ["UCAROL"]}
 CROWD = {level: many_users() for level in (1, 2, 3)}
 
@@ -113,15 +117,16 @@ SAMPLES = {
     ]),
     "incidents/declare_modal.json.j2": ("view", [
         {"form": IncidentForm(title="", severity=None, commander_id="UDAVE"), "metadata": '{"team_id": 1}',
-         "duplicate": None, "now": T0},
+         "duplicate": None, "thresholds": {s: LIMITS for s in SEVERITIES}, "now": T0},
         {"form": IncidentForm(title="checkout failing", severity="SEV2", commander_id="UDAVE",
                               affected_systems="checkout", description="Cards declined"),
-         "metadata": '{"team_id": 1}', "duplicate": OPEN, "now": T0 + timedelta(minutes=12)},
+         "metadata": '{"team_id": 1}', "duplicate": OPEN, "thresholds": MIXED, "now": T0 + timedelta(minutes=12)},
         {"form": IncidentForm(title=LONG, severity="SEV1", commander_id="UDAVE", affected_systems=LONG,
                               description=LONG),
-         "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}', "duplicate": EXTREME, "now": T0},
+         "metadata": '{"team_id": 1, "channel_id": "CPAYMENTS"}', "duplicate": EXTREME, "thresholds": ODD,
+         "now": T0},
         {"form": IncidentForm(title="x", severity=None, commander_id="UDAVE"), "metadata": "{}",
-         "duplicate": NEVER_PLACED, "now": T0},
+         "duplicate": NEVER_PLACED, "thresholds": None, "now": T0},
     ]),
     "incidents/update_modal.json.j2": ("view", [
         {"incident": BUSY, "metadata": '{"incident_id": 7}'}, {"incident": EXTREME_RESOLVED, "metadata": "{}"},
