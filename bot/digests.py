@@ -201,10 +201,10 @@ def _risk_actions(risks: RiskSection | None) -> list[Phrase]:
 
 
 # --- how it is written -------------------------------------------------------------------------------
-def message(digest: Digest) -> dict:
-    """The digest as a Slack message (text and blocks)."""
+def message(digest: Digest, *, with_chart: bool = False) -> dict:
+    """The digest as a Slack message (text and blocks); `with_chart`: its chart follows it."""
     actions = [render.phrase(p.key, **p.params) for p in digest.actions]
-    return render.message(f"digests/{digest.kind}.json.j2", digest=digest, actions=actions)
+    return render.message(f"digests/{digest.kind}.json.j2", digest=digest, actions=actions, with_chart=with_chart)
 
 
 def chart_panels(digest: Digest) -> list[charts.Panel]:
@@ -219,7 +219,9 @@ def chart_panels(digest: Digest) -> list[charts.Panel]:
         if any(v is not None for v in values):
             title = render.phrase("digests.chart_panel", label=figure.kpi.label, unit=figure.kpi.unit)
             panels.append(charts.Panel(title=title, comparator=figure.kpi.comparator, target=figure.target,
-                                       values=values, ceiling=_ceiling(figure.kpi)))
+                                       values=values, ceiling=_ceiling(figure.kpi),
+                                       target_text=render.phrase("digests.chart_target",
+                                                                 target=figure.kpi.shown(figure.target))))
     return panels
 
 
@@ -231,7 +233,18 @@ def chart(digest: Digest) -> bytes | None:
     zone = ZoneInfo(digest.timezone)
     weeks = [render.phrase("digests.chart_week", day=w.start.astimezone(zone).date()) for w in digest.weeks]
     return charts.kpi_chart(render.phrase("digests.chart_title", team=digest.team_name, weeks=len(weeks)), weeks,
-                            panels, target_label=render.phrase("digests.chart_target"))
+                            panels)
+
+
+def safe_chart(digest: Digest) -> bytes | None:
+    """The weekly chart, or None when drawing it fails for any reason: the digest goes out without it
+    rather than not at all (and the log says why)."""
+    try:
+        return chart(digest)
+    except Exception:
+        log.exception("digest: could not draw the chart of the %s digest of %s for %s; posting it without the chart",
+                      digest.kind, digest.team_name, digest.period)
+        return None
 
 
 def _ceiling(kpi) -> float | None:
@@ -242,9 +255,10 @@ def _ceiling(kpi) -> float | None:
 def enqueue(session: Session, team: Team, digest: Digest, channel: str, *, now: datetime) -> None:
     """The digest's outbox rows: the message, then (weekly) its chart as a file in the same channel."""
     key = f"digest:{team.id}:{digest.kind}:{digest.period}"
+    png = safe_chart(digest) if digest.kind == WEEKLY else None
     outbox.enqueue(session, workspace_id=team.workspace_id, key=key, method="chat.postMessage",
-                   payload=message(digest) | {"channel": channel, "unfurl_links": False}, now=now)
-    png = chart(digest) if digest.kind == WEEKLY else None
+                   payload=message(digest, with_chart=png is not None) | {"channel": channel, "unfurl_links": False},
+                   now=now)
     if png is not None:
         outbox.enqueue(session, workspace_id=team.workspace_id, key=f"{key}:chart", method="files.upload_v2", now=now,
                        payload={"channel": channel, "filename": f"qms-kpis-{digest.period}.png",

@@ -352,3 +352,40 @@ def test_sections_that_are_absent_are_not_rendered():
     text = blocks_text(digests.message(digest_with([figure("dor_pass_rate", 95.0)])))
 
     assert "*Reviews*" not in text and "*Incidents*" not in text and "*Risks*" not in text
+
+
+# --- the chart never stops a digest -------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["FinOps $$ team", "Billing $_$", r"Ops \$x^$ 50%"])
+def test_a_team_name_with_dollar_signs_is_drawn_as_written_not_as_tex(bot, slack, name):
+    team = make_team(bot.db, name, digest="digest")
+    seed_two_weeks(bot.db, team)
+
+    posted = run_clock(bot, MONDAY_9)
+
+    assert [digest_kind(m) for m in posted if m.get("blocks")] == ["daily", "weekly"]
+    complete = slack.calls_to("files.completeUploadExternal")
+    assert complete and complete[0].args["files"][0]["title"] == f"{name}: quality KPIs over the last 8 weeks"
+    assert "The chart of the last 8 weeks follows" in blocks_text(posted[1])
+
+
+def test_a_chart_that_cannot_be_drawn_leaves_the_digest_posted_without_it_and_logged(bot, slack, caplog,
+                                                                                     monkeypatch):
+    from matplotlib.figure import Figure
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the font cache is gone")
+
+    monkeypatch.setattr(Figure, "savefig", broken)  # matplotlib failing, for any reason of its own
+    team = make_team(bot.db, digest="digest")
+    seed_two_weeks(bot.db, team)
+
+    with caplog.at_level(logging.ERROR, logger="bot.digests"):
+        posted = run_clock(bot, MONDAY_9)
+
+    weekly = next(m for m in posted if digest_kind(m) == "weekly")
+    assert "Week 10: Mon 2 Mar – Sun 8 Mar 2026" in blocks_text(weekly)
+    assert "chart" not in blocks_text(weekly)  # it does not promise one
+    assert slack.calls_to("files.getUploadURLExternal") == []
+    assert "could not draw the chart of the weekly digest of Payments for 2026-W10" in caplog.text
+    assert "the font cache is gone" in caplog.text
+    assert run_clock(bot, MONDAY_9 + timedelta(minutes=1)) == []  # posted once, not retried every minute

@@ -19,6 +19,11 @@ def digest(kind, report, **sections):
 
 
 def contexts(kind):
+    """Each digest, its chart following it (every other one) or not: none drawn, or drawing failed."""
+    return [dict(context, with_chart=index % 2 == 0) for index, context in enumerate(_contexts(kind))]
+
+
+def _contexts(kind):
     return [
         {"digest": digest(kind, realistic_report()), "actions": GUIDE_ACTIONS},
         {"digest": digest(kind, realistic_report(), reviews=REVIEWS, incidents=INCIDENTS, risks=RISKS),
