@@ -122,12 +122,53 @@ def test_a_button_naming_another_workspaces_team_opens_nothing(bot, slack):
     assert slack.calls_to("views.open") == []
 
 
-def test_a_forged_button_value_is_a_400(bot, slack):
+@pytest.mark.parametrize("action_id, value", [
+    ("metrics_open_check", "sprint:1"), ("metrics_open_report", "one"),
+    # "²".isdigit() is true but int("²") raises; "٣" is a decimal digit, not an ASCII one; 5,000 digits is
+    # more than int() reads, and 10 digits more than the database's integer holds.
+    ("metrics_open_report", "²"), ("metrics_open_check", "dor:²"), ("metrics_open_report", "٣"),
+    ("metrics_open_check", "dod:" + "1" * 5000), ("metrics_open_report", "9" * 10), ("metrics_open_report", ""),
+])
+def test_a_forged_button_value_is_a_400(bot, slack, action_id, value):
     make_team(bot.db)
 
-    assert bot.press("metrics_open_check", value="sprint:1", user="alice").status == 400
-    assert bot.press("metrics_open_report", value="one", user="alice").status == 400
+    assert bot.press(action_id, value=value, user="alice").status == 400
     assert slack.calls_to("views.open") == []
+
+
+@pytest.mark.parametrize("action_id, value", [("metrics_open_check", "dor:"), ("metrics_open_report", "")])
+def test_a_button_for_a_team_since_deleted_says_so_in_a_modal_on_the_home_tab(bot, slack, action_id, value):
+    team = make_team(bot.db)
+    with bot.db.transaction() as session:
+        session.delete(session.merge(team))
+    value += str(team.id)
+
+    reply = press_on_home(bot, action_id, value, user="alice", view={"id": "V1", "type": "home"})
+
+    assert reply.status == 200
+    [opened] = slack.calls_to("views.open")
+    assert "That team no longer exists" in blocks_text(opened.args["view"])
+
+
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_all_figures_is_acknowledged_before_its_figures_are_computed(bot, slack):
+    """Slack waits 3 seconds for the ack: while the figures cannot be read yet (a table locked here),
+    the press is already acknowledged; the modal opens once they are."""
+    from sqlalchemy import text
+
+    team = make_team(bot.db)
+    payload = slack_requests.block_action(
+        action={"action_id": "metrics_open_report", "block_id": "b", "type": "button", "value": str(team.id)},
+        user_id="UALICE", team_id=TEAM_ID, response_url="", view={"id": "V1", "type": "home"})
+    with bot.db.engine.connect() as connection, connection.begin():
+        connection.execute(text("LOCK TABLE gate_result IN ACCESS EXCLUSIVE MODE"))
+        reply = bot.signed_post(slack_requests.interaction(payload), wait=False)
+        opened_while_locked = slack.calls_to("views.open")
+    bot.wait()
+
+    assert reply.status == 200  # without the ack, Bolt gives up after 3 s and answers 404
+    assert opened_while_locked == []
+    assert bot.last_view()["title"]["text"] == "Quality metrics"
 
 
 # --- the person's own reviews, risks and incidents ----------------------------------------------------
