@@ -78,6 +78,8 @@ def save_check(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
     channel_id = field(state, "channel_id", default=None)
     if kind not in metrics.KINDS:
         raise MalformedPayload(f"unknown check kind {kind!r}")
+    if isinstance(team_id, bool) or not 0 < team_id < 10**9:  # an id the database's integer holds
+        raise MalformedPayload(f"team id {team_id} is out of range")
     values = view_values(view)
     form = metrics.CheckForm(kind=kind, work_item=values.get("work_item"), result=values.get("result"),
                              reason=values.get("reason"), minutes=values.get("minutes"), note=values.get("note"))

@@ -91,7 +91,9 @@ def test_a_forged_result_is_an_inline_error_not_a_stored_check(bot):
 
 
 @pytest.mark.parametrize("metadata", ['{"kind": "dor", "team_id": "1"}', '{"kind": "sprint", "team_id": 1}', "[]",
-                                      "{not json"])
+                                      "{not json", '{"kind": "dor", "team_id": true}',
+                                      '{"kind": "dor", "team_id": 100000000000000000000}',
+                                      '{"kind": "dor", "team_id": -1}', '{"kind": "dor", "team_id": 1, "channel_id": 5}'])
 def test_a_submission_with_forged_metadata_is_a_400_and_stores_nothing(bot, metadata):
     make_team(bot.db)
     bot.command("dor", channel="payments")
@@ -317,7 +319,8 @@ def test_a_manager_changes_the_digest_time_and_it_is_audited(bot):
 
 
 @pytest.mark.parametrize("user, text, answer", [("dave", "setup digest 08:30", "Only the team leads"),
-                                                ("alice", "setup digest half past eight", "is not a time of day")])
+                                                ("alice", "setup digest half past eight", "is not a time of day"),
+                                                ("alice", "setup digest 1٥:3٠", "is not a time of day")])
 def test_a_digest_time_change_that_is_not_allowed_or_not_a_time_changes_nothing(bot, user, text, answer):
     make_team(bot.db)
 
