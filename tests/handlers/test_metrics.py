@@ -329,3 +329,25 @@ def test_a_digest_time_change_that_is_not_allowed_or_not_a_time_changes_nothing(
     assert answer in reply.json["text"]
     with bot.db.transaction() as session:
         assert team_store.team_by_channel(session, "T0TEST", "CPAYMENTS").digest_time == "09:00"
+
+
+# --- what people typed is shown, never obeyed ------------------------------------------------------------
+HOSTILE = "Ops <!channel> & <https://evil.example|Payments>"
+
+
+def test_a_team_name_and_a_work_item_with_mrkdwn_controls_reach_slack_escaped(bot):
+    make_team(bot.db, HOSTILE)
+
+    saved = bot.command("dor pass R&D-12<b> 5m", channel="payments")
+    report = bot.command("metrics", channel="payments")
+    tokens = bot.command("setup token list", channel="payments")
+    schedule = bot.command("setup digest", channel="payments")
+
+    escaped = "Ops &lt;!channel&gt; &amp; &lt;https://evil.example|Payments&gt;"
+    assert saved.json["text"] == "Recorded: DoR passed for R&amp;D-12&lt;b&gt;"
+    assert report.json["text"].startswith(f"Quality metrics for {escaped}:")
+    assert tokens.json["text"].startswith(f"{escaped} has 0 live CI token(s)")
+    assert schedule.json["text"].startswith(f"{escaped}'s digests go out at 09:00")
+    for reply in (saved, report, tokens, schedule):
+        mrkdwn = [reply.json["text"]] + [b["text"]["text"] for b in reply.json["blocks"] if b["type"] == "section"]
+        assert not any("<!" in text or "<https://evil" in text for text in mrkdwn)

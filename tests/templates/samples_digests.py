@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from bot import render
 from bot.digests import Digest
 from tests.templates.samples import LONG, MANY
 from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, QUIET_INCIDENTS,
@@ -11,6 +12,10 @@ from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REV
 
 GUIDE_ACTIONS = ["Schedule a requirements writing workshop: DoR pass rate is 85% against >90%, mostly for incomplete "
                  "requirements.", "Investigate the security scans failures (flaky or real?): 92% against >95%."]
+
+
+# Action items arrive rendered (bot.digests.message): their typed parts are escaped by their phrases.
+LONG_ACTION = render.phrase("digests.action_critical_risk", risk=LONG, score=25, owner="UALICE")
 
 
 def digest(kind, report, **sections):
@@ -34,7 +39,7 @@ def _contexts(kind):
         {"digest": digest(kind, reviews_only_report(), reviews=REVIEWS, incidents=INCIDENTS, risks=RISKS),
          "actions": GUIDE_ACTIONS},
         {"digest": digest(kind, extreme_report(), reviews=LONG_REVIEWS, incidents=LONG_INCIDENTS, risks=LONG_RISKS),
-         "actions": [LONG] * MANY},
+         "actions": [LONG_ACTION] * MANY},
     ]
 
 
