@@ -140,7 +140,7 @@ def action_items(digest: Digest) -> list[Phrase]:
     found += _incident_actions(digest.incidents)
     found += _risk_actions(digest.risks)
     found += _metric_actions(report)
-    found += _review_actions(digest.reviews)
+    found += _review_actions(digest.reviews, rebalance=digest.kind == WEEKLY)
     return found[:ACTIONS_MAX]
 
 
@@ -169,12 +169,16 @@ def _metric_actions(report: metrics.Report) -> list[Phrase]:
     return found
 
 
-def _review_actions(reviews: ReviewSection | None) -> list[Phrase]:
+def _review_actions(reviews: ReviewSection | None, *, rebalance: bool) -> list[Phrase]:
+    """Stalled reviews to unblock; and, weekly only, reviewers to relieve: utilization is an average
+    over the period, and a daily digest's period (a weekend, say) is too short to judge a load by."""
     if reviews is None:
         return []
     found = []
     if reviews.stalled:
         found.append(Phrase("digests.action_stalled_reviews", {"count": reviews.stalled}))
+    if not rebalance:
+        return found
     for user, share in [(u, s) for u, s in reviews.utilization if s > UTILIZATION_BAND[1]][:2]:
         found.append(Phrase("digests.action_rebalance_reviewer", {"user": user, "share": share,
                                                                   "limit": UTILIZATION_BAND[1]}))

@@ -233,12 +233,12 @@ def test_the_weekly_digest_shows_the_week_against_the_one_before_with_arrows_del
 
     text = blocks_text(weekly)
     assert "Week 10: Mon 2 Mar – Sun 8 Mar 2026" in text
-    assert "⚠️ *DoR pass rate*: 70% · target >90% · ↑ +20 pts vs 50% (better)" in text
-    assert "⚠️ *Unit tests*: 95% · target >95%" in text
-    assert "✅ *Code coverage*: 85% · target >80%" in text
-    assert "✅ *Defect escape rate*: 2.5% · target <3%" in text
-    assert "• Incomplete requirements: 100% (3)" in text
-    assert "Schedule a requirements writing workshop: DoR pass rate is 70% against >90%" in text
+    assert "⚠️ *DoR pass rate*: 70 % · target > 90 % · ↑ +20 pts vs 50 % (better)" in text
+    assert "⚠️ *Unit tests*: 95 % · target > 95 %" in text
+    assert "✅ *Code coverage*: 85 % · target > 80 %" in text
+    assert "✅ *Defect escape rate*: 2.5 % · target < 3 %" in text
+    assert "• Incomplete requirements: 100 % (3)" in text
+    assert "Schedule a requirements writing workshop: DoR pass rate is 70 % against > 90 %" in text
     assert "Investigate the unit tests failures" in text
 
 
@@ -283,7 +283,7 @@ def test_the_daily_digest_reports_the_days_since_the_previous_working_day_agains
 
     text = blocks_text(daily)
     assert "Friday 6 March to Sunday 8 March" in text
-    assert "⚠️ *DoD success*: 66.7% · target >95%" in text
+    assert "⚠️ *DoD success*: 66.7 % · target > 95 %" in text
     assert "No data for: DoR pass rate" in text
     assert "Go through the DoD failures with QA" in text
 
@@ -345,7 +345,8 @@ def test_reviews_figures_when_present_become_the_review_kpis_and_their_section()
     # Review time rests on the 12 reviews done; quality on the 10 of them that were rated.
     assert values == {"review_time_hours": (7.5, 4.0, 12), "review_quality": (8.2, 8.5, 10)}
     assert "*Reviews*: 9 requested, 12 done · 7.5 h mean, 5 h median (working hours) · quality 8.2/10" in text
-    assert "Reviewer utilization (target 70–85%): team 64% · <@UEVE> 78%" in text
+    assert ("Reviewer utilization over the period (open reviews ÷ capacity, averaged; target 70–85 %): team 64 % · "
+            "<@UEVE> 78 %") in text
     assert [p.key for p in digest.actions] == ["digests.action_review_time"]
 
 

@@ -275,8 +275,8 @@ def test_posted_gate_results_show_up_in_the_teams_metrics(bot):
 
     reply = bot.command("metrics", channel="payments")
 
-    assert "✅ *Performance tests*: 85% of 20 runs · target >85%" not in reply.text  # 85 is not above 85
-    assert "⚠️ *Performance tests*: 85% · target >85%" in reply.text
+    assert "✅ *Performance tests*: 85 % of 20 runs · target > 85 %" not in reply.text  # 85 is not above 85
+    assert "⚠️ *Performance tests*: 85 % · target > 85 %" in reply.text
 
 
 # --- bodies that once made the API answer 500 -------------------------------------------------------

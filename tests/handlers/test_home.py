@@ -46,9 +46,9 @@ def test_home_shows_the_users_team_kpis_against_targets_with_trends(bot):
     text = blocks_text(view)
     assert view["type"] == "home"
     assert "*Payments* · last 7 days: 1 of 3 measured KPIs on target" in text
-    assert "⚠️ *DoR pass rate*: 90% · target >90% · ↑ +90 pts vs 0% (better)" in text
-    assert "✅ *DoR validation time*: 12 min · target <20 min · ↓ −18 min vs 30 min (better)" in text
-    assert "⚠️ *Unit tests*: 75% · target >95%" in text
+    assert "⚠️ *DoR pass rate*: 90 % · target > 90 % · ↑ +90 pts vs 0 % (better)" in text
+    assert "✅ *DoR validation time*: 12 min · target < 20 min · ↓ −18 min vs 30 min (better)" in text
+    assert "⚠️ *Unit tests*: 75 % · target > 95 %" in text
     assert [b["text"]["text"] for b in buttons(view)] == ["Record a DoR check", "Record a DoD check", "All figures"]
 
 
@@ -98,7 +98,7 @@ def test_the_dor_button_opens_the_check_form_and_its_submission_refreshes_home(b
     assert "Recorded for *Payments*: *DoR passed* for PROJ-5" in blocks_text(reply.json["view"])
     assert count_rows(bot.db, ItemCheck) == 1
     assert len(slack.calls_to("views.publish")) == 2
-    assert "✅ *DoR pass rate*: 100%" in blocks_text(slack.home_views["UALICE"])
+    assert "✅ *DoR pass rate*: 100 %" in blocks_text(slack.home_views["UALICE"])
 
 
 def test_all_figures_opens_the_teams_report(bot):
@@ -110,7 +110,7 @@ def test_all_figures_opens_the_teams_report(bot):
 
     report = bot.last_view()
     assert report["title"]["text"] == "Quality metrics"
-    assert "✅ *Integration tests*: 100% of 2 runs · target >90%" in blocks_text(report)
+    assert "✅ *Integration tests*: 100 % of 2 runs · target > 90 %" in blocks_text(report)
 
 
 def test_a_button_naming_another_workspaces_team_opens_nothing(bot, slack):
@@ -256,11 +256,11 @@ def test_a_team_lead_sees_the_risks_they_own_and_the_open_incidents_of_their_tea
                                                             ("Close", "risk_close")]
     assert "*Open incidents* you command or in your teams (2)" in text
     assert (":red_circle: *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · Management involvement · "
-            "open 72 h · commander <@UALICE> · <#CPAYMENTS> · not acknowledged yet · Payments") in text
+            "open 3 d · commander <@UALICE> · <#CPAYMENTS> · not acknowledged yet · Payments") in text
     assert [label for label, _, _ in row_of(view, "INC-003")] == ["Acknowledge", "Post update", "Resolve"]
     assert [label for label, _, _ in row_of(view, "INC-004")] == ["Acknowledge", "Post update", "Resolve"]
     assert "*Payments* · last 7 days: 0 of 2 measured KPIs on target" in text  # review time and quality
-    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in text
+    assert "⚠️ *Review time*: 6.5 h · target < 6 h · ↑ +3.5 h vs 3 h (worse)" in text
 
 
 def test_the_commander_of_another_teams_incident_sees_it_and_may_resolve_only_their_own(bot, fortnight):
@@ -379,8 +379,8 @@ def test_all_figures_shows_review_time_and_quality_and_the_teams_reviews_inciden
     press_on_home(bot, "metrics_open_report", str(fortnight.id), user="alice", view=view)
 
     report = lines_of(bot.last_view())
-    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in report
-    assert "⚠️ *Review quality*: 8.0/10 · target >8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in report
+    assert "⚠️ *Review time*: 6.5 h · target < 6 h · ↑ +3.5 h vs 3 h (worse)" in report
+    assert "⚠️ *Review quality*: 8.0/10 · target > 8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in report
     assert any(line.startswith("*Reviews*: 4 requested, 2 done") for line in report)
     assert any(line.startswith("*Incidents*: 2 open") for line in report)
     assert "*Risks*: 3 open (1 critical, 2 high) · 3 opened, 1 closed in the last 7 days" in report

@@ -64,8 +64,8 @@ def test_a_submitted_check_is_stored_audited_and_confirmed_to_the_person(bot, sl
     assert count_rows(bot.db, AuditEvent) == 2  # the team's creation and this check
     answer = slack.calls_to("chat.postEphemeral")[-1].args
     assert (answer["channel"], answer["user"]) == ("CPAYMENTS", "UDAVE")
-    assert "DoR failed* for PROJ-123 — Missing acceptance criteria · 65 min" in blocks_text(answer)
-    assert "⚠️ *DoR pass rate*: 0% · target >90%" in blocks_text(answer)
+    assert "DoR failed* for PROJ-123 — Missing acceptance criteria · 1.1 h" in blocks_text(answer)
+    assert "⚠️ *DoR pass rate*: 0 % · target > 90 %" in blocks_text(answer)
 
 
 def test_a_failed_check_without_a_reason_and_bad_minutes_get_inline_errors_and_nothing_is_stored(bot):
@@ -136,7 +136,7 @@ def test_the_quick_pass_records_at_once_and_answers_with_the_running_pass_rate(b
 
     assert reply.json["response_type"] == "ephemeral"
     assert "DoR passed* for PROJ-123 · 15 min" in reply.text
-    assert "⚠️ *DoR pass rate*: 50% · target >90%" in reply.text
+    assert "⚠️ *DoR pass rate*: 50 % · target > 90 %" in reply.text
     [_, check] = checks(bot.db)
     assert (check.passed, check.minutes, check.checked_by) == (True, 15, "UEVE")
     assert before <= check.checked_at <= utcnow()
@@ -186,9 +186,9 @@ def test_metrics_answers_with_the_last_weeks_figures_against_targets(bot):
 
     assert reply.json["response_type"] == "ephemeral"
     assert "Quality metrics — Payments" in reply.text and "Last 7 days" in reply.text
-    assert "⚠️ *DoR pass rate*: 75% · target >90%" in reply.text
-    assert "✅ *Security scans*: 100% · target >95% · ↑ +20 pts vs 80% (better)" in reply.text
-    assert "• Incomplete requirements: 100% (1)" in reply.text
+    assert "⚠️ *DoR pass rate*: 75 % · target > 90 %" in reply.text
+    assert "✅ *Security scans*: 100 % · target > 95 % · ↑ +20 pts vs 80 % (better)" in reply.text
+    assert "• Incomplete requirements: 100 % (1)" in reply.text
 
 
 @pytest.mark.parametrize("word, span", [("day", "Last 24 hours"), ("month", "Last 30 days"), ("WEEK", "Last 7 days")])
@@ -199,7 +199,7 @@ def test_metrics_takes_a_period(bot, word, span):
     reply = bot.command(f"metrics {word}", channel="payments")
 
     assert span in reply.text
-    assert ("✅ *DoR pass rate*: 100%" in reply.text) == (word != "day")
+    assert ("✅ *DoR pass rate*: 100 %" in reply.text) == (word != "day")
 
 
 def test_metrics_for_an_unknown_period_says_which_ones_there_are(bot):
@@ -227,8 +227,8 @@ def test_metrics_show_review_time_and_quality_and_the_teams_reviews_incidents_an
 
     text = reply.text.splitlines()
     # Done in the 7 days: CR-002 in 4 h and CR-003 in 9 h, rated 9, 7 and 8; the 7 days before: CR-001, 3 h, 10 and 9.
-    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in text
-    assert "⚠️ *Review quality*: 8.0/10 · target >8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in text
+    assert "⚠️ *Review time*: 6.5 h · target < 6 h · ↑ +3.5 h vs 3 h (worse)" in text
+    assert "⚠️ *Review quality*: 8.0/10 · target > 8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in text
     assert "No checks, gate results or defects for *Payments* in this period yet." in text
     assert ("*Reviews*: 4 requested, 2 done · 6.5 h mean, 6.5 h median (working hours) · quality 8.0/10 · "
             "1 stalled now ⚠️") in text
