@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from sqlmodel import Session
 
-from bot import render
+from bot import render, teams
 from bot.errors import Refusal
 from storage import audit
 from storage import metrics as store
@@ -223,6 +223,16 @@ KINDS = {"gates": Kind("gates", parse_gate, store.add_gate_results),
 
 
 # --- tokens ---------------------------------------------------------------------------------------
+TOKEN_VERBS = ("list", "create", "revoke")
+
+
+def require_token_manager(session: Session, team: Team, user_id: str, *, workspace_admin: bool, verb: str) -> None:
+    """The team's leads and engineering managers, and workspace admins, may see, create and revoke its
+    CI tokens; anyone else is told so, in the words of what they asked for (`verb`: list, create, revoke)."""
+    if not teams.may_manage(session, team, user_id, workspace_admin=workspace_admin):
+        raise Refusal("metrics.only_managers_may_tokens", verb=verb, team=team.name)
+
+
 def hash_token(token: str) -> str:
     """Tokens are 256 random bits, so a plain SHA-256 is enough to keep them unusable if read."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import ci, digest_schedule, digests, metrics, render, teams
+from bot import ci, digest_schedule, digests, metrics, render
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
 from handlers import people
@@ -138,8 +138,8 @@ def ci_token(services, command: Command) -> None:
     now = utcnow()
     with services.db.transaction() as session:
         team = command.team(session)
-        teams.require_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
-                              action="change_setup")
+        ci.require_token_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
+                                 verb=verb if verb in ci.TOKEN_VERBS else "create")
         if verb == "list":
             tokens, revoked, token = _live(session, team), [], None
         elif verb == "revoke":

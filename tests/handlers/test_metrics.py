@@ -263,6 +263,29 @@ def test_someone_who_is_neither_lead_manager_nor_admin_gets_no_token(bot):
     assert count_rows(bot.db, ApiToken) == 0
 
 
+@pytest.mark.parametrize("text, may", [("setup token", "create a CI token for the team"),
+                                       ("setup token list", "see the team's CI tokens"),
+                                       ("setup token revoke all", "revoke the team's CI tokens")])
+def test_someone_else_is_told_what_they_may_not_do_with_the_tokens_in_the_words_of_what_they_asked(bot, text, may):
+    make_team(bot.db)
+    bot.command("setup token", channel="payments")  # alice, a lead: one live token
+
+    reply = bot.command(text, channel="payments", user="dave")
+
+    assert reply.json["text"] == ("Only the team leads and engineering managers of Payments, or a workspace admin, "
+                                  f"may {may}.")
+    assert "qms_" not in reply.text and count_rows(bot.db, ApiToken) == 1
+
+
+def test_a_manager_may_list_the_tokens(bot):
+    make_team(bot.db)
+    bot.command("setup token", channel="payments", user="alice")
+
+    reply = bot.command("setup token list", channel="payments", user="bob")  # an engineering manager
+
+    assert "*Live CI tokens of Payments*" in reply.text and "created by <@UALICE>" in reply.text
+
+
 def test_tokens_can_be_listed_and_revoked_by_their_prefix(bot):
     make_team(bot.db)
     created = bot.command("setup token", channel="payments").text
