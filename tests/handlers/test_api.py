@@ -89,11 +89,12 @@ def test_a_record_posted_again_with_its_id_is_stored_once(bot):
 def test_a_gate_that_ci_skipped_or_cancelled_is_counted_as_not_run_and_not_stored(bot):
     token = token_for(bot.db)
     batch = [{"gate": "unit", "result": "success"}, {"gate": "security", "result": "skipped"},
-             {"gate": "performance", "result": "cancelled"}]
+             {"gate": "performance", "result": "cancelled"}, {"gate": "lint", "result": "Neutral"},
+             {"gate": "e2e", "result": "canceled"}]
 
     reply = post(bot, "/api/v1/gates", batch, token)
 
-    assert reply.json == {"stored": 1, "duplicates": 0, "not_run": 2, "team": "Payments"}
+    assert reply.json == {"stored": 1, "duplicates": 0, "not_run": 4, "team": "Payments"}
     assert [g.gate for g in stored_gates(bot.db)] == ["unit"]
 
 
@@ -232,6 +233,16 @@ def test_each_wrong_field_is_named_in_a_422(bot, record, field, message):
     assert reply.status == 422
     assert reply.json["problems"] == [{"record": 1, "field": field, "message": message}]
     assert stored_gates(bot.db) == []
+
+
+def test_a_single_record_posted_as_an_object_is_record_0(bot):
+    token = token_for(bot.db)
+
+    reply = post(bot, "/api/v1/gates", {"gate": "unit"}, token)
+
+    assert reply.status == 422
+    assert reply.json == {"error": '"result" is missing.', "problem_count": 1,
+                          "problems": [{"record": 0, "field": "result", "message": '"result" is missing.'}]}
 
 
 def test_a_defect_must_say_where_it_was_found(bot):
