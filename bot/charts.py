@@ -3,6 +3,8 @@
 matplotlib's object API on the Agg canvas: no pyplot, no global state and no display, so charts
 can be drawn from any thread of the clock. matplotlib is imported when a chart is drawn, so that
 the web process, which never draws one, does not pay for loading it.
+
+Every text is drawn as it is (`parse_math=False`): a team named "FinOps $$ team" is not TeX.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ class Panel:
     target: float
     values: list[float | None]
     ceiling: float | None = None  # 100 for a percentage: the axis never goes past it
+    target_text: str = ""  # "target > 90 %", beside the title
 
 
-def kpi_chart(title: str, weeks: list[str], panels: list[Panel], *, target_label: str) -> bytes:
+def kpi_chart(title: str, weeks: list[str], panels: list[Panel]) -> bytes:
     """A grid of small line charts, one per KPI, with the target as a dashed line. PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -33,10 +36,10 @@ def kpi_chart(title: str, weeks: list[str], panels: list[Panel], *, target_label
     rows = max(1, -(-len(panels) // COLUMNS))
     figure = Figure(figsize=(4.2 * COLUMNS, 2.6 * rows + 0.9), dpi=90)
     FigureCanvasAgg(figure)
-    figure.suptitle(title, fontsize=13, fontweight="bold", y=1 - 0.25 / (2.6 * rows + 0.9))
+    figure.suptitle(title, fontsize=13, fontweight="bold", y=1 - 0.25 / (2.6 * rows + 0.9), parse_math=False)
     axes = figure.subplots(rows, COLUMNS, squeeze=False).flatten()
     for ax, panel in zip(axes, panels):
-        _draw(ax, weeks, panel, target_label)
+        _draw(ax, weeks, panel)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     # Fixed margins: matplotlib's automatic layout engines cost more than the drawing itself.
@@ -48,7 +51,7 @@ def kpi_chart(title: str, weeks: list[str], panels: list[Panel], *, target_label
     return out.getvalue()
 
 
-def _draw(ax, weeks: list[str], panel: Panel, target_label: str) -> None:
+def _draw(ax, weeks: list[str], panel: Panel) -> None:
     from matplotlib.ticker import MaxNLocator
 
     positions = range(len(weeks))
@@ -60,9 +63,9 @@ def _draw(ax, weeks: list[str], panel: Panel, target_label: str) -> None:
         colors = [MET if _meets(panel, y) else MISSED for y in ys]
         ax.scatter(xs, ys, c=colors, s=28, zorder=3)
     # The target is named in the title (no legend to place); a fixed y spares a layout pass.
-    ax.set_title(f"{panel.title} · {target_label} {panel.comparator}{panel.target:g}", fontsize=10, loc="left",
-                 y=1.03)
-    ax.set_xticks(list(positions), weeks, fontsize=7)
+    ax.set_title(" · ".join(filter(None, (panel.title, panel.target_text))), fontsize=10, loc="left", y=1.03,
+                 parse_math=False)
+    ax.set_xticks(list(positions), weeks, fontsize=7, parse_math=False)
     ax.yaxis.set_major_locator(MaxNLocator(4))
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(axis="y", color=GRID)

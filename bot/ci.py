@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
 from sqlmodel import Session
 
-from bot import render
+from bot import render, teams
 from bot.errors import Refusal
 from storage import audit
 from storage import metrics as store
@@ -29,7 +31,12 @@ TOKEN_SHOWN = 12  # "qms_" and 8 characters identify a token in lists; the rest 
 TOKENS_PER_TEAM = 10
 BATCH_MAX = 1000
 FUTURE_SLACK = timedelta(hours=24)  # a clock running ahead is fine; a timestamp next year is a bug
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before this a timestamp is a bug too (an unset clock, year 1)
+DURATION_MAX = 30 * 24 * 3600  # seconds: no CI gate runs for a month
+VALUE_MAX = 10**12  # a gate's value either side of 0: far beyond any real one, and sums stay finite in SQL
 GATE_NAME_MAX = 40
+# What no database stores as text: NUL (PostgreSQL refuses it) and lone UTF-16 surrogates (not UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 TEXT_MAX = {"commit": 64, "ref": 255, "id": 100, "title": 200, "severity": 20}
 GATE_ALIASES = {"unit_tests": "unit", "unit-tests": "unit", "integration_tests": "integration",
                 "integration-tests": "integration", "security_scan": "security", "security_scans": "security",
@@ -78,12 +85,8 @@ def parse_gate(record: dict[str, Any], index: int, now: datetime) -> dict[str, A
     """A gate result as a row; None for a gate that did not run (skipped, cancelled)."""
     gate = _text(record, "gate", index, required=True, limit=GATE_NAME_MAX).lower().replace(" ", "_")
     passed = _result(record, index)
-    value = _number(record, "value", index)
-    if gate == "coverage" and value is not None and not 0 <= value <= 100:
-        raise Problem("out_of_range", index=index, field="value", low=0, high=100)
-    duration = _number(record, "duration", index)
-    if duration is not None and duration < 0:
-        raise Problem("out_of_range", index=index, field="duration", low=0, high="∞")
+    value = _number(record, "value", index, *((0, 100) if gate == "coverage" else (-VALUE_MAX, VALUE_MAX)))
+    duration = _number(record, "duration", index, 0, DURATION_MAX, unit="seconds")
     if passed is None:
         return None
     return {"gate": GATE_ALIASES.get(gate, gate), "passed": passed, "value": value,
@@ -108,6 +111,10 @@ def parse_batch(body: bytes, kind: Kind, now: datetime) -> tuple[list[dict[str, 
         data = json.loads(body or b"")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise Problem("not_json", detail=str(error)) from None
+    except RecursionError:  # arrays or objects nested deeper than Python's recursion limit
+        raise Problem("too_deep") from None
+    except ValueError:  # an integer of more than 4300 digits: Python refuses to convert it
+        raise Problem("number_too_long", limit=sys.get_int_max_str_digits()) from None
     records = [data] if isinstance(data, dict) else data
     if not isinstance(records, list):
         raise Problem("not_records")
@@ -140,18 +147,27 @@ def _text(record: dict[str, Any], name: str, index: int, *, required: bool = Fal
         value = str(value)  # an id or a commit written as a number
     if not isinstance(value, str):
         raise Problem("not_text", index=index, field=name)
+    if UNSTORABLE.search(value):
+        raise Problem("unstorable_text", index=index, field=name)
     limit = limit or TEXT_MAX[name]
     if len(value.strip()) > limit:
         raise Problem("too_long", index=index, field=name, limit=limit)
     return value.strip()
 
 
-def _number(record: dict[str, Any], name: str, index: int) -> float | None:
+def _number(record: dict[str, Any], name: str, index: int, low: float, high: float,
+            unit: str = "") -> float | None:
+    """A number from low to high. JSON's integers have no bound: one too large for a float is out of
+    range too (not an OverflowError)."""
     value = record.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Problem("not_number", index=index, field=name)
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and Infinity, which json.loads accepts
+        raise Problem("not_number", index=index, field=name)
+    if not low <= value <= high:  # compares ints exactly, however large
+        raise Problem("out_of_range", index=index, field=name, low=low, high=high, unit=unit)
     return float(value)
 
 
@@ -165,8 +181,17 @@ def _result(record: dict[str, Any], index: int) -> bool | None:
     if word in NOT_RUN:
         return None
     if word not in RESULTS:
-        raise Problem("bad_result", index=index, field="result", got=str(value)[:40])
+        raise Problem("bad_result", index=index, field="result", got=_shown(value))
     return RESULTS[word]
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as an error names it: the start of a text or number (never a whole array)."""
+    if isinstance(value, str):
+        return UNSTORABLE.sub("\ufffd", value[:40])
+    if isinstance(value, (int, float)):
+        return str(value)[:40]
+    return {list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def _timestamp(record: dict[str, Any], index: int, now: datetime) -> datetime:
@@ -183,7 +208,13 @@ def _timestamp(record: dict[str, Any], index: int, now: datetime) -> datetime:
         raise Problem("naive_timestamp", index=index, field="timestamp")
     if moment > now + FUTURE_SLACK:
         raise Problem("future_timestamp", index=index, field="timestamp")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00 is before the first moment Python can hold in UTC
+        raise Problem("past_timestamp", index=index, field="timestamp", earliest=EARLIEST.year) from None
+    if moment < EARLIEST:
+        raise Problem("past_timestamp", index=index, field="timestamp", earliest=EARLIEST.year)
+    return moment
 
 
 # --- the endpoints' kinds ---------------------------------------------------------------------------
@@ -192,6 +223,16 @@ KINDS = {"gates": Kind("gates", parse_gate, store.add_gate_results),
 
 
 # --- tokens ---------------------------------------------------------------------------------------
+TOKEN_VERBS = ("list", "create", "revoke")
+
+
+def require_token_manager(session: Session, team: Team, user_id: str, *, workspace_admin: bool, verb: str) -> None:
+    """The team's leads and engineering managers, and workspace admins, may see, create and revoke its
+    CI tokens; anyone else is told so, in the words of what they asked for (`verb`: list, create, revoke)."""
+    if not teams.may_manage(session, team, user_id, workspace_admin=workspace_admin):
+        raise Refusal("metrics.only_managers_may_tokens", verb=verb, team=team.name)
+
+
 def hash_token(token: str) -> str:
     """Tokens are 256 random bits, so a plain SHA-256 is enough to keep them unusable if read."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -83,7 +83,7 @@ def set_digest_time(session: Session, team: Team, value: str, *, actor_id: str, 
     value = value.strip()
     if len(value) == 4 and value[1] == ":":
         value = "0" + value  # 8:30 → 08:30
-    if not CLOCK_TIME.match(value):
+    if not (value.isascii() and CLOCK_TIME.match(value)):  # \d matches "０８:３０", which time() cannot read
         raise Refusal("digests.bad_time", value=value)
     before = team.digest_time
     team.digest_time = value

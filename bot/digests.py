@@ -140,7 +140,7 @@ def action_items(digest: Digest) -> list[Phrase]:
     found += _incident_actions(digest.incidents)
     found += _risk_actions(digest.risks)
     found += _metric_actions(report)
-    found += _review_actions(digest.reviews)
+    found += _review_actions(digest.reviews, rebalance=digest.kind == WEEKLY)
     return found[:ACTIONS_MAX]
 
 
@@ -169,12 +169,16 @@ def _metric_actions(report: metrics.Report) -> list[Phrase]:
     return found
 
 
-def _review_actions(reviews: ReviewSection | None) -> list[Phrase]:
+def _review_actions(reviews: ReviewSection | None, *, rebalance: bool) -> list[Phrase]:
+    """Stalled reviews to unblock; and, weekly only, reviewers to relieve: utilization is an average
+    over the period, and a daily digest's period (a weekend, say) is too short to judge a load by."""
     if reviews is None:
         return []
     found = []
     if reviews.stalled:
         found.append(Phrase("digests.action_stalled_reviews", {"count": reviews.stalled}))
+    if not rebalance:
+        return found
     for user, share in [(u, s) for u, s in reviews.utilization if s > UTILIZATION_BAND[1]][:2]:
         found.append(Phrase("digests.action_rebalance_reviewer", {"user": user, "share": share,
                                                                   "limit": UTILIZATION_BAND[1]}))
@@ -201,10 +205,10 @@ def _risk_actions(risks: RiskSection | None) -> list[Phrase]:
 
 
 # --- how it is written -------------------------------------------------------------------------------
-def message(digest: Digest) -> dict:
-    """The digest as a Slack message (text and blocks)."""
+def message(digest: Digest, *, with_chart: bool = False) -> dict:
+    """The digest as a Slack message (text and blocks); `with_chart`: its chart follows it."""
     actions = [render.phrase(p.key, **p.params) for p in digest.actions]
-    return render.message(f"digests/{digest.kind}.json.j2", digest=digest, actions=actions)
+    return render.message(f"digests/{digest.kind}.json.j2", digest=digest, actions=actions, with_chart=with_chart)
 
 
 def chart_panels(digest: Digest) -> list[charts.Panel]:
@@ -219,7 +223,9 @@ def chart_panels(digest: Digest) -> list[charts.Panel]:
         if any(v is not None for v in values):
             title = render.phrase("digests.chart_panel", label=figure.kpi.label, unit=figure.kpi.unit)
             panels.append(charts.Panel(title=title, comparator=figure.kpi.comparator, target=figure.target,
-                                       values=values, ceiling=_ceiling(figure.kpi)))
+                                       values=values, ceiling=_ceiling(figure.kpi),
+                                       target_text=render.phrase("digests.chart_target",
+                                                                 target=figure.kpi.shown(figure.target))))
     return panels
 
 
@@ -231,7 +237,18 @@ def chart(digest: Digest) -> bytes | None:
     zone = ZoneInfo(digest.timezone)
     weeks = [render.phrase("digests.chart_week", day=w.start.astimezone(zone).date()) for w in digest.weeks]
     return charts.kpi_chart(render.phrase("digests.chart_title", team=digest.team_name, weeks=len(weeks)), weeks,
-                            panels, target_label=render.phrase("digests.chart_target"))
+                            panels)
+
+
+def safe_chart(digest: Digest) -> bytes | None:
+    """The weekly chart, or None when drawing it fails for any reason: the digest goes out without it
+    rather than not at all (and the log says why)."""
+    try:
+        return chart(digest)
+    except Exception:
+        log.exception("digest: could not draw the chart of the %s digest of %s for %s; posting it without the chart",
+                      digest.kind, digest.team_name, digest.period)
+        return None
 
 
 def _ceiling(kpi) -> float | None:
@@ -242,9 +259,10 @@ def _ceiling(kpi) -> float | None:
 def enqueue(session: Session, team: Team, digest: Digest, channel: str, *, now: datetime) -> None:
     """The digest's outbox rows: the message, then (weekly) its chart as a file in the same channel."""
     key = f"digest:{team.id}:{digest.kind}:{digest.period}"
+    png = safe_chart(digest) if digest.kind == WEEKLY else None
     outbox.enqueue(session, workspace_id=team.workspace_id, key=key, method="chat.postMessage",
-                   payload=message(digest) | {"channel": channel, "unfurl_links": False}, now=now)
-    png = chart(digest) if digest.kind == WEEKLY else None
+                   payload=message(digest, with_chart=png is not None) | {"channel": channel, "unfurl_links": False},
+                   now=now)
     if png is not None:
         outbox.enqueue(session, workspace_id=team.workspace_id, key=f"{key}:chart", method="files.upload_v2", now=now,
                        payload={"channel": channel, "filename": f"qms-kpis-{digest.period}.png",

@@ -100,7 +100,7 @@ def parse_quick_check(kind: str, args: str) -> CheckForm:
 
 def _is_duration(word: str) -> bool:
     """In the quick form a duration carries its unit ("15m", "1h"): a bare number may be part of the note."""
-    return not word.isdigit() and parse_minutes(word) is not None
+    return not word.isdecimal() and parse_minutes(word) is not None
 
 
 def reason_for_word(kind: str, word: str) -> str | None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import digests, home, incidents, metrics, render, reviews
 from bot.errors import Refusal
 from bot.timeutil import utcnow
 from handlers import metrics as metric_handlers
-from handlers.forms import MalformedPayload, field
+from handlers.forms import MalformedPayload, field, refuse_press
 from storage import teams as team_store
 
 
@@ -32,41 +32,48 @@ def register(app: App, services) -> None:
         publish(services, client, workspace_id=field(body, "team_id"), user_id=field(event, "user"))
 
     # Buttons read their payload before ack(): a malformed one is then answered 400 (after an ack,
-    # Bolt could no longer change the answer).
+    # Bolt could no longer change the answer). Everything slower comes after the ack.
     @app.action("metrics_open_check")
-    def open_check(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_check(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         kind, _, team_id = field(body, "actions", 0, "value").partition(":")
         if kind not in metrics.KINDS:
             raise MalformedPayload(f"unknown check kind {kind!r}")
-        team = _team(services, body, team_id)
+        workspace_id, team_id, trigger_id = field(body, "team", "id"), _number(team_id), field(body, "trigger_id")
         ack()
-        if team is not None:
-            client.views_open(trigger_id=field(body, "trigger_id"),
-                              view=metric_handlers.check_form(kind, team, channel_id=None))
+        with services.db.transaction() as session:
+            team = team_store.get_team(session, workspace_id, team_id)
+        if team is None:
+            return refuse_press(body, respond, client, Refusal("home.team_gone"),
+                                title=render.phrase("home.title_check"))
+        client.views_open(trigger_id=trigger_id, view=metric_handlers.check_form(kind, team, channel_id=None))
 
     @app.action("metrics_open_report")
-    def open_report(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_report(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        workspace_id, trigger_id = field(body, "team", "id"), field(body, "trigger_id")
+        team_id = _number(field(body, "actions", 0, "value"))
+        ack()  # the trigger_id lives 3 s; the figures of a busy team take a moment
         now = utcnow()
         with services.db.transaction() as session:
-            team = _team_in(session, body, field(body, "actions", 0, "value"))
+            team = team_store.get_team(session, workspace_id, team_id)
             found = digests.figures(session, team, metrics.recent_bounds(now, home.RECENT)) if team else None
-        ack()
-        if found is not None:
-            report, sections = found
-            client.views_open(trigger_id=field(body, "trigger_id"),
-                              view=render.view("metrics/report_modal.json.j2", report=report, sections=sections))
+        if found is None:
+            return refuse_press(body, respond, client, Refusal("home.team_gone"),
+                                title=render.phrase("home.title_report"))
+        report, sections = found
+        client.views_open(trigger_id=trigger_id,
+                          view=render.view("metrics/report_modal.json.j2", report=report, sections=sections))
 
     @app.action("home_review_accept")
-    def accept(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        change(services, ack, body, client, "home.title_accept", reviews.accept)
+    def accept(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        change(services, ack, body, respond, client, "home.title_accept", reviews.accept)
 
     @app.action("home_review_done")
-    def done(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        change(services, ack, body, client, "home.title_done", reviews.finish)
+    def done(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        change(services, ack, body, respond, client, "home.title_done", reviews.finish)
 
     @app.action("home_incident_ack")
-    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        change(services, ack, body, client, "home.title_acknowledge", _acknowledge)
+    def acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        change(services, ack, body, respond, client, "home.title_acknowledge", _acknowledge)
 
 
 def publish(services, client: WebClient, *, workspace_id: str, user_id: str) -> None:
@@ -76,22 +83,20 @@ def publish(services, client: WebClient, *, workspace_id: str, user_id: str) -> 
     client.views_publish(user_id=user_id, view=render.view("home/home.json.j2", page=page))
 
 
-def change(services, ack: Ack, body: dict[str, Any], client: WebClient, title_key: str,
+def change(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, title_key: str,
            domain_change: Callable[..., Any]) -> None:
     """A Home button that changes one thing at once (its value names it): the change in one
     transaction, what it queued delivered, the Home tab refreshed. A refusal (someone else got
     there first, say) is shown in a modal and changes nothing."""
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     target = _number(field(body, "actions", 0, "value"))
-    trigger_id = field(body, "trigger_id")
+    field(body, "trigger_id")  # a refusal is answered in a modal, which needs it
     ack()
     try:
         with services.db.transaction() as session:
             domain_change(session, workspace_id, target, user_id, now=utcnow())
     except Refusal as refusal:
-        text = render.phrase(refusal.phrase.key, **refusal.phrase.params)
-        client.views_open(trigger_id=trigger_id, view=render.view(
-            "common/notice_modal.json.j2", title=render.phrase(title_key), text=text))
+        refuse_press(body, respond, client, refusal, title=render.phrase(title_key))
     else:
         services.deliver_outbox()
     publish(services, client, workspace_id=workspace_id, user_id=user_id)
@@ -102,18 +107,8 @@ def _acknowledge(session, workspace_id: str, incident_id: int, user_id: str, *, 
 
 
 def _number(value: Any) -> int:
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 9:  # ids stay far below 10⁹
-        raise MalformedPayload(f"button value {value!r} is not an id")
+    """The id a button's value carries: ASCII digits only ("²".isdigit() is true, int("²") fails),
+    and at most 9 of them (ids stay far below 10⁹; a longer one would overflow the database's integer)."""
+    if not isinstance(value, str) or not (value.isascii() and value.isdecimal()) or len(value) > 9:
+        raise MalformedPayload(f"button value {value[:40] if isinstance(value, str) else value!r} is not an id")
     return int(value)
-
-
-def _team(services, body: dict[str, Any], team_id: str):
-    with services.db.transaction() as session:
-        return _team_in(session, body, team_id)
-
-
-def _team_in(session, body: dict[str, Any], team_id: str):
-    """The team a Home button names, in the workspace of the person who pressed it (None if gone)."""
-    if not str(team_id).isdigit():
-        raise MalformedPayload(f"team id {team_id!r} is not a number")
-    return team_store.get_team(session, field(body, "team", "id"), int(team_id))

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import ci, digest_schedule, digests, metrics, render, teams
+from bot import ci, digest_schedule, digests, metrics, render
 from bot.errors import Invalid, Refusal
 from bot.timeutil import utcnow
 from handlers import people
@@ -78,6 +78,8 @@ def save_check(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
     channel_id = field(state, "channel_id", default=None)
     if kind not in metrics.KINDS:
         raise MalformedPayload(f"unknown check kind {kind!r}")
+    if isinstance(team_id, bool) or not 0 < team_id < 10**9:  # an id the database's integer holds
+        raise MalformedPayload(f"team id {team_id} is out of range")
     values = view_values(view)
     form = metrics.CheckForm(kind=kind, work_item=values.get("work_item"), result=values.get("result"),
                              reason=values.get("reason"), minutes=values.get("minutes"), note=values.get("note"))
@@ -136,8 +138,8 @@ def ci_token(services, command: Command) -> None:
     now = utcnow()
     with services.db.transaction() as session:
         team = command.team(session)
-        teams.require_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
-                              action="change_setup")
+        ci.require_token_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
+                                 verb=verb if verb in ci.TOKEN_VERBS else "create")
         if verb == "list":
             tokens, revoked, token = _live(session, team), [], None
         elif verb == "revoke":

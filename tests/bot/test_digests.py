@@ -113,7 +113,8 @@ def test_after_fridays_digest_the_next_ones_are_on_monday(database):
     assert upcoming == {"daily": datetime(2026, 3, 30, 7, tzinfo=UTC), "weekly": datetime(2026, 3, 30, 7, tzinfo=UTC)}
 
 
-@pytest.mark.parametrize("typed", ["25:00", "9", "noon", "09:60"])
+# Digits that are not ASCII match a regex's \d, but the schedule cannot read them back: refused too.
+@pytest.mark.parametrize("typed", ["25:00", "9", "noon", "09:60", "０８:３０", "1٥:3٠", "²:30"])
 def test_a_digest_time_that_is_not_a_time_of_day_is_refused(database, typed):
     team = make_team(database)
 
@@ -232,12 +233,12 @@ def test_the_weekly_digest_shows_the_week_against_the_one_before_with_arrows_del
 
     text = blocks_text(weekly)
     assert "Week 10: Mon 2 Mar – Sun 8 Mar 2026" in text
-    assert "⚠️ *DoR pass rate*: 70% · target >90% · ↑ +20 pts vs 50% (better)" in text
-    assert "⚠️ *Unit tests*: 95% · target >95%" in text
-    assert "✅ *Code coverage*: 85% · target >80%" in text
-    assert "✅ *Defect escape rate*: 2.5% · target <3%" in text
-    assert "• Incomplete requirements: 100% (3)" in text
-    assert "Schedule a requirements writing workshop: DoR pass rate is 70% against >90%" in text
+    assert "⚠️ *DoR pass rate*: 70 % · target > 90 % · ↑ +20 pts vs 50 % (better)" in text
+    assert "⚠️ *Unit tests*: 95 % · target > 95 %" in text
+    assert "✅ *Code coverage*: 85 % · target > 80 %" in text
+    assert "✅ *Defect escape rate*: 2.5 % · target < 3 %" in text
+    assert "• Incomplete requirements: 100 % (3)" in text
+    assert "Schedule a requirements writing workshop: DoR pass rate is 70 % against > 90 %" in text
     assert "Investigate the unit tests failures" in text
 
 
@@ -282,7 +283,7 @@ def test_the_daily_digest_reports_the_days_since_the_previous_working_day_agains
 
     text = blocks_text(daily)
     assert "Friday 6 March to Sunday 8 March" in text
-    assert "⚠️ *DoD success*: 66.7% · target >95%" in text
+    assert "⚠️ *DoD success*: 66.7 % · target > 95 %" in text
     assert "No data for: DoR pass rate" in text
     assert "Go through the DoD failures with QA" in text
 
@@ -344,7 +345,8 @@ def test_reviews_figures_when_present_become_the_review_kpis_and_their_section()
     # Review time rests on the 12 reviews done; quality on the 10 of them that were rated.
     assert values == {"review_time_hours": (7.5, 4.0, 12), "review_quality": (8.2, 8.5, 10)}
     assert "*Reviews*: 9 requested, 12 done · 7.5 h mean, 5 h median (working hours) · quality 8.2/10" in text
-    assert "Reviewer utilization (target 70–85%): team 64% · <@UEVE> 78%" in text
+    assert ("Reviewer utilization over the period (open reviews ÷ capacity, averaged; target 70–85 %): team 64 % · "
+            "<@UEVE> 78 %") in text
     assert [p.key for p in digest.actions] == ["digests.action_review_time"]
 
 
@@ -352,3 +354,40 @@ def test_sections_that_are_absent_are_not_rendered():
     text = blocks_text(digests.message(digest_with([figure("dor_pass_rate", 95.0)])))
 
     assert "*Reviews*" not in text and "*Incidents*" not in text and "*Risks*" not in text
+
+
+# --- the chart never stops a digest -------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["FinOps $$ team", "Billing $_$", r"Ops \$x^$ 50%"])
+def test_a_team_name_with_dollar_signs_is_drawn_as_written_not_as_tex(bot, slack, name):
+    team = make_team(bot.db, name, digest="digest")
+    seed_two_weeks(bot.db, team)
+
+    posted = run_clock(bot, MONDAY_9)
+
+    assert [digest_kind(m) for m in posted if m.get("blocks")] == ["daily", "weekly"]
+    complete = slack.calls_to("files.completeUploadExternal")
+    assert complete and complete[0].args["files"][0]["title"] == f"{name}: quality KPIs over the last 8 weeks"
+    assert "The chart of the last 8 weeks follows" in blocks_text(posted[1])
+
+
+def test_a_chart_that_cannot_be_drawn_leaves_the_digest_posted_without_it_and_logged(bot, slack, caplog,
+                                                                                     monkeypatch):
+    from matplotlib.figure import Figure
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the font cache is gone")
+
+    monkeypatch.setattr(Figure, "savefig", broken)  # matplotlib failing, for any reason of its own
+    team = make_team(bot.db, digest="digest")
+    seed_two_weeks(bot.db, team)
+
+    with caplog.at_level(logging.ERROR, logger="bot.digests"):
+        posted = run_clock(bot, MONDAY_9)
+
+    weekly = next(m for m in posted if digest_kind(m) == "weekly")
+    assert "Week 10: Mon 2 Mar – Sun 8 Mar 2026" in blocks_text(weekly)
+    assert "chart" not in blocks_text(weekly)  # it does not promise one
+    assert slack.calls_to("files.getUploadURLExternal") == []
+    assert "could not draw the chart of the weekly digest of Payments for 2026-W10" in caplog.text
+    assert "the font cache is gone" in caplog.text
+    assert run_clock(bot, MONDAY_9 + timedelta(minutes=1)) == []  # posted once, not retried every minute

@@ -201,6 +201,29 @@ def test_a_rebalance_is_suggested_for_a_reviewer_past_the_guides_85_percent(data
     # Over 85 % (strictly) is past the band; at most two names, the busiest first.
     assert [(p.key, p.params["user"]) for p in actions] == [("digests.action_rebalance_reviewer", "UEVE"),
                                                             ("digests.action_rebalance_reviewer", "UIVY")]
+    digest.actions = actions
+    assert ("Rebalance review load: <@UEVE> averaged 92 % of capacity over the week (the guide's band is 70–85 %)."
+            in blocks_text(digests.message(digest)))
+
+
+def test_a_daily_digest_suggests_no_rebalance_however_busy_its_short_period_was(database):
+    """Utilization is an average over the digest's period: a Monday daily covers a weekend, too short and
+    too quiet a span to judge a reviewer's load by; the weekly digest judges it."""
+    team = make_team(database)
+    start = datetime(2026, 3, 6, tzinfo=UTC)
+    report = metrics.Report(team_id=team.id, team_name="Payments", timezone="UTC", start=start,
+                            end=start + timedelta(days=3), previous_start=start - timedelta(days=3), figures=[],
+                            gates=[], dor_reasons=[], dod_reasons=[], counts={"dor_checks": 0})
+    reviews = digests.ReviewSection(done=0, mean_hours=None, median_hours=None, quality=None, stalled=1,
+                                    utilization=[("UIVY", 88.9)], requested=1)
+    digest = digests.Digest(kind="daily", period="2026-03-09", team_id=team.id, team_name="Payments",
+                            timezone="UTC", report=report, reviews=reviews)
+
+    actions = digests.action_items(digest)
+
+    digest.actions = actions
+    assert [p.key for p in actions] == ["digests.action_stalled_reviews"]
+    assert "utilization" not in blocks_text(digests.message(digest))
 
 
 def test_a_digest_posted_late_says_what_is_open_when_it_is_posted(fortnight):
@@ -216,7 +239,7 @@ def test_a_digest_posted_late_says_what_is_open_when_it_is_posted(fortnight):
     with db.transaction() as session:
         daily = outbox.messages(session, "T0TEST", key_prefix=f"digest:{team.id}:daily:")[0].payload
     text = blocks_text(daily)
-    assert "• *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · open 77 h" in text
+    assert "• *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · open 3 d 5 h" in text
     assert "INC-004" not in text  # resolved at noon, before the digest went out
     assert "CR-004> Backend/API — 21 h open (working hours)" in text  # 16 h by Friday night, and Monday 09:00–14:00
 

@@ -46,9 +46,9 @@ def test_home_shows_the_users_team_kpis_against_targets_with_trends(bot):
     text = blocks_text(view)
     assert view["type"] == "home"
     assert "*Payments* · last 7 days: 1 of 3 measured KPIs on target" in text
-    assert "⚠️ *DoR pass rate*: 90% · target >90% · ↑ +90 pts vs 0% (better)" in text
-    assert "✅ *DoR validation time*: 12 min · target <20 min · ↓ −18 min vs 30 min (better)" in text
-    assert "⚠️ *Unit tests*: 75% · target >95%" in text
+    assert "⚠️ *DoR pass rate*: 90 % · target > 90 % · ↑ +90 pts vs 0 % (better)" in text
+    assert "✅ *DoR validation time*: 12 min · target < 20 min · ↓ −18 min vs 30 min (better)" in text
+    assert "⚠️ *Unit tests*: 75 % · target > 95 %" in text
     assert [b["text"]["text"] for b in buttons(view)] == ["Record a DoR check", "Record a DoD check", "All figures"]
 
 
@@ -98,7 +98,7 @@ def test_the_dor_button_opens_the_check_form_and_its_submission_refreshes_home(b
     assert "Recorded for *Payments*: *DoR passed* for PROJ-5" in blocks_text(reply.json["view"])
     assert count_rows(bot.db, ItemCheck) == 1
     assert len(slack.calls_to("views.publish")) == 2
-    assert "✅ *DoR pass rate*: 100%" in blocks_text(slack.home_views["UALICE"])
+    assert "✅ *DoR pass rate*: 100 %" in blocks_text(slack.home_views["UALICE"])
 
 
 def test_all_figures_opens_the_teams_report(bot):
@@ -110,7 +110,7 @@ def test_all_figures_opens_the_teams_report(bot):
 
     report = bot.last_view()
     assert report["title"]["text"] == "Quality metrics"
-    assert "✅ *Integration tests*: 100% of 2 runs · target >90%" in blocks_text(report)
+    assert "✅ *Integration tests*: 100 % of 2 runs · target > 90 %" in blocks_text(report)
 
 
 def test_a_button_naming_another_workspaces_team_opens_nothing(bot, slack):
@@ -122,12 +122,53 @@ def test_a_button_naming_another_workspaces_team_opens_nothing(bot, slack):
     assert slack.calls_to("views.open") == []
 
 
-def test_a_forged_button_value_is_a_400(bot, slack):
+@pytest.mark.parametrize("action_id, value", [
+    ("metrics_open_check", "sprint:1"), ("metrics_open_report", "one"),
+    # "²".isdigit() is true but int("²") raises; "٣" is a decimal digit, not an ASCII one; 5,000 digits is
+    # more than int() reads, and 10 digits more than the database's integer holds.
+    ("metrics_open_report", "²"), ("metrics_open_check", "dor:²"), ("metrics_open_report", "٣"),
+    ("metrics_open_check", "dod:" + "1" * 5000), ("metrics_open_report", "9" * 10), ("metrics_open_report", ""),
+])
+def test_a_forged_button_value_is_a_400(bot, slack, action_id, value):
     make_team(bot.db)
 
-    assert bot.press("metrics_open_check", value="sprint:1", user="alice").status == 400
-    assert bot.press("metrics_open_report", value="one", user="alice").status == 400
+    assert bot.press(action_id, value=value, user="alice").status == 400
     assert slack.calls_to("views.open") == []
+
+
+@pytest.mark.parametrize("action_id, value", [("metrics_open_check", "dor:"), ("metrics_open_report", "")])
+def test_a_button_for_a_team_since_deleted_says_so_in_a_modal_on_the_home_tab(bot, slack, action_id, value):
+    team = make_team(bot.db)
+    with bot.db.transaction() as session:
+        session.delete(session.merge(team))
+    value += str(team.id)
+
+    reply = press_on_home(bot, action_id, value, user="alice", view={"id": "V1", "type": "home"})
+
+    assert reply.status == 200
+    [opened] = slack.calls_to("views.open")
+    assert "That team no longer exists" in blocks_text(opened.args["view"])
+
+
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_all_figures_is_acknowledged_before_its_figures_are_computed(bot, slack):
+    """Slack waits 3 seconds for the ack: while the figures cannot be read yet (a table locked here),
+    the press is already acknowledged; the modal opens once they are."""
+    from sqlalchemy import text
+
+    team = make_team(bot.db)
+    payload = slack_requests.block_action(
+        action={"action_id": "metrics_open_report", "block_id": "b", "type": "button", "value": str(team.id)},
+        user_id="UALICE", team_id=TEAM_ID, response_url="", view={"id": "V1", "type": "home"})
+    with bot.db.engine.connect() as connection, connection.begin():
+        connection.execute(text("LOCK TABLE gate_result IN ACCESS EXCLUSIVE MODE"))
+        reply = bot.signed_post(slack_requests.interaction(payload), wait=False)
+        opened_while_locked = slack.calls_to("views.open")
+    bot.wait()
+
+    assert reply.status == 200  # without the ack, Bolt gives up after 3 s and answers 404
+    assert opened_while_locked == []
+    assert bot.last_view()["title"]["text"] == "Quality metrics"
 
 
 # --- the person's own reviews, risks and incidents ----------------------------------------------------
@@ -216,11 +257,11 @@ def test_a_team_lead_sees_the_risks_they_own_and_the_open_incidents_of_their_tea
                                                             ("Close", "risk_close")]
     assert "*Open incidents* you command or in your teams (2)" in text
     assert (":red_circle: *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · Management involvement · "
-            "open 72 h · commander <@UALICE> · <#CPAYMENTS> · not acknowledged yet · Payments") in text
+            "open 3 d · commander <@UALICE> · <#CPAYMENTS> · not acknowledged yet · Payments") in text
     assert [label for label, _, _ in row_of(view, "INC-003")] == ["Acknowledge", "Post update", "Resolve"]
     assert [label for label, _, _ in row_of(view, "INC-004")] == ["Acknowledge", "Post update", "Resolve"]
     assert "*Payments* · last 7 days: 0 of 2 measured KPIs on target" in text  # review time and quality
-    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in text
+    assert "⚠️ *Review time*: 6.5 h · target < 6 h · ↑ +3.5 h vs 3 h (worse)" in text
 
 
 def test_the_commander_of_another_teams_incident_sees_it_and_may_resolve_only_their_own(bot, fortnight):
@@ -339,8 +380,8 @@ def test_all_figures_shows_review_time_and_quality_and_the_teams_reviews_inciden
     press_on_home(bot, "metrics_open_report", str(fortnight.id), user="alice", view=view)
 
     report = lines_of(bot.last_view())
-    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in report
-    assert "⚠️ *Review quality*: 8.0/10 · target >8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in report
+    assert "⚠️ *Review time*: 6.5 h · target < 6 h · ↑ +3.5 h vs 3 h (worse)" in report
+    assert "⚠️ *Review quality*: 8.0/10 · target > 8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in report
     assert any(line.startswith("*Reviews*: 4 requested, 2 done") for line in report)
     assert any(line.startswith("*Incidents*: 2 open") for line in report)
     assert "*Risks*: 3 open (1 critical, 2 high) · 3 opened, 1 closed in the last 7 days" in report

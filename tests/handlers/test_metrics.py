@@ -64,8 +64,8 @@ def test_a_submitted_check_is_stored_audited_and_confirmed_to_the_person(bot, sl
     assert count_rows(bot.db, AuditEvent) == 2  # the team's creation and this check
     answer = slack.calls_to("chat.postEphemeral")[-1].args
     assert (answer["channel"], answer["user"]) == ("CPAYMENTS", "UDAVE")
-    assert "DoR failed* for PROJ-123 — Missing acceptance criteria · 65 min" in blocks_text(answer)
-    assert "⚠️ *DoR pass rate*: 0% · target >90%" in blocks_text(answer)
+    assert "DoR failed* for PROJ-123 — Missing acceptance criteria · 1.1 h" in blocks_text(answer)
+    assert "⚠️ *DoR pass rate*: 0 % · target > 90 %" in blocks_text(answer)
 
 
 def test_a_failed_check_without_a_reason_and_bad_minutes_get_inline_errors_and_nothing_is_stored(bot):
@@ -91,7 +91,9 @@ def test_a_forged_result_is_an_inline_error_not_a_stored_check(bot):
 
 
 @pytest.mark.parametrize("metadata", ['{"kind": "dor", "team_id": "1"}', '{"kind": "sprint", "team_id": 1}', "[]",
-                                      "{not json"])
+                                      "{not json", '{"kind": "dor", "team_id": true}',
+                                      '{"kind": "dor", "team_id": 100000000000000000000}',
+                                      '{"kind": "dor", "team_id": -1}', '{"kind": "dor", "team_id": 1, "channel_id": 5}'])
 def test_a_submission_with_forged_metadata_is_a_400_and_stores_nothing(bot, metadata):
     make_team(bot.db)
     bot.command("dor", channel="payments")
@@ -134,7 +136,7 @@ def test_the_quick_pass_records_at_once_and_answers_with_the_running_pass_rate(b
 
     assert reply.json["response_type"] == "ephemeral"
     assert "DoR passed* for PROJ-123 · 15 min" in reply.text
-    assert "⚠️ *DoR pass rate*: 50% · target >90%" in reply.text
+    assert "⚠️ *DoR pass rate*: 50 % · target > 90 %" in reply.text
     [_, check] = checks(bot.db)
     assert (check.passed, check.minutes, check.checked_by) == (True, 15, "UEVE")
     assert before <= check.checked_at <= utcnow()
@@ -184,9 +186,9 @@ def test_metrics_answers_with_the_last_weeks_figures_against_targets(bot):
 
     assert reply.json["response_type"] == "ephemeral"
     assert "Quality metrics — Payments" in reply.text and "Last 7 days" in reply.text
-    assert "⚠️ *DoR pass rate*: 75% · target >90%" in reply.text
-    assert "✅ *Security scans*: 100% · target >95% · ↑ +20 pts vs 80% (better)" in reply.text
-    assert "• Incomplete requirements: 100% (1)" in reply.text
+    assert "⚠️ *DoR pass rate*: 75 % · target > 90 %" in reply.text
+    assert "✅ *Security scans*: 100 % · target > 95 % · ↑ +20 pts vs 80 % (better)" in reply.text
+    assert "• Incomplete requirements: 100 % (1)" in reply.text
 
 
 @pytest.mark.parametrize("word, span", [("day", "Last 24 hours"), ("month", "Last 30 days"), ("WEEK", "Last 7 days")])
@@ -197,7 +199,7 @@ def test_metrics_takes_a_period(bot, word, span):
     reply = bot.command(f"metrics {word}", channel="payments")
 
     assert span in reply.text
-    assert ("✅ *DoR pass rate*: 100%" in reply.text) == (word != "day")
+    assert ("✅ *DoR pass rate*: 100 %" in reply.text) == (word != "day")
 
 
 def test_metrics_for_an_unknown_period_says_which_ones_there_are(bot):
@@ -225,8 +227,8 @@ def test_metrics_show_review_time_and_quality_and_the_teams_reviews_incidents_an
 
     text = reply.text.splitlines()
     # Done in the 7 days: CR-002 in 4 h and CR-003 in 9 h, rated 9, 7 and 8; the 7 days before: CR-001, 3 h, 10 and 9.
-    assert "⚠️ *Review time*: 6.5 h · target <6 h · ↑ +3.5 h vs 3 h (worse)" in text
-    assert "⚠️ *Review quality*: 8.0/10 · target >8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in text
+    assert "⚠️ *Review time*: 6.5 h · target < 6 h · ↑ +3.5 h vs 3 h (worse)" in text
+    assert "⚠️ *Review quality*: 8.0/10 · target > 8.0/10 · ↓ −1.5/10 vs 9.5/10 (worse)" in text
     assert "No checks, gate results or defects for *Payments* in this period yet." in text
     assert ("*Reviews*: 4 requested, 2 done · 6.5 h mean, 6.5 h median (working hours) · quality 8.0/10 · "
             "1 stalled now ⚠️") in text
@@ -259,6 +261,29 @@ def test_someone_who_is_neither_lead_manager_nor_admin_gets_no_token(bot):
 
     assert "Only the team leads and engineering managers of Payments" in reply.json["text"]
     assert count_rows(bot.db, ApiToken) == 0
+
+
+@pytest.mark.parametrize("text, may", [("setup token", "create a CI token for the team"),
+                                       ("setup token list", "see the team's CI tokens"),
+                                       ("setup token revoke all", "revoke the team's CI tokens")])
+def test_someone_else_is_told_what_they_may_not_do_with_the_tokens_in_the_words_of_what_they_asked(bot, text, may):
+    make_team(bot.db)
+    bot.command("setup token", channel="payments")  # alice, a lead: one live token
+
+    reply = bot.command(text, channel="payments", user="dave")
+
+    assert reply.json["text"] == ("Only the team leads and engineering managers of Payments, or a workspace admin, "
+                                  f"may {may}.")
+    assert "qms_" not in reply.text and count_rows(bot.db, ApiToken) == 1
+
+
+def test_a_manager_may_list_the_tokens(bot):
+    make_team(bot.db)
+    bot.command("setup token", channel="payments", user="alice")
+
+    reply = bot.command("setup token list", channel="payments", user="bob")  # an engineering manager
+
+    assert "*Live CI tokens of Payments*" in reply.text and "created by <@UALICE>" in reply.text
 
 
 def test_tokens_can_be_listed_and_revoked_by_their_prefix(bot):
@@ -317,7 +342,8 @@ def test_a_manager_changes_the_digest_time_and_it_is_audited(bot):
 
 
 @pytest.mark.parametrize("user, text, answer", [("dave", "setup digest 08:30", "Only the team leads"),
-                                                ("alice", "setup digest half past eight", "is not a time of day")])
+                                                ("alice", "setup digest half past eight", "is not a time of day"),
+                                                ("alice", "setup digest 1٥:3٠", "is not a time of day")])
 def test_a_digest_time_change_that_is_not_allowed_or_not_a_time_changes_nothing(bot, user, text, answer):
     make_team(bot.db)
 
@@ -326,3 +352,25 @@ def test_a_digest_time_change_that_is_not_allowed_or_not_a_time_changes_nothing(
     assert answer in reply.json["text"]
     with bot.db.transaction() as session:
         assert team_store.team_by_channel(session, "T0TEST", "CPAYMENTS").digest_time == "09:00"
+
+
+# --- what people typed is shown, never obeyed ------------------------------------------------------------
+HOSTILE = "Ops <!channel> & <https://evil.example|Payments>"
+
+
+def test_a_team_name_and_a_work_item_with_mrkdwn_controls_reach_slack_escaped(bot):
+    make_team(bot.db, HOSTILE)
+
+    saved = bot.command("dor pass R&D-12<b> 5m", channel="payments")
+    report = bot.command("metrics", channel="payments")
+    tokens = bot.command("setup token list", channel="payments")
+    schedule = bot.command("setup digest", channel="payments")
+
+    escaped = "Ops &lt;!channel&gt; &amp; &lt;https://evil.example|Payments&gt;"
+    assert saved.json["text"] == "Recorded: DoR passed for R&amp;D-12&lt;b&gt;"
+    assert report.json["text"].startswith(f"Quality metrics for {escaped}:")
+    assert tokens.json["text"].startswith(f"{escaped} has 0 live CI token(s)")
+    assert schedule.json["text"].startswith(f"{escaped}'s digests go out at 09:00")
+    for reply in (saved, report, tokens, schedule):
+        mrkdwn = [reply.json["text"]] + [b["text"]["text"] for b in reply.json["blocks"] if b["type"] == "section"]
+        assert not any("<!" in text or "<https://evil" in text for text in mrkdwn)

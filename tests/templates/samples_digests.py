@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from bot import render
 from bot.digests import Digest
 from tests.templates.samples import LONG, MANY
 from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, QUIET_INCIDENTS,
@@ -13,12 +14,21 @@ GUIDE_ACTIONS = ["Schedule a requirements writing workshop: DoR pass rate is 85%
                  "requirements.", "Investigate the security scans failures (flaky or real?): 92% against >95%."]
 
 
+# Action items arrive rendered (bot.digests.message): their typed parts are escaped by their phrases.
+LONG_ACTION = render.phrase("digests.action_critical_risk", risk=LONG, score=25, owner="UALICE")
+
+
 def digest(kind, report, **sections):
     return Digest(kind=kind, period="2026-W10" if kind == "weekly" else "2026-03-09", team_id=1,
                   team_name=report.team_name, timezone=report.timezone, report=report, **sections)
 
 
 def contexts(kind):
+    """Each digest, its chart following it (every other one) or not: none drawn, or drawing failed."""
+    return [dict(context, with_chart=index % 2 == 0) for index, context in enumerate(_contexts(kind))]
+
+
+def _contexts(kind):
     return [
         {"digest": digest(kind, realistic_report()), "actions": GUIDE_ACTIONS},
         {"digest": digest(kind, realistic_report(), reviews=REVIEWS, incidents=INCIDENTS, risks=RISKS),
@@ -29,7 +39,7 @@ def contexts(kind):
         {"digest": digest(kind, reviews_only_report(), reviews=REVIEWS, incidents=INCIDENTS, risks=RISKS),
          "actions": GUIDE_ACTIONS},
         {"digest": digest(kind, extreme_report(), reviews=LONG_REVIEWS, incidents=LONG_INCIDENTS, risks=LONG_RISKS),
-         "actions": [LONG] * MANY},
+         "actions": [LONG_ACTION] * MANY},
     ]
 
 
