@@ -102,7 +102,7 @@ def _slack_api_url(env: Mapping[str, str]) -> str:
 
 def _port(env: Mapping[str, str]) -> int:
     raw = _optional(env, "PORT") or "3000"
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 5) or not 0 < int(raw) < 65536:
         raise SettingsError(f"PORT is malformed: expected a number from 1 to 65535, got {raw!r}")
     return int(raw)
 

@@ -139,7 +139,7 @@ class Console:
         self.dispatch(body)
 
     def press(self, number: str) -> None:
-        if not number.isdigit() or not 0 < int(number) <= len(self.controls):
+        if not (number.isascii() and number.isdecimal()) or not 0 < int(number) <= len(self.controls):
             return self.say("Press which? Give a number shown in [brackets].")
         control = self.controls[int(number) - 1]
         action = {"action_id": control.element.get("action_id"), "block_id": control.block_id,
@@ -182,8 +182,8 @@ class Console:
         return None
 
     def _escaped(self, text: str) -> str:
-        """What Slack does to a command's text with should_escape (see manifest.yml):
-        @name becomes <@U…|name> and #channel becomes <#C…|channel>."""
+        """What Slack does to a command's text with should_escape (see manifest.yml): &, < and >
+        are escaped, links become <https://…>, @name <@U…|name> and #channel <#C…|channel>."""
         def user(match):
             found = self._user(match.group(1))
             return f"<@{found['id']}|{found['name']}>" if found else match.group(0)
@@ -192,6 +192,8 @@ class Console:
             found = self.slack.channel_by_name(match.group(1))
             return f"<#{found['id']}|{found['name']}>" if found else match.group(0)
 
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = re.sub(r"https?://[^\s<>]+", lambda match: f"<{match.group(0)}>", text)
         text = re.sub(r"(?<![\w<])@([a-z0-9._-]+)", user, text)
         return re.sub(r"(?<![\w<])#([a-z0-9._-]+)", channel, text)
 

@@ -203,7 +203,7 @@ def parse_quick_add(text: str, *, default_owner: str) -> RiskForm | None:
     does not follow that shape (the caller answers with the usage). Levels are kept as typed,
     so that p9 is refused by validation like a forged modal value; so is an @name Slack did not
     turn into a mention (`owner_typed`, no `owner_id`): nobody in the workspace is called that."""
-    split = _split_title(_unescape(text).strip())
+    split = _split_title(text.strip())
     if split is None:
         return None
     title, rest = split
@@ -244,7 +244,3 @@ def _split_title(text: str) -> tuple[str, list[str]] | None:
                        len(words))
     return " ".join(words[:first_token]), words[first_token:]
 
-
-def _unescape(text: str) -> str:
-    """Slack escapes &, < and > in a command's text (should_escape); mentions stay <@U…|name>."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -89,14 +89,21 @@ def parse(body: dict[str, Any], name: str, args: str, ack: Ack, respond: Respond
         ack=ack,
         respond=respond,
         client=client,
-        text=field(body, "text", default=""),
+        text=unescape(field(body, "text", default="")),
     )
+
+
+def unescape(text: str) -> str:
+    """Slack escapes &, < and > in a command's text (the manifest's should_escape); mentions and
+    links stay <@U…|name>, <https://…>. Undone once, here: every answer escapes again on the way out.
+    &lt; and &gt; first, so that a typed "&lt;" (sent as "&amp;lt;") stays what it was."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def register(app: App, services, subcommands: Subcommands) -> None:
     @app.command("/qms")
     def qms(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        name, args, handler = subcommands.match(field(body, "text", default=""))
+        name, args, handler = subcommands.match(unescape(field(body, "text", default="")))
         run(parse(body, name, args, ack, respond, client), handler)
 
     @app.action("qms_pick_team")
@@ -141,8 +148,8 @@ def _refusal_answer(command: Command, refusal: Refusal) -> dict[str, Any]:
 def _picked(value: str) -> dict[str, Any]:
     try:
         picked = json.loads(value)
-    except json.JSONDecodeError:
-        raise MalformedPayload("qms_pick_team value is not JSON") from None
+    except (ValueError, RecursionError):  # JSONDecodeError, a 4,300-digit number, deep nesting
+        raise MalformedPayload("qms_pick_team value is not JSON we wrote") from None
     if not (isinstance(picked, dict) and isinstance(picked.get("team"), int) and isinstance(picked.get("text"), str)):
         raise MalformedPayload("qms_pick_team value is not a team and a command")
     return picked

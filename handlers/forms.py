@@ -95,8 +95,8 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError:
-        raise MalformedPayload("private_metadata is not JSON") from None
+    except (ValueError, RecursionError):  # JSONDecodeError, a 4,300-digit number, deep nesting
+        raise MalformedPayload("private_metadata is not JSON we wrote") from None
     if not isinstance(data, dict):
         raise MalformedPayload("private_metadata is not an object")
     return data

@@ -101,7 +101,7 @@ def review(services, command: Command) -> None:
 def file_from_command(services, command: Command) -> None:
     """`/qms review <link> [specialization] [S|M|L]`; without a specialization, the form opens
     with the link filled in."""
-    link, *rest = _unescape(command.args).split()
+    link, *rest = command.args.split()
     if reviews.clean_url(link) is None:
         if not link.startswith(("<", "http", "www.")) and "." not in link and "/" not in link:
             return command.ack(response_type="ephemeral", text=render.phrase("reviews.unknown_word", word=link))
@@ -304,11 +304,6 @@ def _date(value: Any) -> date | None:
     except (TypeError, ValueError):
         raise MalformedPayload("needed_by is not a date") from None
 
-
-def _unescape(text: str) -> str:
-    """Slack escapes &, < and > in a command's text (links come as <https://…>, which we keep).
-    &lt; and &gt; first, so that a typed "&lt;" (sent as "&amp;lt;") stays what it was."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _sentences(invalid: Invalid) -> str:

@@ -109,3 +109,14 @@ def test_a_forged_team_pick_is_a_400(bot):
 
     assert bot.press("qms_pick_team", value="not json", user="grace").status == 400
     assert bot.press("qms_pick_team", value='{"team": "1", "text": 5}', user="grace").status == 400
+
+
+def test_text_slack_escaped_is_read_as_typed_and_shown_escaped_once(bot, slack):
+    make_team(bot.db)
+
+    reply = bot.command('risk "R&amp;D &lt;launch&gt; risk" p2 i2', channel="payments")  # as Slack sends "R&D <launch>"
+
+    assert reply.status == 200
+    card = slack.posted("CPAYMENTS")[0]
+    assert card["blocks"][0]["text"] == {"type": "plain_text", "text": "QR-001 · R&D <launch> risk", "emoji": True}
+    assert "&amp;amp;" not in str(card)  # mrkdwn escapes it once, never twice
