@@ -142,6 +142,12 @@ class Console:
         if not (number.isascii() and number.isdecimal()) or not 0 < int(number) <= len(self.controls):
             return self.say("Press which? Give a number shown in [brackets].")
         control = self.controls[int(number) - 1]
+        confirm = control.element.get("confirm")
+        if confirm:  # Slack asks before pressing such a button; so do we
+            self.say(f"{confirm['title']['text']}: {_plain(confirm['text']['text'], self)}")
+            answer = self.ask(f"{confirm['confirm']['text']} / {confirm['deny']['text']}? [y/N] ")
+            if (answer or "").strip().lower() not in ("y", "yes"):
+                return self.say("(not pressed)")
         action = {"action_id": control.element.get("action_id"), "block_id": control.block_id,
                   "type": control.element["type"]}
         if control.element["type"] == "checkboxes":
