@@ -61,6 +61,7 @@ def environment() -> jinja2.Environment:
     env.filters["mention"] = lambda user_id: f"<@{user_id}>" if user_id else "nobody"
     env.filters["channel"] = lambda channel_id: f"<#{channel_id}>" if channel_id else "no channel"
     env.filters["when"] = _slack_date
+    env.filters["duration"] = duration
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
     return env
 
@@ -146,6 +147,32 @@ def strip_trailing_commas(text: str) -> str:
                 continue
         out.append(char)
     return "".join(out)
+
+
+def duration(seconds: float | int | None, nearest: bool = False) -> str:
+    """How long something took or has been open, the same way everywhere: minutes under an hour
+    ("45 min"), hours with one decimal under a day ("1.5 h", "3 h"), then days and hours ("2 d 3 h").
+    Rounded down by default, so that an incident open 23 h 59 min never reads as the 24 h threshold;
+    `nearest` rounds figures such as a mean review time."""
+    if seconds is None:
+        return "—"
+    sign, seconds = ("−" if seconds < 0 else ""), abs(seconds)
+    if nearest:
+        minutes = round(seconds / 60)
+        if minutes < 60:
+            return f"{sign}{minutes} min"
+        if round(minutes / 60, 1) < 24:
+            return f"{sign}{round(minutes / 60, 1):g} h"
+        days, hours = divmod(round(minutes / 60), 24)
+    else:
+        minutes = int(seconds) // 60
+        if minutes < 60:
+            return f"{sign}{minutes} min"
+        if minutes < 24 * 60:
+            tenths = minutes * 10 // 60
+            return f"{sign}{tenths // 10}" + (f".{tenths % 10}" if tenths % 10 else "") + " h"
+        days, hours = divmod(minutes // 60, 24)
+    return f"{sign}{days:,} d" + (f" {hours} h" if hours else "")
 
 
 def _slack_date(moment, fmt: str = "{date_short_pretty} {time}") -> str:

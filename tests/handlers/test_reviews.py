@@ -456,7 +456,7 @@ def test_done_by_both_reviewers_finishes_the_request_and_asks_the_author_to_rate
     assert [a.turnaround_seconds for a in assignments(bot.db)] == [4 * 3600, int(2.5 * 3600)]
     rating_dms = [m for m in dms(slack, "dave") if "review_rate_9" in buttons(m)]
     assert len(rating_dms) == 2
-    assert "Done in 4.0 h of working time" in card(slack)
+    assert "Done in 4 h of working time" in card(slack)
 
 
 def test_a_secondary_who_declines_after_the_primarys_done_with_nobody_to_follow_finishes_the_request(bot, slack):
@@ -473,7 +473,7 @@ def test_a_secondary_who_declines_after_the_primarys_done_with_nobody_to_follow_
 
     request = requests(bot.db)[0]
     assert (request.status, request.turnaround_seconds) == ("done", 2 * 3600)
-    assert "Done in 2.0 h of working time" in card(slack)
+    assert "Done in 2 h of working time" in card(slack)
 
 
 def test_a_rating_is_stored_and_shown_and_can_be_changed(bot, slack):
@@ -668,7 +668,7 @@ def test_stats_answers_with_the_coordination_matrix_as_a_table(bot, slack):
     assert "*Reviews done*\n1 of 2 requested" in answer
     rows = matrix_rows(answer)
     # Open and Load are now; Util is the 30-day average (eve: 3.25 h open of 720 h × 3 slots, 0 %).
-    assert rows["@eve"] == ["Gold", "Backend/API", "1/3", "33", "%", "0", "%", "3.0", "h", "9.0"]
+    assert rows["@eve"] == ["Gold", "Backend/API", "1/3", "33", "%", "0", "%", "3", "h", "9.0"]
     assert rows["@frank"] == ["Silver", "Backend/API", "0/3", "0", "%", "0", "%", "3.5", "h", "7.0"]
     assert rows["@ivy"] == ["Bronze", "Backend/API", "1/3", "33", "%", "0", "%", "—", "—"]
     assert rows["@henry"] == ["Gold", "Database/Performance", "0/3", "0", "%", "0", "%", "—", "—"]

@@ -53,7 +53,7 @@ def test_a_reviewer_who_has_not_accepted_is_reminded_at_two_working_hours_and_on
 
     assert before == [0, 0]
     assert [len(reminders(slack, p)) for p in ("eve", "frank")] == [1, 1]
-    assert "has waited 2.0 h of working time" in blocks_text(reminders(slack, "eve")[0])
+    assert "has waited 2 h of working time" in blocks_text(reminders(slack, "eve")[0])
     with bot.db.transaction() as session:
         assert len(outbox.messages(session, "T0TEST", key_prefix="review:1:nudge:accept")) == 2
 
@@ -169,7 +169,7 @@ def test_turnaround_over_a_weekend_counts_working_hours_only(bot, slack):
     request = requests(bot.db)[0]
     assert request.turnaround_seconds == 2 * 3600
     assert [a.turnaround_seconds for a in assignments(bot.db)] == [2 * 3600, 2 * 3600]
-    assert "Done in 2.0 h of working time" in card(slack)
+    assert "Done in 2 h of working time" in card(slack)
 
 
 def test_working_hours_follow_the_teams_time_zone(bot, slack):

@@ -81,3 +81,13 @@ def test_a_template_that_breaks_a_limit_is_caught_before_slack_sees_it(tmp_path,
 
     with pytest.raises(render.TemplateLimitError):
         render.view("bad.json.j2")
+
+
+@pytest.mark.parametrize("seconds, down, nearest", [
+    (59, "0 min", "1 min"), (45 * 60, "45 min", "45 min"), (3599, "59 min", "1 h"), (5400, "1.5 h", "1.5 h"),
+    (3 * 3600, "3 h", "3 h"), (23 * 3600 + 59 * 60, "23.9 h", "1 d"), (26 * 3600, "1 d 2 h", "1 d 2 h"),
+    (-1800, "−30 min", "−30 min"), (None, "—", "—"),
+])
+def test_durations_read_the_same_everywhere(seconds, down, nearest):
+    assert render.duration(seconds) == down
+    assert render.duration(seconds, nearest=True) == nearest
