@@ -131,28 +131,25 @@ def request_by_number(session: Session, workspace_id: str, number: int) -> Revie
     return session.exec(query).first()
 
 
+def _active_where(workspace_id: str, *conditions):
+    """Active (waiting or open) requests of a workspace, oldest first."""
+    return (select(ReviewRequest)
+            .where(ReviewRequest.workspace_id == workspace_id, ReviewRequest.status.in_(ACTIVE_REQUEST),
+                   *conditions)
+            .order_by(ReviewRequest.created_at, ReviewRequest.id))
+
+
 def active_requests(session: Session, workspace_id: str, team_id: int) -> list[ReviewRequest]:
-    query = (select(ReviewRequest)
-             .where(ReviewRequest.workspace_id == workspace_id, ReviewRequest.team_id == team_id,
-                    ReviewRequest.status.in_(ACTIVE_REQUEST))
-             .order_by(ReviewRequest.created_at, ReviewRequest.id))
-    return list(session.exec(query))
+    return list(session.exec(_active_where(workspace_id, ReviewRequest.team_id == team_id)))
 
 
 def requests_by_author(session: Session, workspace_id: str, author_id: str) -> list[ReviewRequest]:
-    query = (select(ReviewRequest)
-             .where(ReviewRequest.workspace_id == workspace_id, ReviewRequest.author_id == author_id,
-                    ReviewRequest.status.in_(ACTIVE_REQUEST))
-             .order_by(ReviewRequest.created_at, ReviewRequest.id))
-    return list(session.exec(query))
+    return list(session.exec(_active_where(workspace_id, ReviewRequest.author_id == author_id)))
 
 
 def stalled_requests(session: Session, workspace_id: str, team_id: int) -> list[ReviewRequest]:
-    query = (select(ReviewRequest)
-             .where(ReviewRequest.workspace_id == workspace_id, ReviewRequest.team_id == team_id,
-                    ReviewRequest.status.in_(ACTIVE_REQUEST), ReviewRequest.stalled_at.is_not(None))
-             .order_by(ReviewRequest.created_at, ReviewRequest.id))
-    return list(session.exec(query))
+    stalled = (ReviewRequest.team_id == team_id, ReviewRequest.stalled_at.is_not(None))
+    return list(session.exec(_active_where(workspace_id, *stalled)))
 
 
 def mark_stalled(session: Session, request: ReviewRequest, *, now: datetime) -> bool:
