@@ -6,6 +6,7 @@ import freezegun
 import pytest
 
 from bot.local_slack import LocalSlack
+from handlers import people
 from tests.harness.bot import TEAM_ID, BotUnderTest, seed_workspace
 from tests.harness.databases import PG_ENV, PostgresDatabase, SqliteTemplate, postgres_server_url
 
@@ -14,6 +15,13 @@ from tests.harness.databases import PG_ENV, PostgresDatabase, SqliteTemplate, po
 freezegun.configure(extend_ignore_list=["waitress", "http.server", "socketserver", "selectors"])
 
 both_databases = pytest.mark.parametrize("database", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def no_people_from_an_earlier_test():
+    """people.lookup caches users.info by API address; a later test's Slack stand-in may get an
+    earlier one's port, and must not be answered from that earlier workspace."""
+    people.forget_cache()
 
 
 @pytest.fixture(scope="session")
