@@ -20,7 +20,6 @@ digests share.
 
 from __future__ import annotations
 
-import base64
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -264,12 +263,10 @@ def enqueue(session: Session, team: Team, digest: Digest, channel: str, *, now: 
                    payload=message(digest, with_chart=png is not None) | {"channel": channel, "unfurl_links": False},
                    now=now)
     if png is not None:
-        outbox.enqueue(session, workspace_id=team.workspace_id, key=f"{key}:chart", method="files.upload_v2", now=now,
-                       payload={"channel": channel, "filename": f"qms-kpis-{digest.period}.png",
-                                "title": render.phrase("digests.chart_title", team=digest.team_name,
-                                                       weeks=len(digest.weeks)),
-                                "alt_txt": render.phrase("digests.chart_alt", team=digest.team_name),
-                                "content_base64": base64.b64encode(png).decode()})
+        outbox.enqueue_file(session, workspace_id=team.workspace_id, key=f"{key}:chart", channel=channel,
+                            filename=f"qms-kpis-{digest.period}.png",
+                            title=render.phrase("digests.chart_title", team=digest.team_name, weeks=len(digest.weeks)),
+                            alt_txt=render.phrase("digests.chart_alt", team=digest.team_name), content=png, now=now)
 
 
 # --- posting once ------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ risks --team NAME --format csv|json` writes either locally.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -82,11 +81,10 @@ def queue_csv_for(session: Session, team: Team, user_id: str, *, now: datetime,
                   names: dict[str, str] | None = None) -> int:
     """Queue the team's register as a CSV file for a person's DM. Returns how many risks it holds."""
     views = register_views(session, team, now=now)
-    outbox.enqueue(session, workspace_id=team.workspace_id, key=f"risks:export:{team.id}:{user_id}:{now.isoformat()}",
-                   method="files.upload_v2", now=now, payload={
-                       "channel": user_id, "filename": filename(team, now), "title": f"Risk register · {team.name}",
-                       "initial_comment": render.phrase("risks.export_comment", team=team.name, count=len(views)),
-                       "content_base64": base64.b64encode(to_csv(views, names).encode()).decode()})
+    outbox.enqueue_file(session, workspace_id=team.workspace_id, key=f"risks:export:{team.id}:{user_id}:{now.isoformat()}",
+                        channel=user_id, filename=filename(team, now), title=f"Risk register · {team.name}",
+                        content=to_csv(views, names).encode(), now=now,
+                        initial_comment=render.phrase("risks.export_comment", team=team.name, count=len(views)))
     return len(views)
 
 

@@ -155,7 +155,7 @@ class OutboxSender:
         return args
 
     def _call(self, method: str, args: dict[str, Any]):
-        if method == "files.upload_v2":
+        if method == outbox.FILE_UPLOAD:
             content = base64.b64decode(args.pop("content_base64"))
             if args.get("channel", "")[:1] in ("U", "W"):  # a file for a person goes to their DM
                 args["channel"] = self.client.conversations_open(users=args["channel"])["channel"]["id"]

@@ -12,6 +12,7 @@ Where a posted message lands is remembered under its `ref` (e.g. "risk:12:card")
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from storage.db import dialect_insert
 from storage.types import UTCDateTime
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+FILE_UPLOAD = "files.upload_v2"  # the method name of a file row: slack_sdk's WebClient.files_upload_v2
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -88,6 +90,25 @@ def enqueue(
         .returning(table.c.id)
     )
     return session.execute(statement).scalar_one_or_none() is not None
+
+
+def enqueue_file(
+    session: Session,
+    *,
+    workspace_id: str,
+    key: str,
+    channel: str,
+    filename: str,
+    title: str,
+    content: bytes,
+    now: datetime,
+    **extra: Any,
+) -> bool:
+    """enqueue() a file upload (files_upload_v2) to a channel, or to a person's DM when `channel` is
+    a user ID. The bytes travel in the JSON payload as base64, which the sender decodes."""
+    payload = {"channel": channel, "filename": filename, "title": title,
+               "content_base64": base64.b64encode(content).decode(), **extra}
+    return enqueue(session, workspace_id=workspace_id, key=key, method=FILE_UPLOAD, payload=payload, now=now)
 
 
 def claim_due(

@@ -142,12 +142,9 @@ def test_a_reply_in_thread_goes_under_the_message_it_names(database, slack):
 
 @both_databases
 def test_files_are_uploaded_with_the_external_upload_api(database, slack):
-    import base64
-
     with database.transaction() as session:
-        outbox.enqueue(session, workspace_id="T0TEST", key="chart:1", method="files.upload_v2", now=T0,
-                       payload={"channel": "CGENERAL", "filename": "kpis.png", "title": "KPIs",
-                                "content_base64": base64.b64encode(b"\x89PNG fake").decode()})
+        outbox.enqueue_file(session, workspace_id="T0TEST", key="chart:1", channel="CGENERAL",
+                            filename="kpis.png", title="KPIs", content=b"\x89PNG fake", now=T0)
 
     assert sender_for(database, slack).deliver_due(now=T0).sent == 1
 
@@ -180,12 +177,9 @@ def test_two_senders_racing_over_one_outbox_send_every_message_exactly_once(data
 
 
 def test_a_file_for_a_person_is_uploaded_into_their_direct_messages(database, slack):
-    import base64
-
     with database.transaction() as session:
-        outbox.enqueue(session, workspace_id="T0TEST", key="export:1", method="files.upload_v2", now=T0,
-                       payload={"channel": "UBOB", "filename": "risks.csv", "title": "Risk register",
-                                "content_base64": base64.b64encode(b"id,title\n").decode()})
+        outbox.enqueue_file(session, workspace_id="T0TEST", key="export:1", channel="UBOB",
+                            filename="risks.csv", title="Risk register", content=b"id,title\n", now=T0)
 
     assert sender_for(database, slack).deliver_due(now=T0).sent == 1
 
