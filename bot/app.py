@@ -16,9 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
-from bot.sender import OutboxSender
+from bot.sender import GitHubApi, OutboxSender
 from bot.timeutil import utcnow
-from handlers import commands, home, incidents, metrics, reviews, risks, teams
+from handlers import commands, home, incidents, metrics, pull_requests, reviews, risks, teams
 from handlers.forms import MalformedPayload
 from storage import runtime
 from storage.db import Database
@@ -62,7 +62,8 @@ def build_services(settings: Settings, *, db: Database | None = None) -> Service
     )
     # The sender schedules its own retries (a later not_before), so its client never sleeps.
     outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
-    return Services(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing))
+    github = GitHubApi(settings.github_token, settings.github_api_url) if settings.github_token else None
+    return Services(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing, github=github))
 
 
 class ListenerPool(ThreadPoolExecutor):
@@ -149,6 +150,7 @@ def build_app(services: Services, *, signing_secret: str | None = None) -> App:
     risks.register(app, services, subcommands)  # /qms risk
     reviews.register(app, services, subcommands)  # /qms review
     metrics.register(app, services, subcommands)  # /qms dor, dod, metrics, setup token, setup digest
+    pull_requests.register(app, services, subcommands)  # /qms setup github|gitlab, /qms link
     commands.register(app, services, subcommands)  # /qms, /qms help, and the table above
     return app
 

@@ -20,14 +20,18 @@ of the same message (the older was retried after the newer went out) is dropped,
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import socket
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
+from urllib.parse import quote
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -78,9 +82,10 @@ class _Superseded(Exception):
 
 class OutboxSender:
     def __init__(self, db: Database, client: WebClient, *, worker: str | None = None, lease: timedelta = LEASE,
-                 monotonic=time.monotonic):
+                 monotonic=time.monotonic, github: "GitHubApi | None" = None):
         self.db = db
         self.client = client
+        self.github = github  # for the rows whose method is github.* (None: GITHUB_TOKEN is not set)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease = lease
         self.monotonic = monotonic  # real elapsed time, whatever `now` the caller passes
@@ -130,6 +135,8 @@ class OutboxSender:
             return _Outcome("sent", error="superseded by a newer update")
         except SlackApiError as error:
             return _classify(error)
+        except GitHubApiError as error:
+            return error.outcome()
         except (URLError, SlackRequestError, OSError) as error:
             return _Outcome("retry", f"network: {error}")
         except Exception as error:  # a bug or a malformed row: retried a few times, then dead, never stuck
@@ -155,6 +162,10 @@ class OutboxSender:
         return args
 
     def _call(self, method: str, args: dict[str, Any]):
+        if method.startswith("github."):
+            if self.github is None:
+                raise GitHubApiError(0, "GITHUB_TOKEN is not set")
+            return self.github.call(method, args)
         if method == outbox.FILE_UPLOAD:
             content = base64.b64decode(args.pop("content_base64"))
             if args.get("channel", "")[:1] in ("U", "W"):  # a file for a person goes to their DM
@@ -180,3 +191,71 @@ def _classify(error: SlackApiError) -> _Outcome:
     if status >= 500 or code in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
         return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
     return _Outcome("dead", f"Slack refused: {code or status}")
+
+
+# --- GitHub's REST API, for the rows whose method is github.* --------------------------------------
+class GitHubApiError(Exception):
+    """GitHub refused or failed a call: 429, a rate-limited 403 and 5xx are retried, the rest is final."""
+
+    def __init__(self, status: int, message: str, *, retry_after: timedelta | None = None):
+        super().__init__(f"GitHub answered {status}: {message}" if status else message)
+        self.status, self.retry_after = status, retry_after
+
+    def outcome(self) -> _Outcome:
+        if self.status == 429 or self.status >= 500 or self.retry_after is not None:
+            return _Outcome("retry", str(self), retry_after=self.retry_after)
+        return _Outcome("dead", str(self))
+
+
+class GitHubApi:
+    """The few GitHub REST calls the bot makes (https://docs.github.com/rest), one attempt each: the
+    outbox schedules the retries. `base_url` is https://api.github.com/, or GitHub Enterprise's
+    https://HOST/api/v3/."""
+
+    CALLS = {"github.request_reviewers": "request_reviewers"}
+
+    def __init__(self, token: str, base_url: str, *, timeout: float = 10.0):
+        self.token, self.base_url, self.timeout = token, base_url if base_url.endswith("/") else base_url + "/", timeout
+
+    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        name = self.CALLS.get(method)
+        if name is None:
+            raise GitHubApiError(0, f"no GitHub call {method!r}")
+        return getattr(self, name)(**args)
+
+    def request_reviewers(self, repository: str, number: int, reviewers: list[str]) -> dict[str, Any]:
+        """POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers"""
+        path = f"repos/{quote(repository, safe='/')}/pulls/{int(number)}/requested_reviewers"
+        self._post(path, {"reviewers": reviewers})
+        return {}
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            self.base_url + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
+                     "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
+                     "User-Agent": "qms-bot"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            raise GitHubApiError(error.code, _github_message(error), retry_after=_rate_limited(error)) from None
+
+
+def _github_message(error) -> str:
+    try:
+        return str(json.loads(error.read() or b"{}").get("message", ""))[:300]
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _rate_limited(error) -> timedelta | None:
+    """How long to wait when GitHub says its rate limit is spent (429, or 403 with no requests left)."""
+    headers = error.headers or {}
+    if error.code not in (403, 429):
+        return None
+    if headers.get("Retry-After", "").isdigit():
+        return timedelta(seconds=max(int(headers["Retry-After"]), 1))
+    if headers.get("X-RateLimit-Remaining") == "0" and headers.get("X-RateLimit-Reset", "").isdigit():
+        return timedelta(seconds=max(int(headers["X-RateLimit-Reset"]) - int(time.time()), 1))
+    return timedelta(minutes=1) if error.code == 429 else None

@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from app import webhooks
 from bot import api
 from bot import clock
 from bot.timeutil import utcnow
@@ -73,6 +74,7 @@ def create_web_app(bolt_app: App, services, *, signing_secret: str) -> Flask:
         return jsonify(status="ok", **body)
 
     web.register_blueprint(api.blueprint(services))  # POST /api/v1/gates, /api/v1/defects (CI)
+    web.register_blueprint(webhooks.blueprint(services))  # POST /webhooks/github, /webhooks/gitlab
 
     @web.errorhandler(413)
     def too_large(_error_) -> Response:
