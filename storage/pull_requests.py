@@ -154,6 +154,14 @@ def repository(session: Session, workspace_id: str, provider: str, name: str) ->
     return session.exec(query).first()
 
 
+def repository_everywhere(session: Session, provider: str, name: str) -> list[Repository]:
+    """The teams of every workspace that own a repository so named: for `qms-bot webhook replay`, which
+    signs a payload file as the team's webhook would and knows no workspace."""
+    query = (select(Repository).where(Repository.provider == provider, Repository.name == name)
+             .order_by(Repository.workspace_id))
+    return list(session.exec(query))
+
+
 def remove_repository(session: Session, row: Repository) -> None:
     session.exec(delete(Repository).where(Repository.workspace_id == row.workspace_id, Repository.id == row.id))
 

@@ -97,14 +97,20 @@ class Rules:
 
 # --- a team's rules -------------------------------------------------------------------------------
 def specialization_of(pull: PullRequest, rules: Rules, known: Iterable[str]) -> str:
-    """The first label the rules map (in the rules' order), else the specialization most changed
-    files fall under, else the rules' default, else the team's first specialization."""
+    """The first label the rules map (in the rules' order), else a label that names one of the team's
+    specializations, else the specialization most changed files fall under, else the rules'
+    default, else the team's first specialization."""
     known = list(known)
     usable = {name.lower(): name for name in known}
     labels = {label.lower() for label in pull.labels}
     for label, specialization in rules.labels.items():
         if label.lower() in labels and specialization.lower() in usable:
             return usable[specialization.lower()]
+    for label in pull.labels:  # a label that names a specialization, or uniquely starts one ("backend")
+        named = [name for key, name in usable.items() if key == label.lower()] or \
+            [name for key, name in usable.items() if key.startswith(label.lower())]
+        if len(named) == 1:
+            return named[0]
     counts: dict[str, int] = {}
     for path in pull.files:
         for pattern, specialization in rules.paths.items():
