@@ -80,7 +80,7 @@ def handle(session: Session, sender: WebhookConnection, provider: str, event_nam
             continue
         team = connections.owning_team(session, sender, provider, event.repository)
         if team is None:
-            log.info("webhook %s %s (%s): repository %s is not one of the sending team's; nothing changed",
+            log.warning("webhook %s %s (%s): repository %s is not one of the sending team's; nothing changed",
                      provider, delivery_id or "-", event.action, event.repository or "(none)")
             return Handled(status=202, did=["unknown_repository"])
         handled.team = team.name
