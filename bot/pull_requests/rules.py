@@ -295,10 +295,12 @@ def _gitlab_merge_request(event: Event, data: dict) -> list[Event]:
         draft=attrs.get("draft") is True or attrs.get("work_in_progress") is True,
         labels=_names({"labels": labels}, "labels", "title"), requested=_names(data, "reviewers", "username"))
     action = _text(attrs, "action", default="")
-    event = _with(event, pull=pull, at=_moment(attrs, "updated_at"), action=f"merge_request.{action}")
+    # No payload field says when an approval was given: it counts from its delivery. A merge says
+    # when since GitLab 18 (merged_at); otherwise, from its delivery too.
+    event = _with(event, pull=pull, action=f"merge_request.{action}")
     simple = {"open": OPENED, "reopen": REOPENED, "close": CLOSED, "merge": MERGED}
     if action in simple:
-        return [_with(event, kind=simple[action])]
+        return [_with(event, kind=simple[action], at=_moment(attrs, "merged_at") if action == "merge" else None)]
     if action in ("approved", "approval"):  # all required approvals given / one person's approval
         return [_with(event, kind=APPROVED, reviewer=event.actor)]
     if action != "update":
@@ -312,8 +314,9 @@ def _gitlab_merge_request(event: Event, data: dict) -> list[Event]:
     if reviewers is not None:
         before = _names(reviewers, "previous", "username")
         after = _names(reviewers, "current", "username")
-        found += [_with(event, kind=REVIEW_REQUESTED, reviewer=login) for login in after if login not in before]
+        # Removals first: a reviewer swapped for another frees the role the new one takes.
         found += [_with(event, kind=REVIEW_REQUEST_REMOVED, reviewer=login) for login in before if login not in after]
+        found += [_with(event, kind=REVIEW_REQUESTED, reviewer=login) for login in after if login not in before]
     return found or [event]
 
 

@@ -118,7 +118,8 @@ def _act(session: Session, team: Team, event: Event, link: PullRequestLink, requ
          now: datetime) -> str:
     pull, kind = event.pull, event.kind
     actor = connections.person_id(session, team.workspace_id, event.provider, event.actor) or f"{event.provider}:"
-    if kind == rules.DRAFT or (kind in rules.FILES_A_REQUEST and pull.draft):
+    still_draft = pull.draft and (kind != rules.REVIEW_REQUESTED or request is None)  # a draft can name reviewers
+    if kind == rules.DRAFT or (kind in rules.FILES_A_REQUEST and still_draft):
         link.state = store.DRAFT
         if request is not None:
             flow.pause(session, team, request, actor_id=actor, now=now)
