@@ -88,7 +88,7 @@ def _handle(services, sender: WebhookConnection, provider: str, event_name: str,
                 return _error(401, "secret_changed")
             handled = service.handle(session, current, provider, event_name, payload,
                                      delivery_id=delivery_id.strip() if delivery_id else None,
-                                     request_reviewers=bool(services.settings.github_token), now=utcnow())
+                                     github_api=bool(services.settings.github_token), now=utcnow())
     except MalformedWebhook as malformed:
         log.warning("webhook %s %s: malformed %s delivery: %s", provider, delivery_id, event_name, malformed)
         return _error(400, "malformed", detail=str(malformed))

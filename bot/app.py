@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.pull_requests import service as pull_request_service
 from bot.sender import GitHubApi, OutboxSender
 from bot.timeutil import utcnow
 from handlers import commands, home, incidents, metrics, pull_requests, reviews, risks, teams
@@ -63,7 +64,8 @@ def build_services(settings: Settings, *, db: Database | None = None) -> Service
     # The sender schedules its own retries (a later not_before), so its client never sleeps.
     outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
     github = GitHubApi(settings.github_token, settings.github_api_url) if settings.github_token else None
-    return Services(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing, github=github))
+    sender = OutboxSender(db, outgoing, github=github, on_result=pull_request_service.OUTBOX_RESULTS)
+    return Services(settings=settings, db=db, slack=interactive, sender=sender)
 
 
 class ListenerPool(ThreadPoolExecutor):

@@ -22,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import digests, incident_clock, reviews_sweep, risks
 from bot.timeutil import utcnow
-from storage import runtime
+from storage import pull_requests, runtime
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ def _deliver_outbox(services, now: datetime) -> None:
 def _forget_old_events(services, now: datetime) -> None:
     with services.db.transaction() as session:
         runtime.forget_events_before(session, now - runtime.event_retention())
+        # GitHub redelivers from its UI for 3 days; a week of delivery IDs is ample.
+        pull_requests.forget_deliveries_before(session, now - timedelta(days=7))
 
 
 # The job registry: each domain's scheduled work, in one list. Later issues add their sweeps

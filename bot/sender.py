@@ -29,7 +29,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 from urllib.error import URLError
 from urllib.parse import quote
 
@@ -53,6 +53,7 @@ class DeliveryReport:
     sent: int = 0
     retry: int = 0
     dead: int = 0
+    followed: int = 0  # answers handed on (`on_result`)
 
     def count(self, status: str) -> None:
         setattr(self, status, getattr(self, status) + 1)
@@ -66,6 +67,7 @@ class _Outcome:
     counts_as_attempt: bool = True
     channel: str | None = None
     ts: str | None = None
+    result: dict[str, Any] | None = None  # what a github.* call answered, for `on_result`
 
 
 class _RefNotYetKnown(Exception):
@@ -82,15 +84,27 @@ class _Superseded(Exception):
 
 class OutboxSender:
     def __init__(self, db: Database, client: WebClient, *, worker: str | None = None, lease: timedelta = LEASE,
-                 monotonic=time.monotonic, github: "GitHubApi | None" = None):
+                 monotonic=time.monotonic, github: "GitHubApi | None" = None,
+                 on_result: dict[str, Callable[..., None]] | None = None):
         self.db = db
         self.client = client
         self.github = github  # for the rows whose method is github.* (None: GITHUB_TOKEN is not set)
+        # By method: who is handed a call's answer (None when it was given up), in the transaction that
+        # records the row as sent or dead, so that what follows from it happens once.
+        self.on_result = on_result or {}
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease = lease
         self.monotonic = monotonic  # real elapsed time, whatever `now` the caller passes
 
     def deliver_due(self, *, now: datetime, limit: int = 50) -> DeliveryReport:
+        report = self._deliver_batch(now=now, limit=limit)
+        if report.followed:  # an answer queued messages of its own (a filed request's card): send them too
+            more = self._deliver_batch(now=now, limit=limit)
+            report.sent, report.retry, report.dead = (report.sent + more.sent, report.retry + more.retry,
+                                                      report.dead + more.dead)
+        return report
+
+    def _deliver_batch(self, *, now: datetime, limit: int) -> DeliveryReport:
         report = DeliveryReport()
         claimed_at = self.monotonic()
         with self.db.transaction() as session:
@@ -102,6 +116,10 @@ class OutboxSender:
             outcome = self._send(message)
             with self.db.transaction() as session:
                 self._record(session, message, outcome, now=now)
+                follow = self.on_result.get(message.method)
+                if follow is not None and outcome.status in ("sent", "dead"):
+                    follow(session, message, outcome.result if outcome.status == "sent" else None, now=now)
+                    report.followed += 1
             report.count(outcome.status)
         return report
 
@@ -142,6 +160,8 @@ class OutboxSender:
         except Exception as error:  # a bug or a malformed row: retried a few times, then dead, never stuck
             log.exception("outbox %s: unexpected error", message.key)
             return _Outcome("retry", f"unexpected: {error!r}")
+        if message.method.startswith("github."):
+            return _Outcome("sent", result=response)
         return _Outcome("sent", channel=response.get("channel"), ts=response.get("ts"))
 
     def _resolve_refs(self, message: OutboxMessage) -> dict[str, Any]:
@@ -212,7 +232,8 @@ class GitHubApi:
     outbox schedules the retries. `base_url` is https://api.github.com/, or GitHub Enterprise's
     https://HOST/api/v3/."""
 
-    CALLS = {"github.request_reviewers": "request_reviewers"}
+    CALLS = {"github.request_reviewers": "request_reviewers", "github.pull_files": "pull_files"}
+    FILES_MAX = 300  # three pages: enough to tell what a change is about
 
     def __init__(self, token: str, base_url: str, *, timeout: float = 10.0):
         self.token, self.base_url, self.timeout = token, base_url if base_url.endswith("/") else base_url + "/", timeout
@@ -229,17 +250,37 @@ class GitHubApi:
         self._post(path, {"reviewers": reviewers})
         return {}
 
+    def pull_files(self, repository: str, number: int, **_snapshot: Any) -> dict[str, Any]:
+        """GET /repos/{owner}/{repo}/pulls/{number}/files: the paths a pull request changes."""
+        files: list[str] = []
+        path = f"repos/{quote(repository, safe='/')}/pulls/{int(number)}/files?per_page=100&page="
+        for page in range(1, self.FILES_MAX // 100 + 1):
+            found = self._call("GET", path + str(page))
+            if not isinstance(found, list):
+                raise GitHubApiError(0, "GitHub's list of files is not a list")
+            files += [item["filename"] for item in found if isinstance(item, dict) and isinstance(item.get("filename"), str)]
+            if len(found) < 100:
+                break
+        return {"files": files}
+
     def _post(self, path: str, body: dict[str, Any]) -> None:
+        self._call("POST", path, body)
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
-            self.base_url + path, data=json.dumps(body).encode(), method="POST",
+            self.base_url + path, data=json.dumps(body).encode() if body is not None else None, method=method,
             headers={"Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
                      "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
                      "User-Agent": "qms-bot"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
+                answer = response.read()
         except urllib.error.HTTPError as error:
             raise GitHubApiError(error.code, _github_message(error), retry_after=_rate_limited(error)) from None
+        try:
+            return json.loads(answer or b"null")
+        except ValueError:
+            raise GitHubApiError(0, "GitHub's answer is not JSON") from None
 
 
 def _github_message(error) -> str:

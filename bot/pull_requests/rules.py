@@ -102,15 +102,9 @@ def specialization_of(pull: PullRequest, rules: Rules, known: Iterable[str]) -> 
     default, else the team's first specialization."""
     known = list(known)
     usable = {name.lower(): name for name in known}
-    labels = {label.lower() for label in pull.labels}
-    for label, specialization in rules.labels.items():
-        if label.lower() in labels and specialization.lower() in usable:
-            return usable[specialization.lower()]
-    for label in pull.labels:  # a label that names a specialization, or uniquely starts one ("backend")
-        named = [name for key, name in usable.items() if key == label.lower()] or \
-            [name for key, name in usable.items() if key.startswith(label.lower())]
-        if len(named) == 1:
-            return named[0]
+    by_label = label_specialization(pull, rules, known)
+    if by_label is not None:
+        return by_label
     counts: dict[str, int] = {}
     for path in pull.files:
         for pattern, specialization in rules.paths.items():
@@ -122,6 +116,22 @@ def specialization_of(pull: PullRequest, rules: Rules, known: Iterable[str]) -> 
         return min(counts, key=lambda name: (-counts[name], order.get(name, len(order))))
     default = (rules.default_specialization or "").lower()
     return usable.get(default) or (known[0] if known else "")
+
+
+def label_specialization(pull: PullRequest, rules: Rules, known: Iterable[str]) -> str | None:
+    """The specialization the pull request's labels say: the rules' first label that matches, else a
+    label that names one of the team's specializations or uniquely starts one ("backend"); or None."""
+    usable = {name.lower(): name for name in known}
+    labels = {label.lower() for label in pull.labels}
+    for label, specialization in rules.labels.items():
+        if label.lower() in labels and specialization.lower() in usable:
+            return usable[specialization.lower()]
+    for label in pull.labels:
+        named = [name for key, name in usable.items() if key == label.lower()] or \
+            [name for key, name in usable.items() if key.startswith(label.lower())]
+        if len(named) == 1:
+            return named[0]
+    return None
 
 
 def path_matches(path: str, pattern: str) -> bool:

@@ -39,7 +39,9 @@ from storage.teams import Team
 
 log = logging.getLogger(__name__)
 
-GITHUB_REVIEWERS = "github.request_reviewers"  # the outbox method the sender calls GitHub's REST API for
+# Outbox methods the sender calls GitHub's REST API for (with GITHUB_TOKEN set).
+GITHUB_REVIEWERS = "github.request_reviewers"
+GITHUB_FILES = "github.pull_files"  # a pull request's changed paths, for a team whose rules map paths
 
 
 @dataclass
@@ -62,7 +64,7 @@ class Handled:
 
 
 def handle(session: Session, sender: WebhookConnection, provider: str, event_name: str, payload: Any, *,
-           delivery_id: str | None, request_reviewers: bool, now: datetime) -> Handled:
+           delivery_id: str | None, github_api: bool, now: datetime) -> Handled:
     """Handle one verified delivery from `sender` (the connection whose secret signed it).
     Raises MalformedWebhook for a payload not shaped as the provider documents it."""
     events = (rules.read_github if provider == GITHUB else rules.read_gitlab)(event_name, payload)
@@ -84,11 +86,11 @@ def handle(session: Session, sender: WebhookConnection, provider: str, event_nam
                      provider, delivery_id or "-", event.action, event.repository or "(none)")
             return Handled(status=202, did=["unknown_repository"])
         handled.team = team.name
-        handled.did.append(_apply(session, team, event, handled, request_reviewers=request_reviewers, now=now))
+        handled.did.append(_apply(session, team, event, handled, github_api=github_api, now=now))
     return handled
 
 
-def _apply(session: Session, team: Team, event: Event, handled: Handled, *, request_reviewers: bool,
+def _apply(session: Session, team: Team, event: Event, handled: Handled, *, github_api: bool,
            now: datetime) -> str:
     if event.kind == rules.GATES:
         handled.gates = record_gates(session, team, event, now=now)
@@ -106,16 +108,16 @@ def _apply(session: Session, team: Team, event: Event, handled: Handled, *, requ
                                       number=event.pull.number, author_login=author.lower() if author else None,
                                       state=store.OPEN, now=now)
     request = review_store.get_request(session, team.workspace_id, link.request_id) if link.request_id else None
-    did = _act(session, team, event, link, request, now=now)
+    did = _act(session, team, event, link, request, github_api=github_api, now=now)
     link.updated_at = now
     session.add(link)
-    if request_reviewers and event.provider == GITHUB and link.request_id is not None:
+    if github_api and event.provider == GITHUB and link.request_id is not None:
         _request_on_github(session, team, link, now=now)
     return did
 
 
 def _act(session: Session, team: Team, event: Event, link: PullRequestLink, request: ReviewRequest | None, *,
-         now: datetime) -> str:
+         github_api: bool, now: datetime) -> str:
     pull, kind = event.pull, event.kind
     actor = connections.person_id(session, team.workspace_id, event.provider, event.actor) or f"{event.provider}:"
     still_draft = pull.draft and (kind != rules.REVIEW_REQUESTED or request is None)  # a draft can name reviewers
@@ -126,7 +128,11 @@ def _act(session: Session, team: Team, event: Event, link: PullRequestLink, requ
         return "draft"
     if kind in rules.FILES_A_REQUEST and request is None:
         link.state = store.OPEN
-        return _file(session, team, event, link, actor=actor, now=now)
+        ruleset = connections.rules_of(session, team)
+        if github_api and event.provider == GITHUB and ruleset.paths and \
+                rules.label_specialization(pull, ruleset, team.specializations) is None:
+            return _ask_for_files(session, team, event, link, actor=actor, now=now)
+        return _file(session, team, event.provider, pull, link, actor=actor, now=now)
     if request is None:
         return "ignored"
     if kind in (rules.READY, rules.REOPENED, rules.OPENED):
@@ -160,23 +166,64 @@ def _act(session: Session, team: Team, event: Event, link: PullRequestLink, requ
     return "ignored"
 
 
-def _file(session: Session, team: Team, event: Event, link: PullRequestLink, *, actor: str, now: datetime) -> str:
-    pull: PullRequest = event.pull
+def _file(session: Session, team: Team, provider: str, pull: PullRequest, link: PullRequestLink, *, actor: str,
+          now: datetime) -> str:
     ruleset = connections.rules_of(session, team)
     # "gitlab:" when the payload does not say who the author is (GitLab names only whoever acted).
-    author = connections.person_id(session, team.workspace_id, event.provider, pull.author) or f"{event.provider}:"
+    author = connections.person_id(session, team.workspace_id, provider, pull.author) or f"{provider}:"
     named = [user for login in pull.requested
-             if (user := connections.user_for(session, team.workspace_id, event.provider, login))]
+             if (user := connections.user_for(session, team.workspace_id, provider, login))]
     form = RequestForm(url=pull.url, summary=pull.title or None,
                        specialization=rules.specialization_of(pull, ruleset, team.specializations),
                        size=rules.size_of(pull.changed_lines))
     try:
-        filed, _ = flow.file_pull_request(session, team, form, author_id=author, named=named, source=event.provider,
+        filed, _ = flow.file_pull_request(session, team, form, author_id=author, named=named, source=provider,
                                           actor_id=actor, now=now)
     except Invalid as invalid:  # a link that is no http(s) address, a team without specializations
         raise MalformedWebhook(f"cannot file a review request: {invalid}") from None
     link.request_id = filed.request.id
     return "filed"
+
+
+def _ask_for_files(session: Session, team: Team, event: Event, link: PullRequestLink, *, actor: str,
+                   now: datetime) -> str:
+    """The team maps paths and no label decides: the request is filed once GitHub has said which files
+    changed (`files_listed`, called by the outbox sender; or without them, when GitHub keeps failing)."""
+    asked = outbox.messages(session, team.workspace_id, key_prefix=f"pr:{link.id}:files:")
+    if any(row.status == outbox.PENDING for row in asked):
+        return "waiting_for_files"
+    pull = event.pull
+    snapshot = {"title": pull.title, "url": pull.url, "author": pull.author, "draft": pull.draft,
+                "labels": list(pull.labels), "changed_lines": pull.changed_lines, "requested": list(pull.requested)}
+    outbox.enqueue(session, workspace_id=team.workspace_id, key=f"pr:{link.id}:files:{len(asked) + 1}",
+                   method=GITHUB_FILES, now=now,
+                   payload={"repository": pull.repository, "number": pull.number, "link": link.id, "actor": actor,
+                            "pull": snapshot})
+    return "waiting_for_files"
+
+
+def files_listed(session: Session, message: outbox.OutboxMessage, result: dict | None, *, now: datetime) -> None:
+    """GitHub listed a pull request's files (`result`), or gave up (None): file its request now, if it
+    is still open and has none, choosing the specialization by its paths when they are known. Called
+    by the outbox sender in the transaction that marks the row sent or dead."""
+    payload = message.payload
+    found = session.get(PullRequestLink, payload.get("link"))
+    if found is None or found.workspace_id != message.workspace_id:
+        return
+    link = store.pull_request(session, found.workspace_id, found.provider, found.repository, found.number, lock=True)
+    team = session.get(Team, link.team_id)
+    if link.request_id is not None or link.state != store.OPEN or team is None:
+        return
+    files = tuple(result.get("files", ())) if result else ()
+    pull = PullRequest(repository=link.repository, number=link.number, files=files,
+                       **{k: tuple(v) if isinstance(v, list) else v for k, v in payload["pull"].items()})
+    _file(session, team, link.provider, pull, link, actor=payload.get("actor") or "github:", now=now)
+    link.updated_at = now
+    session.add(link)
+    _request_on_github(session, team, link, now=now)
+
+
+OUTBOX_RESULTS = {GITHUB_FILES: files_listed}  # what the sender hands a github.* row's answer to
 
 
 def _request_on_github(session: Session, team: Team, link: PullRequestLink, *, now: datetime) -> None:

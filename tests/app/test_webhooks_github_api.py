@@ -80,3 +80,61 @@ def test_githubs_rate_limit_is_waited_out_as_it_says(bot, github, secret):
     [row] = rows(bot.db)
     assert row.status == "pending" and row.not_before > utcnow() + timedelta(days=365)
     assert row.attempts == 1 and "403" in row.last_error
+
+
+# --- paths: the files a pull request changes ---------------------------------------------------------
+@pytest.fixture
+def paths_secret(bot):
+    from bot.pull_requests.rules import Rules
+    from tests.harness.teams import add_reviewer
+
+    team = matrix(bot.db)
+    add_reviewer(bot.db, team, "grace", "gold", ["Frontend/UX"])
+    link(bot.db, "github", "dave-gh", "dave")
+    return connect(bot.db, team, rules=Rules(paths={"web/": "Frontend/UX", "*.sql": "Database/Performance"},
+                                             default_specialization="Backend/API"))
+
+
+def test_a_team_that_maps_paths_gets_the_request_filed_by_the_files_github_lists(bot, slack, github, paths_secret):
+    github.files[12] = ["web/app.tsx", "web/cart.css", "db/007_refunds.sql"] + [f"web/c{n}.tsx" for n in range(120)]
+    with freeze_time(MONDAY_10):
+        reply = deliver_github(bot, paths_secret, github_pull("opened", labels=()))
+
+    from tests.handlers.test_reviews import card, requests
+
+    assert reply.json["did"] == ["waiting_for_files"]
+    [request] = requests(bot.db)
+    assert request.specialization == "Frontend/UX"  # 122 files under web/, 1 .sql
+    assert [c.path for c in github.calls if c.method == "GET"] == [
+        f"/repos/{REPO}/pulls/12/files?per_page=100&page=1", f"/repos/{REPO}/pulls/12/files?per_page=100&page=2"]
+    assert "CR-001" in card(slack)  # the card the filing queued went out in the same delivery round
+
+
+def test_a_label_that_decides_needs_no_files_and_a_github_that_refuses_them_files_it_by_the_default(
+        bot, github, paths_secret):
+    from tests.handlers.test_reviews import requests
+
+    github.fail(404)
+    with freeze_time(MONDAY_10):
+        by_label = deliver_github(bot, paths_secret, github_pull("opened", number=1, labels=("database",)))
+        refused = deliver_github(bot, paths_secret, github_pull("opened", number=2, labels=()))
+
+    assert (by_label.json["did"], refused.json["did"]) == (["filed"], ["waiting_for_files"])
+    assert [r.specialization for r in requests(bot.db)] == ["Database/Performance", "Backend/API"]
+
+
+def test_a_pull_request_back_to_draft_while_its_files_are_asked_for_is_filed_when_ready(bot, github, paths_secret):
+    from tests.handlers.test_reviews import requests
+
+    github.fail(503)  # the first list waits to be retried
+    github.files[12] = ["schema.sql"]
+    with freeze_time(MONDAY_10):
+        deliver_github(bot, paths_secret, github_pull("opened", labels=()))
+        deliver_github(bot, paths_secret, github_pull("converted_to_draft", draft=True, labels=()))
+    bot.services.sender.deliver_due(now=utcnow() + timedelta(minutes=1))  # listed now, but it is a draft
+    drafted = requests(bot.db)
+    with freeze_time("2026-03-02 11:00:00"):
+        ready = deliver_github(bot, paths_secret, github_pull("ready_for_review", labels=()))
+
+    assert (drafted, ready.json["did"]) == ([], ["waiting_for_files"])
+    assert [r.specialization for r in requests(bot.db)] == ["Database/Performance"]

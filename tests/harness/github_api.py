@@ -22,6 +22,7 @@ class GitHubCall:
 class FakeGitHubApi:
     def __init__(self) -> None:
         self.calls: list[GitHubCall] = []
+        self.files: dict[int, list[str]] = {}  # a pull request's changed paths, by its number
         self._faults: deque[tuple[int, dict[str, str]]] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -50,11 +51,15 @@ class FakeGitHubApi:
         with self._lock:
             return [call for call in self.calls if call.status == status]
 
-    def _answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict, dict]:
+    def _answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, object, dict]:
         body = json.loads(raw or b"{}")
         with self._lock:
-            status, extra = self._faults.popleft() if self._faults else (201, {})
+            status, extra = self._faults.popleft() if self._faults else (201 if method == "POST" else 200, {})
             self.calls.append(GitHubCall(method, path, headers, body, status))
+        if status < 400 and method == "GET" and "/files?" in path:
+            number, page = int(path.split("/pulls/")[1].split("/")[0]), int(path.rsplit("page=", 1)[1])
+            return status, [{"filename": name, "status": "modified"}
+                            for name in self.files.get(number, [])[(page - 1) * 100:page * 100]], extra
         if status >= 400:
             return status, {"message": "Reviews may only be requested from collaborators."
                             if status == 422 else "Server Error"}, extra
@@ -67,9 +72,14 @@ def _handler_for(api: FakeGitHubApi) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args) -> None:
             pass
 
+        def do_GET(self) -> None:
+            self._reply(*api._answer("GET", self.path, dict(self.headers), b""))
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, body, extra = api._answer("POST", self.path, dict(self.headers), raw)
+            self._reply(*api._answer("POST", self.path, dict(self.headers), raw))
+
+        def _reply(self, status: int, body: object, extra: dict[str, str]) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
