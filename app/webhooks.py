@@ -47,8 +47,11 @@ def blueprint(services) -> Blueprint:
         if not signature:
             return _error(401, "no_signature")
         key = services.settings.webhook_key
-        with services.db.transaction() as session:
-            sender = connections.github_sender(session, body, signature, key=key) if key else None
+        try:
+            with services.db.transaction() as session:
+                sender = connections.github_sender(session, body, signature, key=key) if key else None
+        except DBAPIError as error:
+            return _database_down(GITHUB, error)
         if sender is None:
             return _error(401, "bad_signature")
         return _handle(services, sender, GITHUB, request.headers.get("X-GitHub-Event", ""), body,
@@ -60,8 +63,11 @@ def blueprint(services) -> Blueprint:
         token = request.headers.get("X-Gitlab-Token", "").strip()
         if not token:
             return _error(401, "no_token")
-        with services.db.transaction() as session:
-            sender = connections.gitlab_sender(session, token)
+        try:
+            with services.db.transaction() as session:
+                sender = connections.gitlab_sender(session, token)
+        except DBAPIError as error:
+            return _database_down(GITLAB, error)
         if sender is None:
             return _error(401, "bad_token")
         # Idempotency-Key (GitLab 17.4+) stays the same across retries; X-Gitlab-Event-UUID names the event.
@@ -93,12 +99,16 @@ def _handle(services, sender: WebhookConnection, provider: str, event_name: str,
         log.warning("webhook %s %s: malformed %s delivery: %s", provider, delivery_id, event_name, malformed)
         return _error(400, "malformed", detail=str(malformed))
     except DBAPIError as error:
-        log.error("webhook %s %s: database error, nothing changed: %s", provider, delivery_id, error)
-        return _error(503, "database_down")
+        return _database_down(provider, error)
     services.deliver_outbox()  # after the commit: Slack is not waited for
     response = jsonify(handled.answer())
     response.status_code = handled.status
     return response
+
+
+def _database_down(provider: str, error: DBAPIError) -> Response:
+    log.error("webhook %s: database error, nothing changed: %s", provider, error)
+    return _error(503, "database_down")
 
 
 def parse_body(body: bytes, content_type: str) -> Any:

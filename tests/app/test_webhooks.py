@@ -477,3 +477,19 @@ def _at(text):
 def _keys(db):
     with db.transaction() as session:
         return [m.key for m in session.exec(select(outbox.OutboxMessage))]
+
+
+def test_a_database_out_of_reach_is_a_503_that_github_can_redeliver_later(bot, secret, tmp_path):
+    from storage.db import Database
+
+    working = bot.services.db
+    bot.services.db = Database(f"sqlite:///{tmp_path}/missing-dir/none.db")
+    try:
+        reply = deliver_github(bot, secret, github_pull("opened"), delivery="d-503")
+    finally:
+        bot.services.db = working
+    with freeze_time(MONDAY_10):
+        again = deliver_github(bot, secret, github_pull("opened"), delivery="d-503")
+
+    assert reply.status == 503 and "redeliver" in reply.json["error"]
+    assert again.json["did"] == ["filed"]
