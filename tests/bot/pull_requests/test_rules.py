@@ -165,3 +165,17 @@ def test_any_json_is_either_read_or_malformed_never_an_error_of_ours(payload, ev
         except MalformedWebhook:
             continue
         assert all(isinstance(e, rules.Event) for e in events)
+
+
+def test_a_gitlab_job_that_finished_is_one_run_and_one_still_running_is_none():
+    job = {"object_kind": "build", "ref": "main", "sha": "2293ada6", "build_id": 1977, "build_name": "unit-tests",
+           "build_status": "failed", "build_started_at": "2026-03-02T10:00:00.000Z",
+           "build_finished_at": "2026-03-02T10:01:30.000Z", "project": {"path_with_namespace": "Acme/Web"}}
+
+    [finished] = rules.read_gitlab("Job Hook", job)
+    [running] = rules.read_gitlab("Job Hook", job | {"build_status": "running"})
+
+    assert (finished.kind, finished.repository, finished.gates) == (rules.GATES, "acme/web", (GateRun(
+        name="unit-tests", result="failed", source_id="gitlab:job:1977", commit="2293ada6", ref="main",
+        started_at=datetime(2026, 3, 2, 10, tzinfo=UTC), completed_at=datetime(2026, 3, 2, 10, 1, 30, tzinfo=UTC)),))
+    assert running.gates == ()
