@@ -30,7 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from bot import digest_schedule, digests, metrics, teams  # noqa: E402
+from bot.digests import schedule as digest_schedule
+from bot.digests import service as digests
+from bot.metrics import service as metrics
+from bot.teams import service as teams  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.incidents import Incident, IncidentEvent  # noqa: E402
 from storage.metrics import Defect, GateResult, ItemCheck  # noqa: E402

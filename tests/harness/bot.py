@@ -13,11 +13,12 @@ from typing import Any
 import waitress
 from waitress import wasyncore
 
-from bot import slack_requests
-from bot.app import Services, build_app, build_services
-from bot.config import Settings
-from bot.local_slack import LocalSlack
-from bot.web import create_web_app
+from app import slack_requests
+from app.services import Services, build_services
+from app.bolt import build_app
+from bot.core.settings import Settings
+from app.local_slack import LocalSlack
+from app.web import create_web_app
 from storage.db import Database
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"

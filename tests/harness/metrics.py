@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot import incidents, reviews, reviews_sweep, risks
-from bot.risks_rules import RiskForm
+from bot.incidents import service as incidents
+from bot.reviews import service as reviews
+from bot.reviews import clock as reviews_sweep
+from bot.risks import service as risks
+from bot.risks.rules import RiskForm
 from storage import metrics as store
 from storage.db import Database
 from storage.metrics import ItemCheck

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import reviews, reviews_sweep
+from bot.reviews import service as reviews
+from bot.reviews import clock as reviews_sweep
 from storage import reviews as store
 from tests.conftest import both_databases
 from tests.harness.teams import add_reviewer, make_team

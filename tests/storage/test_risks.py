@@ -3,8 +3,8 @@ that every query stays inside its workspace."""
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot import risks
-from bot.risks_rules import RiskForm, band_counts
+from bot.risks import service as risks
+from bot.risks.rules import RiskForm, band_counts
 from storage import risks as store
 from tests.conftest import both_databases
 from tests.harness.teams import make_team

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from bot.escalation import Thresholds
-from bot.incident_messages import CHECKLIST, CHECKLIST_KEYS
-from bot.incidents import IncidentForm
+from bot.incidents.rules import Thresholds
+from bot.incidents.messages import CHECKLIST, CHECKLIST_KEYS
+from bot.incidents.service import IncidentForm
 from storage.incidents import Incident, IncidentEvent
 from tests.templates.samples import LONG, many_users
 

@@ -4,9 +4,9 @@
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
-from bot.assignment import Shortfall
-from bot.reviews import RequestForm, Told
-from bot.reviews_report import ListItem, MatrixRow, ReviewList, ReviewStats
+from bot.reviews.assignment import Shortfall
+from bot.reviews.service import RequestForm, Told
+from bot.reviews.report import ListItem, MatrixRow, ReviewList, ReviewStats
 from storage.reviews import ReviewAssignment, ReviewerFigures, ReviewFigures, ReviewRequest
 from tests.templates.samples import LONG, MANY, WORD, many_users
 

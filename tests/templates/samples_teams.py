@@ -1,10 +1,10 @@
 from datetime import date
 from types import SimpleNamespace
 
-from bot.kpis import KPIS
-from bot.reviews import Handover
-from bot.team_reviewers import Matrix, MatrixRow
-from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm, escalation_groups
+from bot.teams.targets import KPIS
+from bot.reviews.service import Handover
+from bot.teams.reviewers import Matrix, MatrixRow
+from bot.teams.service import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm, escalation_groups
 from tests.templates.samples import LONG, WORD, many_users
 
 REALISTIC_FORM = TeamForm(name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",

@@ -1,0 +1,117 @@
+"""One process's services: the settings, the database and the ways out to Slack, built once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from app.sender import OutboxSender
+from bot.core.settings import Settings
+from bot.core.timeutil import utcnow
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the handlers and the clock share: settings, the database and the way out to Slack."""
+
+    settings: Settings
+    db: Database
+    slack: WebClient  # for direct answers (views.open, ephemeral replies); retries on its own
+    sender: OutboxSender  # for everything that must be neither lost nor doubled
+    pump: "OutboxPump" = None
+
+    def __post_init__(self) -> None:
+        self.pump = self.pump or OutboxPump(self.sender)
+
+    def deliver_outbox(self) -> None:
+        """Send what the last change queued now, rather than at the clock's next tick (in the
+        background: see OutboxPump)."""
+        self.pump.kick()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        return self.pump.wait_idle(timeout)
+
+
+def build_services(settings: Settings, *, db: Database | None = None) -> Services:
+    db = db or Database(settings.database_url)
+    token = settings.slack_bot_token
+    interactive = WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+    # The sender schedules its own retries (a later not_before), so its client never sleeps.
+    outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
+    return Services(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing))
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener thread pool, which can also tell when all submitted work is finished
+    (the console waits for that before it prints the next prompt; tests do the same)."""
+
+    def __init__(self, max_workers: int = 10):
+        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._idle:
+            self._pending += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+
+class OutboxPump:
+    """Delivers the outbox off Bolt's listener threads. Handlers kick it after a commit and go on;
+    one background thread sends. A slow Slack then never holds up the threads that must acknowledge
+    new requests within 3 seconds. Kicks while a delivery is queued fold into it."""
+
+    def __init__(self, sender: OutboxSender):
+        self.sender = sender
+        self._pool = ListenerPool(max_workers=1)
+        self._lock = threading.Lock()
+        self._queued = False
+
+    def kick(self) -> None:
+        with self._lock:
+            if self._queued:
+                return
+            self._queued = True
+        self._pool.submit(self._deliver)
+
+    def _deliver(self) -> None:
+        with self._lock:
+            self._queued = False  # a kick from now on queues another round after this one
+        try:
+            self.sender.deliver_due(now=utcnow())
+        except Exception:
+            log.exception("outbox delivery failed; the clock retries it")
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        return self._pool.wait_idle(timeout)
