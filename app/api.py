@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bot.metrics.ci import KINDS, BatchProblems, Kind, Problem, parse_batch, token_owner
+from bot.metrics import RECORD_KINDS, BatchProblems, Kind, Problem, parse_batch, token_owner
 from bot.core.timeutil import utcnow
 from storage import audit
 
@@ -28,7 +28,7 @@ def blueprint(services) -> Blueprint:
 
     @api.post("/<name>")
     def ingest(name: str) -> Response:
-        kind = KINDS.get(name)
+        kind = RECORD_KINDS.get(name)
         if kind is None:
             return _error(404, Problem("unknown_endpoint", name=name[:40]))
         return _ingest(services, kind)

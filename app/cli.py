@@ -199,7 +199,7 @@ def status() -> None:
         sys.exit(1)
 
 
-# --- teams as code (bot/team_config.py) -------------------------------------------------------
+# --- teams as code (bot/teams_as_code.py) -------------------------------------------------------
 @main.group()
 def team() -> None:
     """Teams as code: export a team to YAML, import (or just check) a YAML file, list teams."""
@@ -221,16 +221,16 @@ def team_list() -> None:
 @click.option("--workspace", default=None, metavar="T…", help="Its Slack workspace, when several have one so named.")
 def team_export(name: str, workspace: str | None) -> None:
     """Write a team as YAML to stdout: `qms-bot team export --team Payments > payments.yaml`."""
-    from bot.teams_as_code import service as team_config
+    from bot import teams_as_code
     from bot.core.errors import Refusal
 
     db = ready_database(load_settings())
     with db.transaction() as session:
         try:
-            found = team_config.find_team(session, name, workspace)
+            found = teams_as_code.find_team(session, name, workspace)
         except Refusal as refusal:
             raise Stop(_said(refusal.phrase)) from None
-        click.echo(team_config.export_team(session, found), nl=False)
+        click.echo(teams_as_code.export_team(session, found), nl=False)
 
 
 @team.command("import")
@@ -245,16 +245,16 @@ def team_import(file, workspace: str | None, check: bool) -> None:
     """
     import getpass
 
+    from bot import teams_as_code
     from bot.core import render
-    from bot.teams_as_code import service as team_config
     from bot.core.timeutil import utcnow
 
     settings = load_settings()
     db = ready_database(settings)
     try:
-        result = team_config.import_text(db, file.read(), actor_id=f"cli:{getpass.getuser()}"[:64], now=utcnow(),
+        result = teams_as_code.import_text(db, file.read(), actor_id=f"cli:{getpass.getuser()}"[:64], now=utcnow(),
                                          workspace=workspace, not_people=_slack_people_check(settings), check=check)
-    except team_config.ConfigError as error:
+    except teams_as_code.ConfigError as error:
         for problem in error.problems:
             where = f" {problem.where}:" if problem.where else ""
             click.echo(f"{file.name}:{problem.line}:{where} {_said(problem.phrase)}", err=True)
@@ -311,7 +311,7 @@ def export() -> None:
               help="The Slack workspace ID, when several workspaces have a team of that name.")
 def export_risks(team_name: str, fmt: str, output: str, workspace: str | None) -> None:
     """Write a team's risk register, open and closed, as CSV or JSON."""
-    from bot.risks import export as risks_export
+    from bot import risks
     from bot.core.timeutil import utcnow
     from storage import teams as team_store
 
@@ -329,9 +329,9 @@ def export_risks(team_name: str, fmt: str, output: str, workspace: str | None) -
             raise Stop(f"teams called {team_name!r} exist in several workspaces "
                        f"({', '.join(t.workspace_id for t in named)}): choose one with --workspace")
         team = named[0]
-        views = risks_export.register_views(session, team, now=now)
-        text = risks_export.to_json(session, team, views, now=now) if fmt == "json" \
-            else risks_export.to_csv(views, excel=output != "-")
+        views = risks.register_views(session, team, now=now)
+        text = risks.to_json(session, team, views, now=now) if fmt == "json" \
+            else risks.to_csv(views, excel=output != "-")
     if output == "-":
         click.echo(text, nl=False)
     else:

@@ -20,10 +20,8 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digests import service as digests
-from bot.incidents import clock as incident_clock
-from bot.reviews import clock as reviews_sweep
-from bot.risks import service as risks
+from bot import digests, incidents, reviews, risks
+from app.services import Services
 from bot.core.timeutil import utcnow
 from storage import runtime
 
@@ -33,7 +31,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     id: str
-    run: Callable[["Services", datetime], object]  # noqa: F821  (app.services.Services)
+    run: Callable[[Services, datetime], object]
     every: timedelta
 
 
@@ -51,12 +49,13 @@ def _forget_old_events(services, now: datetime) -> None:
 JOBS: list[Job] = [
     Job("outbox.deliver", _deliver_outbox, timedelta(seconds=15)),
     Job("events.forget", _forget_old_events, timedelta(hours=1)),
-    Job("incidents.escalate", incident_clock.escalation_job, timedelta(minutes=1)),
-    Job("incidents.review_reminders", incident_clock.review_job, timedelta(minutes=5)),
+    Job("incidents.escalate", lambda services, now: incidents.sweep(services.db, now=now), timedelta(minutes=1)),
+    Job("incidents.review_reminders", lambda services, now: incidents.remind_reviews(services.db, now=now),
+        timedelta(minutes=5)),
     Job("risks.review_reminders", lambda services, now: risks.remind_due_reviews(services.db, now=now),
         timedelta(minutes=10)),
-    Job("reviews.sweep", lambda services, now: reviews_sweep.sweep(services.db, now=now), timedelta(minutes=1)),
-    Job("digests.post", digests.job, timedelta(minutes=1)),
+    Job("reviews.sweep", lambda services, now: reviews.sweep(services.db, now=now), timedelta(minutes=1)),
+    Job("digests.post", lambda services, now: digests.post_due(services.db, now=now), timedelta(minutes=1)),
 ]
 
 

@@ -101,6 +101,12 @@ STORED_DOMAINS = {"storage.teams": "teams", "storage.risks": "risks", "storage.r
                   "storage.reviews_figures": "reviews", "storage.incidents": "incidents", "storage.metrics": "metrics"}
 
 
+def _packages_run_by(target: str, modules: dict[str, Path]) -> list[str]:
+    """Importing a.b.c runs a/__init__.py and a/b/__init__.py before a/b/c.py: each is an edge."""
+    parts = target.split(".")
+    return [name for name in (".".join(parts[:i]) for i in range(1, len(parts) + 1)) if name in modules]
+
+
 def domain_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] == "storage":
@@ -122,8 +128,8 @@ def findings() -> list[str]:
                         name == RENDERING and imp.target.startswith("slack_sdk.models")):
                     problems.append(f"{where}: {name} imports {imp.target}: the domain knows no Slack or web")
                 continue
-            if not name.startswith(target + ".") and target != name:  # a package's own __init__ is no circle
-                graph[name].add(target)
+            graph[name] |= {package for package in _packages_run_by(target, modules)
+                            if package != name and not name.startswith(package + ".")}
             problems += _layer_problems(name, target, where)
     problems += [f"import circle: {' → '.join(cycle + cycle[:1])}" for cycle in circles(graph)]
     return problems

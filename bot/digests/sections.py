@@ -1,6 +1,6 @@
 """The digest's sections from the other domains — reviews, incidents, risks — as plain values.
 
-Each is built from its domain's period query (storage.reviews.review_figures,
+Each is built from its domain's period query (storage.reviews_figures.review_figures,
 storage.incidents.incident_figures, storage.risks.risk_figures) plus a few read-only lists, so
 `/qms metrics`, App Home's "All figures" and the daily and weekly digests say the same thing.
 A section is always there for a team; `active` says whether anything happened in it, so a team
@@ -14,11 +14,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.teams import service as teams
-from bot.risks.service import bands_of
-from bot.risks.rules import BANDS, band_counts, band_of, label
+from bot import teams
+from bot.risks import bands_of
+from bot.risks import BANDS, band_counts, band_of, label
 from storage import incidents as incident_store
 from storage import reviews as review_store
+from storage import reviews_figures
 from storage import risks as risk_store
 from storage.reviews import ReviewBucket
 from storage.teams import Team
@@ -43,7 +44,7 @@ class StalledReview:
 
 @dataclass(frozen=True)
 class ReviewSection:
-    """A team's code reviews in a period (from storage.reviews.review_figures)."""
+    """A team's code reviews in a period (from storage.reviews_figures.review_figures)."""
 
     done: int
     mean_hours: float | None  # working hours from request to done
@@ -67,7 +68,7 @@ class ReviewSection:
 
 def review_section(session: Session, team: Team, *, start: datetime, end: datetime, previous_start: datetime,
                    now: datetime, target_hours: float) -> ReviewSection:
-    figures = review_store.review_figures(session, team.workspace_id, team.id, start=start, end=end)
+    figures = reviews_figures.review_figures(session, team.workspace_id, team.id, start=start, end=end)
     previous = review_store.review_buckets(session, team.workspace_id, team.id, [previous_start, start])[0]
     utilization = sorted(((user, 100 * f.utilization) for user, f in figures.reviewers.items()
                           if f.utilization is not None), key=lambda pair: (-pair[1], pair[0]))

@@ -1,19 +1,16 @@
-"""The daily and weekly digests: what they say, and posting each once.
+"""The daily and weekly digests: what they say, and their outbox rows.
 
-When each is due and which period it reports on is bot/digest_schedule.py:
+When each is due and which period it reports on is bot/digests/rules.py:
 - Daily: at the team's `digest_time` (local, 09:00 by default) on its working days, about the time
   since the start of the previous working day (on a Monday: Friday to Sunday).
 - Weekly: Monday at `digest_time`, about the ISO week before, against the week before that, with a
   chart of the last 8 weeks.
 
-The clock calls `post_due` every minute. Only the latest occurrence of each digest counts: one up to
-`GRACE` late (a clock that was down) is posted, an older one is skipped and logged. Which way it went
-is a `digest_run` row inserted once per team, kind and period, in the same transaction as the outbox
-rows (`digest:{team}:{kind}:{period}`), so two clocks post it once.
+Posting each once, when it came due, is bot/digests/clock.py.
 
 A digest is a `Digest`: the team's own metrics (`bot.metrics.Report`, with review time and quality
 among its KPIs) plus the sections the other domains' figures fill in — reviews, incidents, risks
-(bot/digest_sections.py) — and, weekly, the 8 weeks of the chart. The action items are derived from
+(bot/digests/sections.py) — and, weekly, the 8 weeks of the chart. The action items are derived from
 all of them, most pressing first. `figures` is the one entry point `/qms metrics`, App Home and the
 digests share.
 """
@@ -28,25 +25,22 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.digests import charts
-from bot.metrics import service as metrics
+from bot import metrics
 from bot.core import render
 from bot.digests import sections
-from bot.digests.schedule import DAILY, WEEKLY, Due, latest_due, week_bounds
-# The sections' shapes are part of this module's public face (templates, samples and tests name them here).
-from bot.digests.sections import (IncidentLine, IncidentSection, ReviewSection, RiskLine,  # noqa: F401
-                                 RiskSection, StalledReview)
-from bot.core.errors import Phrase
-from storage import outbox
+from bot.digests.rules import WEEKLY, Due, week_bounds
+from bot.digests.sections import IncidentSection, ReviewSection, RiskSection
+from bot.core.errors import Phrase, Refusal
+from bot.teams import CLOCK_TIME, require_manager
+from storage import audit, outbox
 from storage import metrics as store
 from storage import reviews as review_store
-from storage import teams as team_store
-from storage.metrics import POSTED, SKIPPED, Bucket
+from storage.metrics import Bucket
 from storage.reviews import ReviewBucket
 from storage.teams import Team
 
 log = logging.getLogger(__name__)
 
-GRACE = {DAILY: timedelta(hours=6), WEEKLY: timedelta(hours=24)}  # later than this: skipped, and logged
 CHART_WEEKS = 8
 ACTIONS_MAX = 8
 UTILIZATION_BAND = (70, 85)  # the guide's reviewer utilization target, in %
@@ -80,7 +74,7 @@ class Digest:
 def optional_sections(session: Session, team: Team, *, start: datetime, end: datetime,
                       previous_start: datetime, now: datetime | None = None) -> dict[str, object]:
     """The other domains' figures for the period, as Digest sections: `reviews`, `incidents` and
-    `risks` (bot/digest_sections.py). What is open is as of `now` (default: the period's end)."""
+    `risks` (bot/digests/sections.py). What is open is as of `now` (default: the period's end)."""
     return sections.optional_sections(session, team, start=start, end=end, previous_start=previous_start, now=now)
 
 
@@ -271,62 +265,20 @@ def enqueue(session: Session, team: Team, digest: Digest, channel: str, *, now: 
                             alt_txt=render.phrase("digests.chart_alt", team=digest.team_name), content=png, now=now)
 
 
-# --- posting once ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Outcome:
-    team_id: int
-    kind: str
-    period: str
-    status: str  # "posted" | "skipped"
-
-
-def job(services, now: datetime) -> None:
-    """The clock's entry point (bot/clock.py JOBS)."""
-    post_due(services.db, now=now)
-
-
-def post_due(db, *, now: datetime) -> list[Outcome]:
-    """Post every digest that came due and was not decided yet, one transaction per team and kind."""
-    with db.transaction() as session:
-        teams = [(team.workspace_id, team.id) for ws in team_store.workspaces(session)
-                 for team in team_store.teams(session, ws)]
-    outcomes = []
-    for workspace_id, team_id in teams:
-        for kind in (DAILY, WEEKLY):
-            try:
-                with db.transaction() as session:
-                    outcome = _decide(session, workspace_id, team_id, kind, now=now)
-            except Exception:
-                log.exception("digest: the %s digest of team %s failed; it is tried again next minute", kind, team_id)
-                continue
-            if outcome is not None:
-                outcomes.append(outcome)
-    return outcomes
-
-
-def _decide(session: Session, workspace_id: str, team_id: int, kind: str, *, now: datetime) -> Outcome | None:
-    team = team_store.get_team(session, workspace_id, team_id)
-    due = latest_due(team, kind, now=now) if team is not None else None
-    if due is None or due.scheduled_for < team.created_at:
-        return None  # nothing due yet, or due before the team existed
-    if store.digest_decided(session, workspace_id, team.id, kind, due.period):
-        return None
-    channel = team.digest_channel_id or team.home_channel_id
-    late = now - due.scheduled_for
-    status = POSTED if late <= GRACE[kind] and channel else SKIPPED
-    if not store.claim_digest(session, workspace_id=workspace_id, team_id=team.id, kind=kind, period=due.period,
-                              status=status, scheduled_for=due.scheduled_for, now=now):
-        return None  # another clock decided it a moment ago
-    if status == SKIPPED:
-        why = (f"{_hours(late)} late, over the {_hours(GRACE[kind])} grace" if channel
-               else "it has no digest channel")
-        log.warning("digest: skipped the %s digest of %s for %s (due %s): %s", kind, team.name, due.period,
-                    due.scheduled_for.isoformat(), why)
-    else:
-        enqueue(session, team, build(session, team, due, now=now), channel, now=now)
-        log.info("digest: queued the %s digest of %s for %s", kind, team.name, due.period)
-    return Outcome(team.id, kind, due.period, status)
-
-
-def _hours(span: timedelta) -> str:
-    return f"{span.total_seconds() / 3600:.1f} h"
+# --- when the team's digests go out --------------------------------------------------------------
+def set_digest_time(session: Session, team: Team, value: str, *, actor_id: str, workspace_admin: bool,
+                    now: datetime) -> Team:
+    """Change the local time of the team's digests (HH:MM), audited."""
+    require_manager(session, team, actor_id, workspace_admin=workspace_admin, action="change_setup")
+    value = value.strip()
+    if len(value) == 4 and value[1] == ":":
+        value = "0" + value  # 8:30 → 08:30
+    if not (value.isascii() and CLOCK_TIME.match(value)):  # \d matches "０８:３０", which time() cannot read
+        raise Refusal("digests.bad_time", value=value)
+    before = team.digest_time
+    team.digest_time = value
+    team.updated_at = now
+    session.add(team)
+    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
+                 action="digest_time_changed", before={"digest_time": before}, after={"digest_time": value}, at=now)
+    return team

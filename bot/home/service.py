@@ -14,11 +14,11 @@ from typing import Generic, TypeVar
 
 from sqlmodel import Session
 
-from bot.digests import service as digests
-from bot.metrics import service as metrics
-from bot.teams import service as teams
-from bot.risks.service import bands_of, local_today
-from bot.risks.rules import band_of, label
+from bot import digests
+from bot import metrics
+from bot import teams
+from bot.risks import bands_of
+from bot.risks import band_of, label
 from storage import incidents as incident_store
 from storage import reviews as review_store
 from storage import risks as risk_store
@@ -167,7 +167,7 @@ def owned_risks(session: Session, workspace_id: str, user_id: str, known: "_Team
         items.append(OwnedRisk(
             risk_id=risk.id, key=label(risk.number), title=risk.title, score=risk.score,
             band=band_of(risk.score, bands_of(team)), review_by=risk.review_by,
-            review_due=risk.review_by is not None and risk.review_by <= local_today(team, now), team_name=team.name))
+            review_due=risk.review_by is not None and risk.review_by <= teams.local_today(team, now), team_name=team.name))
     return Clipped(items, page.total)
 
 

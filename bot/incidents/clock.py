@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from bot.incidents import messages
 from bot.incidents import service as incidents
 from bot.incidents.rules import thresholds
-from bot.incidents.messages import BOT
 from storage import audit
 from storage import incidents as store
 from storage import teams as team_store
@@ -73,7 +72,7 @@ def apply_escalation(db: Database, due: DueEscalation, *, now: datetime) -> bool
         team = team_store.get_team(session, due.workspace_id, incident.team_id) if incident else None
         if incident is None or team is None:
             return False
-        return incidents.move_to_level(session, incident, team, due.to_level, actor_id=BOT, automatic=True,
+        return incidents.move_to_level(session, incident, team, due.to_level, actor_id=audit.BOT_ACTOR, automatic=True,
                                        from_level=due.from_level, now=now)
 
 
@@ -130,24 +129,19 @@ def _remind_review(db: Database, workspace_id: str, incident_id: int, *, now: da
             return False  # gone, or another clock sent it
         team = team_store.get_team(session, workspace_id, incident.team_id)
         messages.review_reminder(session, incident, team, now=now)
-        store.add_event(session, incident, kind="review_reminder", actor_id=BOT, at=now,
+        store.add_event(session, incident, kind="review_reminder", actor_id=audit.BOT_ACTOR, at=now,
                         data={"to": incident.commander_id})
-        audit.record(session, workspace_id=workspace_id, actor_id=BOT, entity_type="incident",
+        audit.record(session, workspace_id=workspace_id, actor_id=audit.BOT_ACTOR, entity_type="incident",
                      entity_id=incident.id, action="review_reminded", after={"to": incident.commander_id},
                      at=now)
     return True
 
 
-# --- the clock's jobs (registered in bot/clock.py) ------------------------------------------------------
-def escalation_job(services, now: datetime) -> None:
-    """Place stuck cards, then escalate what is due: a failure in the first must not hold back
-    the escalations (each of which is isolated too, in `escalate_due`)."""
+def sweep(db: Database, *, now: datetime) -> None:
+    """The clock's minutely job: place stuck cards, then escalate what is due. A failure in the first
+    must not hold back the escalations (each of which is isolated too, in `escalate_due`)."""
     try:
-        place_unplaced_cards(services.db, now=now)
+        place_unplaced_cards(db, now=now)
     except Exception:
         log.exception("placing unplaced incident cards failed; escalating anyway")
-    escalate_due(services.db, now=now)
-
-
-def review_job(services, now: datetime) -> None:
-    remind_reviews(services.db, now=now)
+    escalate_due(db, now=now)

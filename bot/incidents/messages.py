@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from bot.core import render
 from bot.incidents.rules import LEVELS, Thresholds, thresholds
-from bot.teams.service import people_in
+from bot.teams import people_in
 from storage import outbox
 from storage.incidents import Incident, IncidentEvent
 from storage.teams import Team
@@ -29,7 +29,6 @@ from storage.teams import Team
 # item is in templates/incidents/_checklist.j2.
 CHECKLIST: dict[int, tuple[str, ...]] = {step: tuple(f"{step}.{item}" for item in range(1, 5)) for step in range(1, 7)}
 CHECKLIST_KEYS = tuple(key for items in CHECKLIST.values() for key in items)
-BOT = "qms-bot"  # the actor of what the clock does
 
 
 def reference(incident: Incident) -> str:

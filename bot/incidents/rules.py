@@ -16,10 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
-
 from bot.core.errors import Problems
-from storage import audit
 from storage.teams import Team
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")  # critical, high, medium, low (wording: templates)
@@ -79,6 +76,17 @@ def all_thresholds(team: Team) -> dict[str, Thresholds]:
     return {severity: thresholds(team, severity) for severity in SEVERITIES}
 
 
+def escalation_groups(team: Team | None) -> list[tuple[list[str], Thresholds]]:
+    """The team's escalation thresholds (a new team: the guide's), severities with the same hours
+    together, the largest group last: [(["SEV1"], 4 h / 8 h), (["SEV2", "SEV3", "SEV4"], 24 h / 48 h)]."""
+    groups: dict[Thresholds, list[str]] = {}
+    for severity in SEVERITIES:
+        hours = thresholds(team, severity) if team is not None else Thresholds(
+            *DEFAULT_HOURS)
+        groups.setdefault(hours, []).append(severity)
+    return sorted(((severities, hours) for hours, severities in groups.items()), key=lambda group: len(group[0]))
+
+
 def parse_hours(text: str | None) -> tuple[float, float] | None:
     """"24 / 48", "24,48", "4h 8h" → (24.0, 48.0); None when it is not two numbers."""
     match = HOURS_PAIR.match(text or "")
@@ -103,19 +111,3 @@ def validate_thresholds(values: dict[str, str | None]) -> dict[str, Thresholds]:
             parsed[severity] = Thresholds(*pair)
     problems.raise_if_any()
     return parsed
-
-
-def save_thresholds(session: Session, team: Team, values: dict[str, str | None], *, actor_id: str,
-                    now: datetime) -> dict[str, Thresholds]:
-    """Change some severities' thresholds (the others keep theirs) and audit it."""
-    changed = validate_thresholds(values)
-    before = {severity: [t.level2, t.level3] for severity, t in all_thresholds(team).items()}
-    after = {**before, **{severity: [t.level2, t.level3] for severity, t in changed.items()}}
-    if after != before:
-        # Store only what differs from the guide, so a later change of the defaults reaches everyone else.
-        team.escalation_hours = {s: hours for s, hours in after.items() if tuple(hours) != DEFAULT_HOURS} or None
-        team.updated_at = now
-        session.add(team)
-        audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team",
-                     entity_id=team.id, action="escalation_changed", before=before, after=after, at=now)
-    return all_thresholds(team)

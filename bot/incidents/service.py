@@ -18,10 +18,11 @@ from difflib import SequenceMatcher
 from sqlmodel import Session
 
 from bot.incidents import messages
+from bot.incidents import rules as escalation
 from bot.core.errors import Problems, Refusal
 from bot.incidents.rules import SEVERITIES, TOP_LEVEL
-from bot.incidents.messages import BOT, CHECKLIST, reference
-from bot.teams.service import may_manage, working_hours
+from bot.incidents.messages import CHECKLIST, reference
+from bot.teams import may_manage, working_hours
 from storage import audit
 from storage import incidents as store
 from storage import teams as team_store
@@ -159,7 +160,7 @@ def place_card(session: Session, incident: Incident, team: Team, *, channel_id: 
     incident.responders = list(dict.fromkeys(invited))
     session.add(incident)
     if own_channel:
-        store.add_event(session, incident, kind="channel", actor_id=BOT, at=now, data={"channel": channel_id})
+        store.add_event(session, incident, kind="channel", actor_id=audit.BOT_ACTOR, at=now, data={"channel": channel_id})
         messages.announce_in_team_channel(session, incident, team, now=now)
     messages.post_card(session, incident, team, now=now)
     messages.ping_levels(session, incident, team, [1], actor_id=incident.declared_by, automatic=False, now=now)
@@ -415,3 +416,20 @@ def describe(incident: Incident) -> dict:
     """An incident as plain data, for the audit log."""
     return {"reference": reference(incident), "title": incident.title, "severity": incident.severity,
             "commander": incident.commander_id, "status": incident.status, "level": incident.level}
+
+
+# --- the team's escalation matrix ----------------------------------------------------------------
+def save_thresholds(session: Session, team: Team, values: dict[str, str | None], *, actor_id: str,
+                    now: datetime) -> dict[str, escalation.Thresholds]:
+    """Change some severities' thresholds (the others keep theirs) and audit it."""
+    changed = escalation.validate_thresholds(values)
+    before = {severity: [t.level2, t.level3] for severity, t in escalation.all_thresholds(team).items()}
+    after = {**before, **{severity: [t.level2, t.level3] for severity, t in changed.items()}}
+    if after != before:
+        # Store only what differs from the guide, so a later change of the defaults reaches everyone else.
+        team.escalation_hours = {s: hours for s, hours in after.items() if tuple(hours) != escalation.DEFAULT_HOURS} or None
+        team.updated_at = now
+        session.add(team)
+        audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team",
+                     entity_id=team.id, action="escalation_changed", before=before, after=after, at=now)
+    return escalation.all_thresholds(team)

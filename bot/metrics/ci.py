@@ -20,7 +20,7 @@ from typing import Any, Callable
 from sqlmodel import Session
 
 from bot.core import render
-from bot.teams import service as teams
+from bot import teams
 from bot.core.errors import Refusal
 from storage import audit
 from storage import metrics as store
@@ -219,7 +219,7 @@ def _timestamp(record: dict[str, Any], index: int, now: datetime) -> datetime:
 
 
 # --- the endpoints' kinds ---------------------------------------------------------------------------
-KINDS = {"gates": Kind("gates", parse_gate, store.add_gate_results),
+RECORD_KINDS = {"gates": Kind("gates", parse_gate, store.add_gate_results),
          "defects": Kind("defects", parse_defect, store.add_defects)}
 
 

@@ -15,8 +15,8 @@ from typing import Iterable
 from sqlmodel import Session
 
 from bot.core.errors import Problems, Refusal
-from bot.teams.targets import BY_KEY, Kpi
-from bot.teams.service import target_values
+from bot.teams import BY_KEY, Kpi
+from bot.teams import target_values
 from storage import audit
 from storage import metrics as store
 from storage.metrics import DOD, DOR, Bucket, ItemCheck

@@ -22,8 +22,8 @@ from sqlmodel import Session
 
 from bot.reviews import service as reviews
 from bot.reviews import messages as notify
-from bot.teams import service as teams
-from bot.teams.workhours import WorkingHours
+from bot import teams
+from bot.teams import WorkingHours
 from storage import audit
 from storage import reviews as store
 from storage import teams as team_store
@@ -110,7 +110,7 @@ def _remind_to_accept(session: Session, request: ReviewRequest, hours: WorkingHo
         if store.set_nudged(session, assignment, "accept", now=now):
             waited = hours.elapsed(assignment.assigned_at, now).total_seconds() / 3600
             notify.nudge(session, request, assignment, "accept", waited_hours=waited, target_hours=target, now=now)
-            audit.record(session, workspace_id=request.workspace_id, actor_id=reviews.BOT_ACTOR,
+            audit.record(session, workspace_id=request.workspace_id, actor_id=audit.BOT_ACTOR,
                          entity_type="review", entity_id=request.id, action="nudged",
                          after={"reviewer": assignment.reviewer_id, "stage": "accept"}, at=now)
             sent += 1
@@ -135,7 +135,7 @@ def _stall_if_late(session: Session, team: Team, request: ReviewRequest, hours: 
     notify.tell_leads_stalled(session, request, team, everyone, leads, waited_hours=waited, target_hours=target,
                               now=now)
     notify.update_card(session, request, reviews.card(session, team, request, now=now), now=now)
-    audit.record(session, workspace_id=request.workspace_id, actor_id=reviews.BOT_ACTOR, entity_type="review",
+    audit.record(session, workspace_id=request.workspace_id, actor_id=audit.BOT_ACTOR, entity_type="review",
                  entity_id=request.id, action="stalled",
                  after={"waited_hours": round(waited, 2), "target_hours": target, "leads": leads}, at=now)
     return True

@@ -9,7 +9,8 @@ Keys name the side effect, so a repeat (a second clock, a retried request) adds 
 - `review:{id}:nudge:accept:{a}`, `review:{id}:nudge:done:{a}` and `review:{id}:stalled:{lead}`
   are the clock's reminders, at most once each;
 - `review:{id}:author:v{version}` and `review:{id}:no_reviewer:{lead}:v{version}` tell the author
-  and the team leads what happened when a reviewer declined or nobody was free.
+  and the team leads what happened when a reviewer declined or nobody was free;
+- `reviewer:{team}:{user}:removed:{time}` tells a reviewer taken out of a matrix where their reviews went.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.core import render
-from bot.reviews.assignment import Shortfall
+from bot.reviews.rules import Shortfall
 from storage import outbox
 from storage.reviews import ReviewAssignment, ReviewRequest
 from storage.teams import Team
@@ -145,3 +146,14 @@ def tell_leads_stalled(session: Session, request: ReviewRequest, team: Team, ass
                              waited_hours=waited_hours, target_hours=target_hours)
     for lead in leads:
         _enqueue(session, request, f"review:{request.id}:stalled:{lead}", message | {"channel": lead}, now=now)
+
+
+# --- a reviewer leaving the matrix ------------------------------------------------------------------
+def tell_removed_reviewer(session: Session, team: Team, user_id: str, handed: list, *, actor_id: str,
+                          now: datetime) -> None:
+    """`handed`: [bot.reviews.Handover], their open reviews and who has each now."""
+    payload = render.message("reviews/reviewer_removed.json.j2", team=team, user_id=user_id, actor_id=actor_id,
+                             handed=handed)
+    outbox.enqueue(session, workspace_id=team.workspace_id, method="chat.postMessage",
+                   key=f"reviewer:{team.id}:{user_id}:removed:{now.isoformat()}",
+                   payload={**payload, "channel": user_id}, now=now)

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.reviews import service as reviews
-from bot.teams import service as teams
+from bot import teams
 from storage import reviews as store
+from storage import reviews_figures as figures_store
 from storage import teams as team_store
 from storage.reviews import ReviewAssignment, ReviewRequest
 from storage.teams import Team
@@ -92,7 +92,7 @@ class ReviewStats:
     team: Team
     start: datetime
     end: datetime
-    figures: store.ReviewFigures
+    figures: figures_store.ReviewFigures
     rows: list[MatrixRow] = field(default_factory=list)
     target_hours: float = 6.0
     quality_target: float = 8.0
@@ -118,13 +118,13 @@ class ReviewStats:
 
 def review_stats(session: Session, team: Team, *, now: datetime, days: int = STATS_DAYS) -> ReviewStats:
     start = now - timedelta(days=days)
-    figures = store.review_figures(session, team.workspace_id, team.id, start=start, end=now)
+    figures = figures_store.review_figures(session, team.workspace_id, team.id, start=start, end=now)
     matrix = team_store.reviewers(session, team)
     counts = store.open_counts(session, team.workspace_id, [r.user_id for r in matrix])
-    today = reviews.local_today(team, now)
+    today = teams.local_today(team, now)
     rows = []
     for reviewer in matrix:
-        own = figures.reviewers.get(reviewer.user_id) or store.ReviewerFigures(reviewer_id=reviewer.user_id)
+        own = figures.reviewers.get(reviewer.user_id) or figures_store.ReviewerFigures(reviewer_id=reviewer.user_id)
         median = own.median_turnaround_seconds
         rows.append(MatrixRow(
             user_id=reviewer.user_id, tier=reviewer.tier, specializations=list(reviewer.specializations),

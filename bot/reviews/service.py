@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.reviews import assignment as rule
+from bot.reviews import rules as rule
 from bot.reviews import messages as notify
-from bot.teams import service as teams
-from bot.reviews.assignment import Candidate, Choice, Shortfall
+from bot.reviews.messages import tell_removed_reviewer
+from bot import teams
+from bot.reviews.rules import Candidate, Choice, Shortfall
 from bot.core.errors import Problems, Refusal
 # The form's rules live in their own module; they are part of this one's public face.
-from bot.reviews.form import RequestForm, clean_url, match_specialization, validate_request  # noqa: F401
+from bot.reviews.rules import RequestForm, validate_request
 from storage import audit, counters
 from storage import reviews as store
 from storage import teams as team_store
@@ -29,7 +29,6 @@ from storage.reviews import (ACCEPTED, CANCELLED, DECLINED, DONE, FINISHED, OPEN
                              WAITING, WITHDRAWN, ReviewAssignment, ReviewRequest)
 from storage.teams import Team
 
-BOT_ACTOR = "qms-bot"
 REQUEST_LABEL = re.compile(r"^(?:CR-?)?0*([0-9]{1,9})$", re.IGNORECASE)
 RATING_RANGE = (1, 10)
 
@@ -46,7 +45,7 @@ class Filed:
 def file_request(session: Session, team: Team, form: RequestForm, *, author_id: str, channel_id: str | None,
                  now: datetime) -> Filed:
     """Store a request, post its card, and assign its reviewers: all in the caller's transaction."""
-    form = validate_request(team, form, today=local_today(team, now))
+    form = validate_request(team, form, today=teams.local_today(team, now))
     request = ReviewRequest(
         workspace_id=team.workspace_id, team_id=team.id,
         number=counters.next_number(session, team.workspace_id, "review"),
@@ -84,7 +83,7 @@ def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary
         session.add(assignment)
         session.flush()
         added.append(assignment)
-        audit.record(session, workspace_id=team.workspace_id, actor_id=BOT_ACTOR, entity_type="review",
+        audit.record(session, workspace_id=team.workspace_id, actor_id=audit.BOT_ACTOR, entity_type="review",
                      entity_id=request.id, action="assigned", after={"reviewer": user_id, "role": role}, at=now)
     return choice, added
 
@@ -99,7 +98,7 @@ def _choose(session: Session, team: Team, request: ReviewRequest, reviewers: lis
     on_it = {a.reviewer_id for a in everyone} - gone - left
     reviewers = [r for r in reviewers if r.user_id not in left]
     counts = store.open_counts(session, team.workspace_id, [r.user_id for r in reviewers])
-    today = local_today(team, now)
+    today = teams.local_today(team, now)
     candidates = [Candidate(user_id=r.user_id, tier=r.tier, specializations=tuple(r.specializations),
                             capacity=r.capacity, open_reviews=counts[r.user_id], away=teams.is_away(r, today),
                             last_assigned_at=r.last_assigned_at) for r in reviewers]
@@ -271,6 +270,21 @@ def reassign_open_reviews(session: Session, team: Team, reviewer_id: str, *, act
                                       team, now=now)
         moved.append(Handover(request=request, ended=assignment, replacement=replacement))
     return moved
+
+
+def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str, now: datetime,
+                    notify: bool = False) -> list[Handover]:
+    """Take a reviewer out of the team's matrix, audited, their open reviews in this team handed on
+    first (reassign_open_reviews tells the authors); `notify` tells the reviewer by DM where each
+    went. Returns what was handed over."""
+    if team_store.get_reviewer(session, team, user_id) is None:
+        raise Refusal("teams.not_a_reviewer")
+    handed = reassign_open_reviews(session, team, user_id, actor_id=actor_id, now=now)
+    teams.remove_reviewer(session, team, user_id, actor_id=actor_id, now=now,
+                          handed_over={h.label: h.replacement_id for h in handed})
+    if notify and user_id != actor_id:
+        tell_removed_reviewer(session, team, user_id, handed, actor_id=actor_id, now=now)
+    return handed
 
 
 def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str, *, now: datetime) -> ReviewRequest:
@@ -463,11 +477,6 @@ def target_hours(session: Session, team: Team) -> float:
 def quality_target(session: Session, team: Team) -> float:
     """The team's review-quality target (the guide's > 8.0/10 unless the team set its own)."""
     return float(teams.target_values(session, team)["review_quality"])
-
-
-def local_today(team: Team, now: datetime) -> date:
-    """The date in the team's time zone: "away until Friday" ends at the team's midnight."""
-    return now.astimezone(ZoneInfo(team.timezone)).date()
 
 
 def describe(request: ReviewRequest) -> dict:

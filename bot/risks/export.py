@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot.core import render
 from bot.risks.rules import RESPONSES, band_ranges, bands_from
-from bot.risks.messages import RiskView, describe_many, history_of
+from bot.risks.view import RiskView, describe_many, history_of
 from storage import outbox
 from storage import risks as store
 from storage.teams import Team

@@ -1,127 +1,62 @@
-"""Risks as plain values for templates and exports: one risk with its checklist and band, and
-its history read back from the audit log."""
+"""Everything the risk register says in Slack, queued in the outbox in the caller's transaction.
+
+Keys name the side effect, so a repeat (a second clock, a retried request) adds nothing:
+- `risk:{id}:card` posts the risk's card in the team's channel (remembered under the same ref);
+  `risk:{id}:card:v{version}` updates it after each change, and `risk:{id}:note:v{version}`
+  says why in its thread (a re-score, a closure);
+- `risk:{id}:owner:{owner}:v{version}` tells a new owner by DM;
+- `risk:{id}:review:{date}` reminds the owner that the review date has come.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.risks.rules import LEVELS, band_of, bands_from, checkbox_text, label
-from storage import audit
-from storage import risks as store
-from storage.risks import Risk, RiskAction
+from bot.core import render
+from bot.risks.rules import label
+from bot.risks.view import RiskView
+from storage import outbox
+from storage.risks import Risk
 from storage.teams import Team
 
-CHECKBOXES_PER_BLOCK = 10  # Slack's limit for one checkboxes element
+
+def card_ref(risk: Risk) -> str:
+    return f"risk:{risk.id}:card"
 
 
-@dataclass(frozen=True)
-class ActionView:
-    id: int
-    text: str
-    head: str  # what fits in a checkbox's text
-    tail: str | None  # the rest, shown as the checkbox's description
-    done: bool
-    done_by: str | None
-    done_at: datetime | None
+def post_card(session: Session, risk: Risk, team: Team, shown: RiskView, *, now: datetime) -> None:
+    outbox.enqueue(session, workspace_id=risk.workspace_id, key=card_ref(risk), ref=card_ref(risk),
+                   method="chat.postMessage", now=now,
+                   payload=render.message("risks/card.json.j2", risk=shown) | {"channel": team.home_channel_id})
 
 
-@dataclass(frozen=True)
-class RiskView:
-    id: int
-    label: str  # QR-001
-    team: str
-    title: str
-    description: str
-    category: str
-    probability: int
-    impact: int
-    score: int
-    band: str
-    owner_id: str
-    review_by: date | None
-    review_due: bool  # the review date has come and the risk is still open
-    status: str
-    response: str | None
-    closing_note: str | None
-    closed_by: str | None
-    closed_at: datetime | None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    actions: tuple[ActionView, ...]
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == store.OPEN
-
-    @property
-    def probability_word(self) -> str:
-        return LEVELS.get(self.probability, "")
-
-    @property
-    def impact_word(self) -> str:
-        return LEVELS.get(self.impact, "")
-
-    @property
-    def done_count(self) -> int:
-        return sum(1 for action in self.actions if action.done)
-
-    @property
-    def checklist_blocks(self) -> list[tuple[int, tuple[ActionView, ...]]]:
-        """The checklist cut into checkboxes elements of at most ten, numbered from 0."""
-        size = CHECKBOXES_PER_BLOCK
-        return [(n, self.actions[i:i + size]) for n, i in enumerate(range(0, len(self.actions), size))]
+def update_card(session: Session, risk: Risk, shown: RiskView, *, now: datetime,
+                note: tuple[str, dict[str, Any]] | None = None) -> None:
+    """The card of the risk's current version (`risk.version`), and why it changed under it if asked."""
+    outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"{card_ref(risk)}:v{risk.version}",
+                   method="chat.update", now=now,
+                   payload=render.message("risks/card.json.j2", risk=shown) | {"update_ref": card_ref(risk)})
+    if note is not None:
+        template, context = note
+        outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"risk:{risk.id}:note:v{risk.version}",
+                       method="chat.postMessage", now=now,
+                       payload=render.message(template, risk_label=label(risk.number), **context)
+                       | {"thread_ref": card_ref(risk)})
 
 
-def describe(session: Session, risk: Risk, team: Team, *, now: datetime,
-             actions: list[RiskAction] | None = None) -> RiskView:
-    """A risk as its card, DM, list row and export show it, at `now`."""
-    actions = store.actions_of(session, risk) if actions is None else actions
-    today = now.astimezone(ZoneInfo(team.timezone)).date()
-    return RiskView(
-        id=risk.id, label=label(risk.number), team=team.name, title=risk.title, description=risk.description,
-        category=risk.category, probability=risk.probability, impact=risk.impact, score=risk.score,
-        band=band_of(risk.score, bands_from(team.risk_bands)), owner_id=risk.owner_id, review_by=risk.review_by,
-        review_due=risk.is_open and risk.review_by is not None and risk.review_by <= today,
-        status=risk.status, response=risk.response, closing_note=risk.closing_note, closed_by=risk.closed_by,
-        closed_at=risk.closed_at, created_by=risk.created_by, created_at=risk.created_at,
-        updated_at=risk.updated_at, actions=tuple(_action(a) for a in actions))
+def tell_owner(session: Session, risk: Risk, shown: RiskView, actor_id: str, *, now: datetime) -> None:
+    if risk.owner_id == actor_id:
+        return  # they know: they just said so
+    outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"risk:{risk.id}:owner:{risk.owner_id}:v{risk.version}",
+                   method="chat.postMessage", now=now,
+                   payload=render.message("risks/owner_dm.json.j2", risk=shown, actor_id=actor_id)
+                   | {"channel": risk.owner_id})
 
 
-def describe_many(session: Session, risks: list[Risk], teams_by_id: dict[int, Team], *,
-                  now: datetime) -> list[RiskView]:
-    """Several risks with their checklists read in one query (lists, exports)."""
-    if not risks:
-        return []
-    checklists = store.actions_by_risk(session, risks[0].workspace_id, [r.id for r in risks])
-    return [describe(session, r, teams_by_id[r.team_id], now=now, actions=checklists[r.id]) for r in risks]
-
-
-def _action(action: RiskAction) -> ActionView:
-    head, tail = checkbox_text(action.text)
-    return ActionView(id=action.id, text=action.text, head=head, tail=tail, done=action.done,
-                      done_by=action.done_by, done_at=action.done_at)
-
-
-# --- history -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One audited change: `action` is created, edited, rescored, action_done,
-    action_reopened or closed; `before` and `after` are what the audit log recorded."""
-
-    at: datetime
-    actor_id: str
-    action: str
-    before: dict[str, Any]
-    after: dict[str, Any]
-
-
-def history_of(session: Session, risk: Risk) -> list[HistoryEntry]:
-    """Everything that happened to a risk, oldest first, from the audit log."""
-    return [HistoryEntry(at=e.at, actor_id=e.actor_id, action=e.action, before=e.before or {}, after=e.after or {})
-            for e in audit.history(session, risk.workspace_id, "risk", risk.id)]
+def remind_owner(session: Session, risk: Risk, shown: RiskView, *, now: datetime) -> None:
+    outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"risk:{risk.id}:review:{risk.review_by}",
+                   method="chat.postMessage", now=now,
+                   payload=render.message("risks/review_reminder.json.j2", risk=shown) | {"channel": risk.owner_id})

@@ -7,49 +7,49 @@ and each later version of the risk (`Risk.version`) queues one chat.update of it
 version. A change holds the risk's row locked (FOR UPDATE) while it renders the card, and the
 version is counted in the database, so that two changes at once never share a version (a shared
 key would drop the later update). The rules themselves (IDs, levels, bands, validation) are in
-bot/risks_rules.py.
+bot/risks/rules.py.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime
 from types import EllipsisType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot.core import render
-from bot.teams import service as teams
+from bot import teams
 from bot.core.errors import Problems, Refusal
 from bot.risks.rules import (
     DEFAULT_BANDS, RESPONSES, RiskForm, band_of, bands_from, check_levels, check_note, check_review_date, label, level,
     parse_bands, validate,
 )
-from bot.risks.messages import describe, describe_many, history_of
-from storage import audit, counters, outbox
+from bot.risks import messages
+from bot.risks.view import RiskView, describe, describe_many, history_of
+from storage import audit, counters
 from storage import risks as store
 from storage import teams as team_store
 from storage.risks import Risk, RiskAction
 from storage.teams import Team
 
-EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")  # UTC+14: where each calendar day begins first
-
-
 def bands_of(team: Team) -> dict[str, int]:
     return bands_from(team.risk_bands)
 
 
-def local_today(team: Team, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(team.timezone)).date()
-
-
 # --- logging a risk ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Logged:
+    risk: Risk
+    shown: RiskView  # the risk as its card shows it
+
+
 def log_risk(session: Session, team: Team, form: RiskForm, *, actor_id: str, now: datetime,
-             owner_is_person: bool = True) -> Risk:
+             owner_is_person: bool = True) -> Logged:
     """Register a new risk with the next QR number of the workspace, post its card, tell its owner."""
-    validate(form, owner_is_person=owner_is_person, today=local_today(team, now))
+    validate(form, owner_is_person=owner_is_person, today=teams.local_today(team, now))
     probability, impact = level(form.probability), level(form.impact)
     risk = Risk(workspace_id=team.workspace_id, team_id=team.id,
                 number=counters.next_number(session, team.workspace_id, "risk"),
@@ -62,15 +62,10 @@ def log_risk(session: Session, team: Team, form: RiskForm, *, actor_id: str, now
         session.add(RiskAction(risk_id=risk.id, workspace_id=risk.workspace_id, position=position, text=text))
     session.flush()
     _audit(session, risk, actor_id, "created", now, after=_snapshot(session, risk, team))
-    card = _card(session, risk, team, now=now)
-    outbox.enqueue(session, workspace_id=risk.workspace_id, key=card_ref(risk), ref=card_ref(risk),
-                   method="chat.postMessage", payload=card | {"channel": team.home_channel_id}, now=now)
-    _tell_owner(session, risk, team, actor_id, now=now)
-    return risk
-
-
-def card_ref(risk: Risk) -> str:
-    return f"risk:{risk.id}:card"
+    shown = describe(session, risk, team, now=now)
+    messages.post_card(session, risk, team, shown, now=now)
+    messages.tell_owner(session, risk, shown, actor_id, now=now)
+    return Logged(risk, shown)
 
 
 # --- finding a risk to change ----------------------------------------------------------------------
@@ -113,7 +108,7 @@ def edit_risk(session: Session, risk: Risk, team: Team, form: RiskForm, *, actor
               workspace_admin: bool = False, owner_is_person: bool = True) -> bool:
     """Change what a risk says (not its score). Returns whether anything changed."""
     require_editor(session, risk, team, actor_id, workspace_admin=workspace_admin, action="edit")
-    validate(form, owner_is_person=owner_is_person, today=local_today(team, now),
+    validate(form, owner_is_person=owner_is_person, today=teams.local_today(team, now),
              previous_review_by=risk.review_by, scored=False)
     before = _snapshot(session, risk, team)
     previous_owner = risk.owner_id
@@ -128,9 +123,9 @@ def edit_risk(session: Session, risk: Risk, team: Team, form: RiskForm, *, actor
         return False
     _audit(session, risk, actor_id, "edited", now, before={k: before[k] for k in sorted(changed)},
            after={k: after[k] for k in sorted(changed)})
-    _changed(session, risk, team, now=now)
+    shown = new_version(session, risk, team, now=now)
     if risk.owner_id != previous_owner:
-        _tell_owner(session, risk, team, actor_id, now=now)
+        messages.tell_owner(session, risk, shown, actor_id, now=now)
     return True
 
 
@@ -145,7 +140,7 @@ def rescore(session: Session, risk: Risk, team: Team, probability: str | int | N
     problems = Problems()
     check_levels(problems, probability, impact)
     check_note(problems, note, required=False)
-    check_review_date(problems, review_by, today=local_today(team, now), previous=risk.review_by)
+    check_review_date(problems, review_by, today=teams.local_today(team, now), previous=risk.review_by)
     problems.raise_if_any()
     bands = bands_of(team)
     before = {"probability": risk.probability, "impact": risk.impact, "score": risk.score,
@@ -157,7 +152,7 @@ def rescore(session: Session, risk: Risk, team: Team, probability: str | int | N
     after = {"probability": risk.probability, "impact": risk.impact, "score": risk.score,
              "band": band_of(risk.score, bands), "review_by": _iso(risk.review_by), "note": (note or "").strip()}
     _audit(session, risk, actor_id, "rescored", now, before=before, after=after)
-    _changed(session, risk, team, now=now, note=("risks/rescored_note.json.j2",
+    new_version(session, risk, team, now=now, note=("risks/rescored_note.json.j2",
                                                  {"before": before, "after": after, "actor_id": actor_id}))
 
 
@@ -175,7 +170,7 @@ def tick(session: Session, risk: Risk, team: Team, wanted: dict[int, bool], *, a
             _audit(session, risk, actor_id, "action_done" if action.done else "action_reopened", now,
                    after={"action": action.text})
             changed.append(action)
-    _changed(session, risk, team, now=now)
+    new_version(session, risk, team, now=now)
     return changed
 
 
@@ -194,7 +189,7 @@ def close_risk(session: Session, risk: Risk, team: Team, response: str | None, n
     open_actions = [a.text for a in store.actions_of(session, risk) if not a.done]
     _audit(session, risk, actor_id, "closed", now,
            after={"response": response, "note": note, "open_actions": open_actions})
-    _changed(session, risk, team, now=now, note=("risks/closed_note.json.j2", {"risk": risk}))
+    new_version(session, risk, team, now=now, note=("risks/closed_note.json.j2", {"risk": risk}))
 
 
 def set_bands(session: Session, team: Team, values: dict[str, Any], *, actor_id: str, now: datetime,
@@ -215,44 +210,8 @@ def set_bands(session: Session, team: Team, values: dict[str, Any], *, actor_id:
                  action="risk_bands_changed", before=before, after=parsed, at=now)
     cards = store.open_risks(session, team.workspace_id, team.id, for_update=True)  # changes in flight finish first
     for risk in cards:
-        _changed(session, risk, team, now=now)
+        new_version(session, risk, team, now=now)
     return parsed, len(cards)
-
-
-# --- the clock: review dates -----------------------------------------------------------------------
-def remind_due_reviews(db, *, now: datetime) -> int:
-    """DM each owner whose risk's review date has come (at the team's first working moment of
-    that day), once per date; a clock that was down catches up. Safe with two clocks: a
-    compare-and-set on the risk plus a unique outbox key. Each risk is reminded in its own
-    transaction, locked and read afresh, so a change in flight finishes first and the card
-    update follows it. Returns how many were reminded."""
-    reminded = 0
-    horizon = now.astimezone(EARLIEST_ZONE).date()  # no team's local date is later than this
-    with db.transaction() as session:
-        due = [(workspace_id, risk.id) for workspace_id in store.workspaces_with_open_reviews(session)
-               for risk in store.reviews_to_remind(session, workspace_id, due_on_or_before=horizon)]
-    for workspace_id, risk_id in due:
-        with db.transaction() as session:
-            risk = store.get_risk(session, workspace_id, risk_id, for_update=True)
-            if risk is None or not risk.is_open or risk.review_by is None or risk.review_by > horizon:
-                continue  # closed, deleted or given a later date since
-            team = team_store.get_team(session, workspace_id, risk.team_id)
-            if now < review_due_at(team, risk.review_by) or not store.claim_review_reminder(session, risk):
-                continue
-            outbox.enqueue(session, workspace_id=workspace_id, key=f"risk:{risk.id}:review:{risk.review_by}",
-                           method="chat.postMessage", now=now,
-                           payload=render.message("risks/review_reminder.json.j2",
-                                                  risk=describe(session, risk, team, now=now))
-                           | {"channel": risk.owner_id})
-            _changed(session, risk, team, now=now)
-            reminded += 1
-    return reminded
-
-
-def review_due_at(team: Team, review_by: date) -> datetime:
-    """The team's first working moment on or after the start of the review date."""
-    hours = teams.working_hours(team)
-    return hours.next_working_moment(datetime.combine(review_by, time.min, hours.timezone))
 
 
 # --- detail ----------------------------------------------------------------------------------------
@@ -327,36 +286,17 @@ def _replace_actions(session: Session, risk: Risk, lines: list[str]) -> None:
     session.flush()
 
 
-def _changed(session: Session, risk: Risk, team: Team, *, now: datetime,
-             note: tuple[str, dict[str, Any]] | None = None) -> None:
+def new_version(session: Session, risk: Risk, team: Team, *, now: datetime,
+                note: tuple[str, dict[str, Any]] | None = None) -> RiskView:
     """A new version of the risk: update its card in place, and say why under it if asked. The
     caller holds the risk locked (open_risk, or FOR UPDATE), so the card shows what is committed
-    plus this change; the version is counted in the database all the same."""
+    plus this change; the version is counted in the database all the same. Returns the card's view."""
     session.add(risk)
     session.flush()
     store.bump_version(session, risk, now=now)
-    outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"{card_ref(risk)}:v{risk.version}",
-                   method="chat.update", payload=_card(session, risk, team, now=now) | {"update_ref": card_ref(risk)},
-                   now=now)
-    if note is not None:
-        template, context = note
-        outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"risk:{risk.id}:note:v{risk.version}",
-                       method="chat.postMessage", now=now,
-                       payload=render.message(template, risk_label=label(risk.number), **context)
-                       | {"thread_ref": card_ref(risk)})
-
-
-def _card(session: Session, risk: Risk, team: Team, *, now: datetime) -> dict[str, Any]:
-    return render.message("risks/card.json.j2", risk=describe(session, risk, team, now=now))
-
-
-def _tell_owner(session: Session, risk: Risk, team: Team, actor_id: str, *, now: datetime) -> None:
-    if risk.owner_id == actor_id:
-        return  # they know: they just said so
-    outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"risk:{risk.id}:owner:{risk.owner_id}:v{risk.version}",
-                   method="chat.postMessage", now=now,
-                   payload=render.message("risks/owner_dm.json.j2", risk=describe(session, risk, team, now=now),
-                                          actor_id=actor_id) | {"channel": risk.owner_id})
+    shown = describe(session, risk, team, now=now)
+    messages.update_card(session, risk, shown, now=now, note=note)
+    return shown
 
 
 def _snapshot(session: Session, risk: Risk, team: Team) -> dict[str, Any]:

@@ -136,29 +136,17 @@ def set_away(session: Session, team: Team, user_id: str, until: date | None, *, 
 
 
 def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str, now: datetime,
-                    notify: bool = False) -> list:
-    """Take a reviewer out of the matrix, audited. Their open reviews in this team go to the next
-    eligible reviewers first (the reviews domain hands them over and tells the authors); `notify`
-    tells the reviewer by DM, through the outbox. Returns what was handed over (reviews.Handover)."""
-    from bot.reviews import service as reviews  # here, not at the top: bot.reviews imports bot.teams, which imports this module
-
+                    handed_over: dict[str, str | None] | None = None) -> None:
+    """Take a reviewer out of the matrix, audited (with `handed_over`, what became of their open
+    reviews: bot.reviews.remove_reviewer hands those on first)."""
     reviewer = store.get_reviewer(session, team, user_id)
     if reviewer is None:
         raise Refusal("teams.not_a_reviewer")
     before = reviewer_data(reviewer)
-    handed = reviews.reassign_open_reviews(session, team, user_id, actor_id=actor_id, now=now)
     store.remove_reviewer(session, team, user_id)
     audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="reviewer",
                  entity_id=f"{team.id}:{user_id}", action="removed", before=before,
-                 after={"handed_over": {h.request.label: h.replacement.reviewer_id if h.replacement else None
-                                        for h in handed}} if handed else None, at=now)
-    if notify and user_id != actor_id:
-        payload = render.message("teams/reviewer_removed.json.j2", team=team, user_id=user_id, actor_id=actor_id,
-                                 handed=handed)
-        outbox.enqueue(session, workspace_id=team.workspace_id, method="chat.postMessage",
-                       key=f"reviewer:{team.id}:{user_id}:removed:{now.isoformat()}",
-                       payload={**payload, "channel": user_id}, now=now)
-    return handed
+                 after={"handed_over": handed_over} if handed_over else None, at=now)
 
 
 def is_away(reviewer: Reviewer, today: date) -> bool:

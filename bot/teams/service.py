@@ -1,4 +1,4 @@
-"""Teams and who is who: roles, the reviewer matrix, targets, and who may change what.
+"""Teams and who is who: setting a team up, its roles, and who may change what.
 
 The guide's management levels are team lead, engineering manager, technical lead, project manager,
 QA lead and executive. Its review matrix pairs developers with reviewers by specialization and
@@ -7,7 +7,6 @@ certification tier (gold / silver / bronze).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Iterable
@@ -15,28 +14,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
-from bot.incidents import rules as escalation
 from bot.core.errors import Phrase, Problems, Refusal
-from bot.teams.targets import BY_KEY, KPIS, Kpi
-# The reviewer matrix lives in its own module; its names are part of this one's public face.
-from bot.teams.reviewers import (  # noqa: F401
-    CAPACITY_RANGE, DEFAULT_SPECIALIZATIONS, SPECIALIZATION_MAX, SPECIALIZATIONS_MAX, TIERS, Matrix, MatrixRow,
-    ReviewerForm, is_away, matrix, parse_specializations, remove_reviewer, replace_specializations, reviewer_data,
-    save_reviewer, save_specializations, set_away, validate_reviewer, validate_specializations,
-)
-from bot.teams.workhours import DAY_NAMES, WorkingHours
+from bot.teams.reviewers import DEFAULT_SPECIALIZATIONS
+from bot.teams.targets import KPIS
+from bot.teams.workhours import CLOCK_TIME, DAY_NAMES, WorkingHours
 from storage import audit
-from storage import incidents as incident_store
 from storage import teams as store
-from storage.teams import Team
+from storage.teams import DEFAULT_WORK_END, DEFAULT_WORK_START, Team
 
 ROLES = ("team_lead", "engineering_manager", "technical_lead", "project_manager", "qa_lead", "executive")
 # The setup modal's field for each role (its block_id) is the plural: team_leads, engineering_managers, ...
 ROLE_FIELDS = {role: role + "s" for role in ROLES}
 MANAGING_ROLES = ("team_lead", "engineering_manager")  # may change setup, close risks, resolve incidents
 TEAM_NAME_MAX = 80
-CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # ASCII digits: "0٨:00" is no time
-TARGET_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:%|h|min|/10)?\s*$")
 
 
 # --- setting up a team -------------------------------------------------------------------------
@@ -50,8 +40,8 @@ class TeamForm:
     timezone: str = "UTC"
     roles: dict[str, list[str]] = field(default_factory=dict)
     work_days: list[str] = field(default_factory=lambda: list(DAY_NAMES[:5]))
-    work_start: str = "09:00"
-    work_end: str = "17:00"
+    work_start: str = DEFAULT_WORK_START
+    work_end: str = DEFAULT_WORK_END
     incident_channels: bool = False  # open a new channel per incident (the incidents domain reads it)
 
 
@@ -149,17 +139,6 @@ def form_of(session: Session, team: Team) -> TeamForm:
                     work_start=team.work_start, work_end=team.work_end, incident_channels=team.incident_channels)
 
 
-def escalation_groups(team: Team | None) -> list[tuple[list[str], escalation.Thresholds]]:
-    """The team's escalation thresholds (a new team: the guide's), severities with the same hours
-    together, the largest group last: [(["SEV1"], 4 h / 8 h), (["SEV2", "SEV3", "SEV4"], 24 h / 48 h)]."""
-    groups: dict[escalation.Thresholds, list[str]] = {}
-    for severity in escalation.SEVERITIES:
-        hours = escalation.thresholds(team, severity) if team is not None else escalation.Thresholds(
-            *escalation.DEFAULT_HOURS)
-        groups.setdefault(hours, []).append(severity)
-    return sorted(((severities, hours) for hours, severities in groups.items()), key=lambda group: len(group[0]))
-
-
 def _is_timezone(name: str | None) -> bool:
     if not name or name.startswith("/") or ".." in name:
         return False
@@ -168,45 +147,6 @@ def _is_timezone(name: str | None) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
-
-
-# --- which team a command belongs to -----------------------------------------------------------
-def team_for_channel(session: Session, workspace_id: str, channel_id: str | None) -> Team | None:
-    """The team whose home channel (or incident channel) this is; elsewhere the only team, if there
-    is just one."""
-    if channel_id:
-        team = store.team_by_channel(session, workspace_id, channel_id)
-        if team is not None:
-            return team
-        incident = incident_store.by_channel(session, workspace_id, channel_id)
-        if incident is not None and incident.own_channel:
-            return store.get_team(session, workspace_id, incident.team_id)
-    all_teams = store.teams(session, workspace_id)
-    return all_teams[0] if len(all_teams) == 1 else None
-
-
-def require_team(session: Session, workspace_id: str, channel_id: str | None, *, user_id: str | None = None,
-                 chosen: int | None = None) -> Team:
-    """The team a command belongs to: the one the person chose, else the channel's, else the
-    workspace's only team, else the person's only team. Otherwise a refusal that lets them pick
-    (`teams.which_team` carries the teams to choose from)."""
-    if chosen is not None:
-        team = store.get_team(session, workspace_id, chosen)
-        if team is None:
-            raise Refusal("teams.team_gone")
-        return team
-    team = team_for_channel(session, workspace_id, channel_id)
-    if team is not None:
-        return team
-    all_teams = store.teams(session, workspace_id)
-    if not all_teams:
-        raise Refusal("teams.no_team_yet")
-    own = store.teams_of_user(session, workspace_id, user_id) if user_id else []
-    if len(own) == 1:
-        return own[0]
-    candidates = own or all_teams
-    raise Refusal("teams.which_team", teams=[(t.id, t.name) for t in candidates],
-                  channels=[t.home_channel_id for t in candidates if t.home_channel_id])
 
 
 def working_hours(team: Team) -> WorkingHours:
@@ -253,65 +193,3 @@ def may_create_team(form: TeamForm, user_id: str, *, workspace_admin: bool) -> b
     """A new team has no leads yet: workspace admins may create one, and so may anyone who names
     themselves its team lead or engineering manager."""
     return workspace_admin or any(user_id in form.roles.get(role, []) for role in MANAGING_ROLES)
-
-
-# --- targets -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TargetRow:
-    """One KPI's target for a team, beside the guide's default."""
-
-    kpi: Kpi
-    value: float
-
-    @property
-    def changed(self) -> bool:
-        return self.value != self.kpi.default
-
-
-def target_values(session: Session, team: Team) -> dict[str, float]:
-    """Each KPI's target for this team: its own where set, else the guide's default."""
-    own = store.targets(session, team)
-    return {kpi.key: own[kpi.key].value if kpi.key in own else kpi.default for kpi in KPIS}
-
-
-def target_rows(session: Session, team: Team) -> list[TargetRow]:
-    values = target_values(session, team)
-    return [TargetRow(kpi, values[kpi.key]) for kpi in KPIS]
-
-
-def parse_targets(values: dict[str, str | float | None]) -> dict[str, float]:
-    """Read targets ("92", "92 %", "4h", 8.5) by KPI key, or raise Invalid naming each wrong one."""
-    problems = Problems()
-    parsed: dict[str, float] = {}
-    for key, raw in values.items():
-        kpi = BY_KEY.get(key)
-        if kpi is None:
-            problems.add(key, "teams.unknown_kpi", kpi=key)
-            continue
-        match = TARGET_NUMBER.match("" if raw is None or isinstance(raw, bool) else str(raw))
-        number = float(match.group(1)) if match else None
-        if number is None or not kpi.lowest <= number <= kpi.highest:
-            problems.add(key, "teams.bad_target", low=kpi.lowest, high=kpi.highest, unit=kpi.unit)
-        else:
-            parsed[key] = number
-    problems.raise_if_any()
-    return parsed
-
-
-def save_targets(session: Session, team: Team, values: dict[str, str | float | None], *, actor_id: str,
-                 now: datetime) -> dict[str, float]:
-    """Change some of a team's targets (the others stay); audited when anything changed."""
-    parsed = parse_targets(values)
-    before = target_values(session, team)
-    for key, number in parsed.items():
-        store.set_target(session, team, key, BY_KEY[key].comparator, number)
-    after = {**before, **parsed}
-    if after != before:
-        audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team",
-                     entity_id=team.id, action="targets_changed", before=before, after=after, at=now)
-    return after
-
-
-def reset_targets(session: Session, team: Team, *, actor_id: str, now: datetime) -> dict[str, float]:
-    """Every target back to the guide's default."""
-    return save_targets(session, team, {kpi.key: kpi.default for kpi in KPIS}, actor_id=actor_id, now=now)

@@ -22,25 +22,24 @@ from typing import Any, Callable
 import yaml
 from sqlmodel import Session
 
-from bot.digests import schedule as digest_schedule
-from bot.incidents import rules as escalation
+from bot import digests
+from bot import incidents
 from bot.core import render
-from bot.risks import service as risks
-from bot.teams import service as teams
+from bot import reviews, risks
+from bot import teams
 from bot.core.errors import Invalid, Phrase, Refusal
-from bot.teams.targets import KPIS
-from bot.risks.rules import DEFAULT_BANDS, bands_from, parse_bands
-from bot.teams_as_code.yaml_file import CLOCK_TIME, Checker, ConfigError, Dumper, Lines, Path, Problem, load
-from bot.teams.workhours import DAY_NAMES
+from bot.teams import KPIS
+from bot.risks import DEFAULT_BANDS, bands_from, parse_bands
+from bot.teams_as_code.yaml_file import Checker, ConfigError, Dumper, Lines, Path, Problem, load
+from bot.teams import CLOCK_TIME, DAY_NAMES
 from storage import teams as store
 from storage.db import Database
-from storage.teams import Team
+from storage.teams import DEFAULT_DIGEST_TIME, DEFAULT_WORK_END, DEFAULT_WORK_START, Team
 
 VERSION = 1
 KEYS = ("version", "workspace", "team", "home_channel", "digest_channel", "timezone", "working_hours",
         "incident_channels", "digest_time", "escalation_hours", "risk_bands", "roles", "specializations",
         "reviewers", "targets")
-DEFAULT_DIGEST_TIME = "09:00"
 HOURS_KEYS = ("days", "start", "end")
 REVIEWER_KEYS = ("user", "tier", "specializations", "capacity", "away_until")
 ROLE_KEYS = tuple(teams.ROLE_FIELDS.values())  # team_leads, engineering_managers, ...
@@ -70,7 +69,7 @@ class TeamFile:
     problems: list[Problem] = field(default_factory=list)
     digest_time: str = DEFAULT_DIGEST_TIME
     escalation_hours: dict[str, tuple[float, float]] = field(
-        default_factory=lambda: dict.fromkeys(escalation.SEVERITIES, escalation.DEFAULT_HOURS))
+        default_factory=lambda: dict.fromkeys(incidents.SEVERITIES, incidents.DEFAULT_HOURS))
     risk_bands: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BANDS))
 
     def user_ids(self) -> set[str]:
@@ -131,7 +130,7 @@ def export_team(session: Session, team: Team) -> str:
         "incident_channels": team.incident_channels,
         "digest_time": team.digest_time,
         "escalation_hours": {severity: [_number(hours.level2), _number(hours.level3)]
-                             for severity, hours in escalation.all_thresholds(team).items()},
+                             for severity, hours in incidents.all_thresholds(team).items()},
         "risk_bands": bands_from(team.risk_bands),
         "roles": {block: roles.get(role, []) for role, block in teams.ROLE_FIELDS.items()},
         "specializations": list(team.specializations),
@@ -247,12 +246,12 @@ def _apply_schedules(session: Session, team: Team, team_file: TeamFile, *, actor
     domain (audited there) when the file differs; returns the file's names of those that changed."""
     changed = []
     if team.digest_time != team_file.digest_time:
-        digest_schedule.set_digest_time(session, team, team_file.digest_time, actor_id=actor_id,
+        digests.set_digest_time(session, team, team_file.digest_time, actor_id=actor_id,
                                         workspace_admin=True, now=now)
         changed.append("digest_time")
-    current = {severity: (t.level2, t.level3) for severity, t in escalation.all_thresholds(team).items()}
+    current = {severity: (t.level2, t.level3) for severity, t in incidents.all_thresholds(team).items()}
     if current != team_file.escalation_hours:
-        escalation.save_thresholds(session, team, {severity: f"{float(low)!r} / {float(high)!r}"
+        incidents.save_thresholds(session, team, {severity: f"{float(low)!r} / {float(high)!r}"
                                                    for severity, (low, high) in team_file.escalation_hours.items()},
                                    actor_id=actor_id, now=now)
         changed.append("escalation_hours")
@@ -307,7 +306,7 @@ def _apply_reviewers(session: Session, team: Team, team_file: TeamFile, result: 
     wanted = {form.user_id: form for _, form in team_file.reviewers}
     for reviewer in store.reviewers(session, team):
         if reviewer.user_id not in wanted:
-            teams.remove_reviewer(session, team, reviewer.user_id, actor_id=actor_id, now=now)
+            reviews.remove_reviewer(session, team, reviewer.user_id, actor_id=actor_id, now=now)
             result.reviewers_removed += 1
     for user_id, form in wanted.items():
         current = store.get_reviewer(session, team, user_id)
@@ -341,8 +340,8 @@ def _team_form(checker: "Checker", data: dict) -> teams.TeamForm | None:
     hours = checker.mapping(data, ("working_hours",), HOURS_KEYS) or {}
     days = [d.lower() for d in checker.strings(hours, ("working_hours", "days"))] if "days" in hours \
         else list(DAY_NAMES[:5])
-    start = checker.text(hours, ("working_hours", "start")) or "09:00"
-    end = checker.text(hours, ("working_hours", "end")) or "17:00"
+    start = checker.text(hours, ("working_hours", "start")) or DEFAULT_WORK_START
+    end = checker.text(hours, ("working_hours", "end")) or DEFAULT_WORK_END
     incident_channels = checker.flag(data, ("incident_channels",))
     roles_data = checker.mapping(data, ("roles",), ROLE_KEYS) or {}
     roles = {role: checker.identifiers(roles_data, ("roles", block), USER_ID, "teams.config_bad_user_id")
@@ -368,9 +367,9 @@ def _digest_time(checker: "Checker", data: dict) -> str:
 
 def _escalation_hours(checker: "Checker", data: dict) -> dict[str, tuple[float, float]]:
     """Hours to Level 2 and to Level 3 per severity; a severity left out keeps the guide's 24 / 48."""
-    hours = dict.fromkeys(escalation.SEVERITIES, escalation.DEFAULT_HOURS)
-    given = checker.mapping(data, ("escalation_hours",), escalation.SEVERITIES) or {}
-    for severity in escalation.SEVERITIES:
+    hours = dict.fromkeys(incidents.SEVERITIES, incidents.DEFAULT_HOURS)
+    given = checker.mapping(data, ("escalation_hours",), incidents.SEVERITIES) or {}
+    for severity in incidents.SEVERITIES:
         if severity not in given:
             continue
         path = ("escalation_hours", severity)
@@ -378,8 +377,8 @@ def _escalation_hours(checker: "Checker", data: dict) -> dict[str, tuple[float, 
         if not (isinstance(pair, list) and len(pair) == 2
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)):
             checker.problem(path, "teams.config_bad_hours")
-        elif not escalation.MIN_HOURS <= pair[0] < pair[1] <= escalation.MAX_HOURS:
-            checker.problem(path, "incidents.hours_order", low=escalation.MIN_HOURS, high=escalation.MAX_HOURS)
+        elif not incidents.MIN_HOURS <= pair[0] < pair[1] <= incidents.MAX_HOURS:
+            checker.problem(path, "incidents.hours_order", low=incidents.MIN_HOURS, high=incidents.MAX_HOURS)
         else:
             hours[severity] = (float(pair[0]), float(pair[1]))
     return hours

@@ -11,10 +11,11 @@ from typing import Any, Iterable
 
 import yaml
 
+from bot.teams import CLOCK_TIME
+
 from bot.core.errors import Phrase
 
 Path = tuple[str | int, ...]
-CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # ASCII digits: "0٨:00" is no time
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.core import render
-from bot.teams import service as teams
 from bot.core.errors import Refusal
+from handlers.core import routing
 from handlers.core.forms import MalformedPayload, field
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ class Command:
     chosen_team_id: int | None = None  # the team the person picked, when the channel named none
 
     def team(self, session):
-        """The team this command is about (see bot.teams.require_team): the one picked, the
+        """The team this command is about (see handlers.core.routing.require_team): the one picked, the
         channel's, the workspace's only one, or the person's only one; else a refusal that
         offers the teams to pick from."""
-        return teams.require_team(session, self.workspace_id, self.channel_id, user_id=self.user_id,
+        return routing.require_team(session, self.workspace_id, self.channel_id, user_id=self.user_id,
                                   chosen=self.chosen_team_id)
 
     def reply(self, template: str, **context: Any) -> None:

@@ -16,12 +16,12 @@ from typing import Any, Callable
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.digests import service as digests
-from bot.home import service as home
-from bot.incidents import service as incidents
-from bot.metrics import service as metrics
+from bot import digests
+from bot import home
+from bot import incidents
+from bot import metrics
 from bot.core import render
-from bot.reviews import service as reviews
+from bot import reviews
 from bot.core.errors import Refusal
 from bot.core.timeutil import utcnow
 from handlers.metrics import commands as metric_handlers

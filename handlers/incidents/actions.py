@@ -15,12 +15,11 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.incidents import rules as escalation
-from bot.incidents import service as incidents
+from bot import incidents
 from bot.core import render
-from bot.teams import service as teams
+from bot import teams
 from bot.core.errors import Invalid, Refusal
-from bot.incidents.messages import CHECKLIST, card_context, reference
+from bot.incidents import CHECKLIST, card_context, reference
 from bot.core.timeutil import utcnow
 from handlers.core import people
 from handlers.core.forms import MalformedPayload, field, inline_errors, metadata, refuse_press, refused, view_values
@@ -224,7 +223,7 @@ def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str,
             if answer != "new":
                 asked = store.get(session, workspace_id, asked_id) if asked_id is not None else None
                 duplicate = asked or incidents.possible_duplicate(session, team, form.title, now=now)
-            current = escalation.all_thresholds(team)
+            current = incidents.all_thresholds(team)
             if duplicate is None:
                 incident = incidents.declare(session, team, form, actor_id=user_id, now=now)
                 own_channel = team.incident_channels
@@ -371,7 +370,7 @@ def submit_thresholds(services, ack: Ack, body: dict[str, Any], view: dict[str, 
     state = metadata(view)
     if not _id(state.get("team_id")):
         raise MalformedPayload("the thresholds modal does not name a team")
-    values = {severity: view_values(view).get(severity.lower()) for severity in escalation.SEVERITIES}
+    values = {severity: view_values(view).get(severity.lower()) for severity in incidents.SEVERITIES}
     admin = people.lookup(client, user_id).is_workspace_admin
     try:
         with services.db.transaction() as session:
@@ -380,7 +379,7 @@ def submit_thresholds(services, ack: Ack, body: dict[str, Any], view: dict[str, 
                 raise Refusal("teams.no_team_yet")
             if not teams.may_manage(session, team, user_id, workspace_admin=admin):
                 raise Refusal("incidents.only_managers_may_change_escalation", team=team.name)
-            current = escalation.save_thresholds(session, team, values, actor_id=user_id, now=utcnow())
+            current = incidents.save_thresholds(session, team, values, actor_id=user_id, now=utcnow())
     except Invalid as invalid:
         return ack(**inline_errors(invalid))
     except Refusal as refusal:

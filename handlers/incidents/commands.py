@@ -21,15 +21,14 @@ from difflib import get_close_matches
 
 from slack_bolt import App
 
-from bot.incidents import rules as escalation
-from bot.incidents import service as incidents
+from bot import incidents
 from bot.core import render
-from bot.teams import service as teams
+from bot import teams
 from bot.core.errors import Invalid, Refusal
-from bot.incidents.messages import reference
+from bot.incidents import reference
 from bot.core.timeutil import utcnow
 from handlers.incidents import actions as incident_actions
-from handlers.core import people
+from handlers.core import people, routing
 from handlers.core.commands import Command, Subcommands
 from storage import incidents as store
 from storage import teams as team_store
@@ -94,10 +93,10 @@ def _names_incident(word: str) -> bool:
 def usage(services, command: Command) -> None:
     """The commands, and the escalation matrix of the channel's team when there is one."""
     with services.db.transaction() as session:
-        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
+        team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
     if team is None:
         return _say(command, "incidents.usage")
-    _say(command, "incidents.usage", team=team.name, thresholds=escalation.all_thresholds(team))
+    _say(command, "incidents.usage", team=team.name, thresholds=incidents.all_thresholds(team))
 
 
 # --- declaring -----------------------------------------------------------------------------------------------
@@ -109,13 +108,13 @@ def open_declaration(services, command: Command, *, title: str = "") -> None:
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
         "incidents/declare_modal.json.j2", form=form, metadata=state, duplicate=None,
-        thresholds=escalation.all_thresholds(team), now=utcnow()))
+        thresholds=incidents.all_thresholds(team), now=utcnow()))
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
 def list_open(services, command: Command) -> None:
     with services.db.transaction() as session:  # the channel's team (an incident's channel: its team), or all
-        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
+        team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
         found = store.open_incidents(session, command.workspace_id, team.id if team else None)
         names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
     command.reply("incidents/list.json.j2", incidents=found, team_names=names, scope=team.name if team else None,
@@ -208,13 +207,13 @@ def setup_escalation(services, command: Command) -> None:
         if words:
             values = {words[0].upper(): words[1] if len(words) > 1 else ""}
             try:
-                current = escalation.save_thresholds(session, team, values, actor_id=command.user_id, now=utcnow())
+                current = incidents.save_thresholds(session, team, values, actor_id=command.user_id, now=utcnow())
             except Invalid as invalid:
                 problem = next(iter(invalid.problems.values()))
                 return command.ack(response_type="ephemeral", text=render.phrase(problem.key, **problem.params)
                                    + " " + render.phrase("incidents.escalation_usage"))
             return command.reply("incidents/escalation_saved.json.j2", team_name=team.name, current=current)
-        current = escalation.all_thresholds(team)
+        current = incidents.all_thresholds(team)
     command.client.views_open(trigger_id=command.trigger_id, view=render.view(
         "incidents/escalation_modal.json.j2", team_name=team.name, current=current,
         metadata=json.dumps({"team_id": team.id, "channel_id": command.channel_id})))

@@ -9,10 +9,8 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.metrics import ci
-from bot.digests import schedule as digest_schedule
-from bot.digests import service as digests
-from bot.metrics import service as metrics
+from bot import metrics
+from bot import digests
 from bot.core import render
 from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
@@ -142,15 +140,15 @@ def ci_token(services, command: Command) -> None:
     now = utcnow()
     with services.db.transaction() as session:
         team = command.team(session)
-        ci.require_token_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
-                                 verb=verb if verb in ci.TOKEN_VERBS else "create")
+        metrics.require_token_manager(session, team, command.user_id, workspace_admin=person.is_workspace_admin,
+                                 verb=verb if verb in metrics.TOKEN_VERBS else "create")
         if verb == "list":
             tokens, revoked, token = _live(session, team), [], None
         elif verb == "revoke":
-            revoked = ci.revoke_tokens(session, team, rest, actor_id=command.user_id, now=now)
+            revoked = metrics.revoke_tokens(session, team, rest, actor_id=command.user_id, now=now)
             tokens, token = _live(session, team), None
         else:
-            token, _row = ci.create_token(session, team, actor_id=command.user_id, now=now)
+            token, _row = metrics.create_token(session, team, actor_id=command.user_id, now=now)
     if token is not None:
         return command.reply("metrics/token_created.json.j2", token=token, team_name=team.name)
     command.reply("metrics/tokens.json.j2", team_name=team.name, tokens=tokens, revoked=revoked)
@@ -169,7 +167,7 @@ def digest_time(services, command: Command) -> None:
     with services.db.transaction() as session:
         team = command.team(session)
         if value:
-            digest_schedule.set_digest_time(session, team, value, actor_id=command.user_id,
+            digests.set_digest_time(session, team, value, actor_id=command.user_id,
                                             workspace_admin=person.is_workspace_admin, now=now)
     command.reply("digests/schedule.json.j2", team=team, channel=team.digest_channel_id or team.home_channel_id,
-                  upcoming=digest_schedule.next_occurrences(team, now=now), changed=bool(value))
+                  upcoming=digests.next_occurrences(team, now=now), changed=bool(value))

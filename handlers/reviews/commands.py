@@ -13,12 +13,11 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.core import render
-from bot.reviews import service as reviews
-from bot.reviews import report as reviews_report
-from bot.teams import service as teams
+from bot import reviews
+from bot import teams
 from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
-from handlers.core import people
+from handlers.core import people, routing
 from handlers.core.commands import Command, Subcommands
 from handlers.core.forms import MalformedPayload, field, inline_errors, metadata, refuse_press, refused, view_values
 from storage import reviews as store
@@ -177,8 +176,8 @@ def _filed_answer(session, team, filed: reviews.Filed) -> dict[str, Any]:
 
 def show_list(services, command: Command) -> None:
     with services.db.transaction() as session:
-        team = teams.team_for_channel(session, command.workspace_id, command.channel_id)
-        listing = reviews_report.review_list(session, command.workspace_id, command.user_id, team, now=utcnow())
+        team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
+        listing = reviews.review_list(session, command.workspace_id, command.user_id, team, now=utcnow())
         command.reply("reviews/list.json.j2", listing=listing)
 
 
@@ -187,7 +186,7 @@ def show_stats(services, command: Command) -> None:
         team = command.team(session)
     command.ack()  # naming the reviewers takes a users.info each (cached): answer through response_url
     with services.db.transaction() as session:
-        stats = reviews_report.review_stats(session, team, now=utcnow())
+        stats = reviews.review_stats(session, team, now=utcnow())
     for row in stats.rows:
         row.name = people.lookup(command.client, row.user_id).name
     command.respond(**render.message("reviews/stats.json.j2", stats=stats))

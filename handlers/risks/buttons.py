@@ -15,10 +15,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.core import render
-from bot.risks import service as risks
+from bot import risks
 from bot.core.errors import Invalid, Refusal
-from bot.risks.rules import RiskForm, band_ranges, review_date
-from bot.risks.messages import RiskView, describe
+from bot.risks import RiskForm, band_ranges, review_date
+from bot.risks import RiskView, describe
 from bot.core.timeutil import utcnow
 from handlers.core import people
 from handlers.core.forms import MalformedPayload, field, inline_errors, metadata, refuse_press, refused, view_values

@@ -15,12 +15,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core import render
-from bot.risks import service as risks
-from bot.risks import export as risks_export
-from bot.teams import service as teams
+from bot import risks
+from bot import teams
 from bot.core.errors import Invalid, Refusal
-from bot.risks.rules import RiskForm, action_lines, band_ranges, parse_label, parse_quick_add, review_date
-from bot.risks.messages import describe
+from bot.risks import RiskForm, action_lines, band_ranges, parse_label, parse_quick_add, review_date
 from bot.core.timeutil import utcnow
 from handlers.core import people
 from handlers.risks import buttons as risks_buttons
@@ -112,8 +110,7 @@ def save_form(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], cl
                 team = team_store.get_team(session, workspace_id, field(state, "team_id", kind=int))
                 if team is None:
                     raise Refusal("risks.team_gone")
-                risk = risks.log_risk(session, team, form, actor_id=user_id, now=now, owner_is_person=owner_ok)
-            shown = describe(session, risk, team, now=now)
+                shown = risks.log_risk(session, team, form, actor_id=user_id, now=now, owner_is_person=owner_ok).shown
     except Invalid as invalid:
         return ack(**inline_errors(invalid))
     except Refusal as refusal:
@@ -135,8 +132,8 @@ def quick_add(services, command: Command) -> None:
     try:
         with services.db.transaction() as session:
             team = command.team(session)
-            risk = risks.log_risk(session, team, form, actor_id=command.user_id, now=now, owner_is_person=owner_ok)
-            shown = describe(session, risk, team, now=now)
+            shown = risks.log_risk(session, team, form, actor_id=command.user_id, now=now,
+                                   owner_is_person=owner_ok).shown
     except Invalid as invalid:
         problems = [render.phrase(p.key, **p.params) for p in invalid.problems.values()]
         return command.ack(response_type="ephemeral", text=render.phrase("risks.quick_add_invalid", problems=problems))
@@ -186,7 +183,7 @@ def export(services, command: Command) -> None:
     names = {owner: _name(command.client, owner) for owner in owners}
     with services.db.transaction() as session:
         team = team_store.get_team(session, command.workspace_id, team.id)
-        risks_export.queue_csv_for(session, team, command.user_id, now=utcnow(), names=names)
+        risks.queue_csv_for(session, team, command.user_id, now=utcnow(), names=names)
     services.deliver_outbox()
 
 

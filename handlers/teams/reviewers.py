@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.core import render
-from bot.reviews import service as reviews
-from bot.teams import service as teams
+from bot import reviews
+from bot import teams
 from bot.core.errors import Invalid, Phrase, Refusal
 from bot.core.timeutil import utcnow
 from handlers.core import people
@@ -272,7 +272,7 @@ def removal(view: dict[str, Any]) -> Submission:
 
     def change(session: Session, team: Team, user: str, admin: bool, now: datetime) -> Phrase:
         teams.require_manager(session, team, user, workspace_admin=admin, action="change_reviewers")
-        handed = teams.remove_reviewer(session, team, reviewer, actor_id=user, now=now, notify=True)
+        handed = reviews.remove_reviewer(session, team, reviewer, actor_id=user, now=now, notify=True)
         went = [render.phrase("teams.handed_over", label=h.request.label, role=h.ended.role,
                               replacement=h.replacement.reviewer_id if h.replacement else None) for h in handed]
         return Phrase("teams.reviewer_removed", {"user": reviewer, "handed": went, "told": reviewer != user})

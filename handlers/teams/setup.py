@@ -14,7 +14,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.core import render
-from bot.teams import service as teams
+from bot import teams
+from bot import incidents
 from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
 from handlers.core import people
@@ -55,7 +56,7 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
             form, no_lead = teams.form_of(session, team), not teams.has_team_lead(session, team)
         else:
             form, no_lead = teams.TeamForm(name="", home_channel_id=command.channel_id), False
-        levels = teams.escalation_groups(team)
+        levels = incidents.escalation_groups(team)
     if read_only is not None:
         return command.respond(ephemeral(read_only, replace=False))
     name_yourself = team is None and not admin  # said up front, not after the whole form is filled in
@@ -68,7 +69,7 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
 def setup_view(session, team: team_store.Team) -> dict[str, Any]:
     """The team's setup as a message, for someone who may read it but not change it."""
     return render.message("teams/setup_view.json.j2", team=team, roles=team_store.roles(session, team),
-                          escalation=teams.escalation_groups(team),
+                          escalation=incidents.escalation_groups(team),
                           managers=teams.people_in(session, team, *teams.MANAGING_ROLES),
                           no_team_lead=not teams.has_team_lead(session, team))
 

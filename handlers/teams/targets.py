@@ -14,9 +14,9 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.core import render
-from bot.teams import service as teams
+from bot import teams
 from bot.core.errors import Invalid, Phrase, Refusal
-from bot.teams.targets import BY_KEY
+from bot.teams import BY_KEY
 from bot.core.timeutil import utcnow
 from handlers.core.commands import Command, Subcommands
 from handlers.core.forms import field, inline_errors, metadata, refused, view_values

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.metrics import ci
+from bot import metrics
 from bot.core.timeutil import utcnow
 from storage.audit import AuditEvent
 from storage.metrics import Defect, GateResult
@@ -27,7 +27,7 @@ GATES = [
 def token_for(db, name="Payments", channel="payments", workspace_id="T0TEST") -> str:
     team = make_team(db, name, channel=channel, workspace_id=workspace_id)
     with db.transaction() as session:
-        token, _ = ci.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
+        token, _ = metrics.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
     return token
 
 
@@ -142,7 +142,7 @@ def test_a_revoked_token_is_refused(bot):
         from storage import teams as team_store
 
         team = team_store.team_by_channel(session, "T0TEST", "CPAYMENTS")
-        ci.revoke_tokens(session, team, "all", actor_id="UALICE", now=NOW)
+        metrics.revoke_tokens(session, team, "all", actor_id="UALICE", now=NOW)
 
     reply = post(bot, "/api/v1/gates", GATES, token)
 
@@ -166,13 +166,13 @@ def test_using_a_token_records_when_it_was_last_used(bot):
     token = token_for(bot.db)
 
     with bot.db.transaction() as session:
-        assert ci.token_owner(session, token)[0].last_used_at is None
+        assert metrics.token_owner(session, token)[0].last_used_at is None
     before = utcnow()
 
     post(bot, "/api/v1/gates", GATES[:1], token)
 
     with bot.db.transaction() as session:
-        assert before <= ci.token_owner(session, token)[0].last_used_at <= utcnow()
+        assert before <= metrics.token_owner(session, token)[0].last_used_at <= utcnow()
 
 
 # --- validation: 4xx naming the problem, nothing stored --------------------------------------------

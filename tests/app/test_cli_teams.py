@@ -3,7 +3,7 @@ from a git repository of team files."""
 
 from datetime import date
 
-from bot.teams import service as teams
+from bot import teams
 from storage import teams as team_store
 from storage.audit import AuditEvent
 from tests.harness import processes

@@ -3,10 +3,10 @@ from `/qms risk QR-001`, away from its card."""
 
 import io
 
-from bot.risks import service as risks
+from bot import risks
 from bot.core.settings import Settings
 from app.console import TEAM_ID, Console
-from bot.risks.rules import RiskForm
+from bot.risks import RiskForm
 from tests.harness.teams import SETUP_TIME, make_team
 
 ACTIONS = ["Conduct security audit and penetration testing", "Enhanced security code review training"]

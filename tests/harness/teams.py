@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.teams import service as teams
+from bot import teams
 from storage import teams as store
 from storage.db import Database
 from storage.teams import Team

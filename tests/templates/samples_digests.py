@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from bot.core import render
-from bot.digests.service import Digest
+from bot.digests import Digest
 from tests.templates.samples import LONG, MANY
 from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, QUIET_INCIDENTS,
                                              QUIET_REVIEWS, QUIET_RISKS, REVIEWS, RISKS, empty_report, extreme_report,

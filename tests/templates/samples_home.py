@@ -3,7 +3,7 @@
 
 from datetime import date
 
-from bot.home.service import Clipped, HomeIncident, HomePage, OwnedRisk, RequestedReview, ReviewToDo
+from bot.home import Clipped, HomeIncident, HomePage, OwnedRisk, RequestedReview, ReviewToDo
 from tests.templates.samples import LONG, MANY, many_users
 from tests.templates.samples_metrics import empty_report, extreme_report, realistic_report
 

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from bot.incidents.rules import Thresholds
-from bot.incidents.messages import CHECKLIST, CHECKLIST_KEYS
-from bot.incidents.service import IncidentForm
+from bot.incidents import Thresholds
+from bot.incidents import CHECKLIST, CHECKLIST_KEYS
+from bot.incidents import IncidentForm
 from storage.incidents import Incident, IncidentEvent
 from tests.templates.samples import LONG, many_users
 

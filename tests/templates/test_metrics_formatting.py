@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.digests import service as digests
-from bot.metrics import service as metrics
+from bot import digests
+from bot import metrics
 from bot.core import render
-from bot.teams.targets import BY_KEY, KPIS
+from bot.teams import BY_KEY, KPIS
 from tests.harness.bot import blocks_text
 
 FIGURES = render.environment().get_template("metrics/_figures.j2").module

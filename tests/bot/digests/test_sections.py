@@ -5,10 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.digests import schedule as digest_schedule
-from bot.digests import service as digests
-from bot.metrics import service as metrics
-from bot.digests.sections import IncidentLine, RiskLine, StalledReview
+from bot import digests
+from bot import metrics
+from bot.digests import IncidentLine, RiskLine, StalledReview
 from storage import outbox
 from tests.conftest import both_databases
 from tests.harness.bot import blocks_text
@@ -87,7 +86,7 @@ def test_the_weeks_risks_are_opened_closed_and_ranked_by_score_with_their_band(f
 def test_risk_bands_follow_the_teams_own_thresholds(fortnight):
     db, team = fortnight
     with db.transaction() as session:
-        from bot.risks import service as risks
+        from bot import risks
 
         risks.set_bands(session, session.merge(team), {"medium": 4, "high": 8, "critical": 21}, actor_id="UALICE",
                         now=MONDAY_9)
@@ -103,7 +102,7 @@ def test_risk_bands_follow_the_teams_own_thresholds(fortnight):
 @both_databases
 def test_the_daily_period_counts_friday_to_sunday_and_what_is_open_on_monday_morning(fortnight):
     db, team = fortnight
-    due = digest_schedule.latest_due(team, digest_schedule.DAILY, now=MONDAY_9)
+    due = digests.latest_due(team, digests.DAILY, now=MONDAY_9)
 
     with db.transaction() as session:
         digest = digests.build(session, team, due)
@@ -134,7 +133,7 @@ def test_review_time_and_quality_join_the_kpis_against_their_targets_with_trends
 
 def test_the_weekly_chart_has_review_panels_for_the_last_eight_weeks_against_their_targets(fortnight):
     db, team = fortnight
-    due = digest_schedule.latest_due(team, digest_schedule.WEEKLY, now=MONDAY_9)
+    due = digests.latest_due(team, digests.WEEKLY, now=MONDAY_9)
 
     with db.transaction() as session:
         digest = digests.build(session, team, due)
@@ -150,7 +149,7 @@ def test_the_weekly_chart_has_review_panels_for_the_last_eight_weeks_against_the
 
 def test_the_weekly_action_items_come_from_every_domain_most_pressing_first(fortnight):
     db, team = fortnight
-    due = digest_schedule.latest_due(team, digest_schedule.WEEKLY, now=MONDAY_9)
+    due = digests.latest_due(team, digests.WEEKLY, now=MONDAY_9)
 
     with db.transaction() as session:
         digest = digests.build(session, team, due)
@@ -167,7 +166,7 @@ def test_a_team_without_reviews_incidents_or_risks_gets_quiet_sections_and_is_as
 
     found = sections_of(database, team, WEEK_10)
     with database.transaction() as session:
-        digest = digests.build(session, team, digest_schedule.latest_due(team, "weekly", now=MONDAY_9))
+        digest = digests.build(session, team, digests.latest_due(team, "weekly", now=MONDAY_9))
 
     assert not any(section.active for section in found.values())
     assert (found["reviews"].mean_hours, found["reviews"].utilization, found["reviews"].stalled_list) == (None, [], [])
@@ -231,7 +230,7 @@ def test_a_daily_digest_suggests_no_rebalance_however_busy_its_short_period_was(
 def test_a_digest_posted_late_says_what_is_open_when_it_is_posted(fortnight):
     db, team = fortnight
     with db.transaction() as session:
-        from bot.incidents import service as incidents
+        from bot import incidents
 
         incidents.resolve(session, "T0TEST", _incident_id(session, 4), summary="Queue drained", actor_id="UBOB",
                           workspace_admin=False, now=at("2026-03-09 12:00"))

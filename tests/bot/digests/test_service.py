@@ -10,11 +10,10 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from app import clock
-from bot.digests import schedule as digest_schedule
-from bot.digests import service as digests
-from bot.metrics import service as metrics
+from bot import digests
+from bot import metrics
 from bot.core.errors import Refusal
-from bot.teams.targets import BY_KEY
+from bot.teams import BY_KEY
 from bot.core.timeutil import utcnow
 from storage import outbox
 from storage.db import Database
@@ -74,7 +73,7 @@ def test_digests_follow_the_teams_local_nine_oclock_across_a_dst_change_and_skip
 def test_a_team_that_works_sunday_to_thursday_gets_its_daily_digest_on_those_days(database):
     team = make_team(database, work_days=("sun", "mon", "tue", "wed", "thu"))
 
-    due = [digest_schedule.latest_due(team, "daily", now=datetime(2026, 3, day, 12, tzinfo=UTC)).period
+    due = [digests.latest_due(team, "daily", now=datetime(2026, 3, day, 12, tzinfo=UTC)).period
            for day in range(6, 13)]  # Friday 6 to Thursday 12 March, at noon
 
     assert due == ["2026-03-05", "2026-03-05", "2026-03-08", "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12"]
@@ -83,8 +82,8 @@ def test_a_team_that_works_sunday_to_thursday_gets_its_daily_digest_on_those_day
 def test_a_monday_daily_digest_covers_friday_to_sunday_and_the_weekly_one_the_iso_week_before(database):
     team = make_team(database, timezone="America/New_York")
 
-    daily = digest_schedule.latest_due(team, "daily", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
-    weekly = digest_schedule.latest_due(team, "weekly", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
+    daily = digests.latest_due(team, "daily", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
+    weekly = digests.latest_due(team, "weekly", now=datetime(2026, 3, 9, 14, tzinfo=UTC))
 
     # New York moved to daylight time on Sunday 8 March: Friday midnight is 05:00 UTC, Monday's 04:00 UTC.
     assert (daily.period, daily.start, daily.end) == ("2026-03-09", datetime(2026, 3, 6, 5, tzinfo=UTC),
@@ -97,7 +96,7 @@ def test_a_monday_daily_digest_covers_friday_to_sunday_and_the_weekly_one_the_is
 def test_the_digest_time_is_the_teams_own(bot):
     team = make_team(bot.db)
     with bot.db.transaction() as session:
-        digest_schedule.set_digest_time(session, session.merge(team), "7:30", actor_id="UALICE", workspace_admin=False,
+        digests.set_digest_time(session, session.merge(team), "7:30", actor_id="UALICE", workspace_admin=False,
                                 now=MONDAY_9)
 
     assert [digest_kind(m) for m in run_clock(bot, datetime(2026, 3, 9, 7, 29, tzinfo=UTC))] == []
@@ -110,7 +109,7 @@ def test_the_digest_time_is_the_teams_own(bot):
 def test_after_fridays_digest_the_next_ones_are_on_monday(database):
     team = make_team(database, timezone="Europe/Berlin")
 
-    upcoming = digest_schedule.next_occurrences(team, now=datetime(2026, 3, 27, 8, 0, tzinfo=UTC))  # Fri 09:00 CET
+    upcoming = digests.next_occurrences(team, now=datetime(2026, 3, 27, 8, 0, tzinfo=UTC))  # Fri 09:00 CET
 
     # Berlin moves to summer time on Sunday 29 March: Monday's 09:00 is 07:00 UTC.
     assert upcoming == {"daily": datetime(2026, 3, 30, 7, tzinfo=UTC), "weekly": datetime(2026, 3, 30, 7, tzinfo=UTC)}
@@ -122,7 +121,7 @@ def test_a_digest_time_that_is_not_a_time_of_day_is_refused(database, typed):
     team = make_team(database)
 
     with database.transaction() as session, pytest.raises(Refusal) as refused:
-        digest_schedule.set_digest_time(session, session.merge(team), typed, actor_id="UALICE", workspace_admin=False,
+        digests.set_digest_time(session, session.merge(team), typed, actor_id="UALICE", workspace_admin=False,
                                 now=MONDAY_9)
 
     assert refused.value.phrase.key == "digests.bad_time"
@@ -132,7 +131,7 @@ def test_only_managers_may_change_the_digest_time(database):
     team = make_team(database)
 
     with database.transaction() as session, pytest.raises(Refusal) as refused:
-        digest_schedule.set_digest_time(session, session.merge(team), "08:00", actor_id="UCAROL", workspace_admin=False,
+        digests.set_digest_time(session, session.merge(team), "08:00", actor_id="UCAROL", workspace_admin=False,
                                 now=MONDAY_9)
 
     assert refused.value.phrase.key == "teams.only_managers_may"

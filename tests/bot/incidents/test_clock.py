@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from app import clock
-from bot.incidents import rules as escalation
-from bot.incidents import clock as incident_clock
-from bot.incidents import service as incidents
+from bot import incidents
 from app.services import build_services
 from bot.core.settings import Settings
 from bot.core.errors import Invalid
@@ -25,7 +23,7 @@ from tests.harness.bot import BOT_TOKEN
 from tests.harness.teams import make_team
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-GUIDE = escalation.Thresholds(24, 48)
+GUIDE = incidents.Thresholds(24, 48)
 
 
 # --- the matrix ------------------------------------------------------------------------------------------------
@@ -39,7 +37,7 @@ def test_the_guides_matrix_is_level_1_until_24_hours_level_2_until_48_then_level
 
 @given(st.floats(0.25, 700), st.floats(0.25, 700), st.integers(0, 10**7), st.integers(0, 10**7))
 def test_the_due_level_never_goes_down_as_time_passes(first, second, earlier, later):
-    limits = escalation.Thresholds(min(first, second), max(first, second) + 0.25)
+    limits = incidents.Thresholds(min(first, second), max(first, second) + 0.25)
     earlier, later = sorted((earlier, later))
 
     assert limits.due_level(T0, T0 + timedelta(seconds=earlier)) <= limits.due_level(T0, T0 + timedelta(seconds=later))
@@ -56,7 +54,7 @@ def test_the_next_escalation_is_counted_from_declaration_and_there_is_none_at_th
                                          ("\u0662\u0664 / \u0664\u0668", None), ("\u00b2 / 48", None),
                                          ("9" * 5000 + " / 1", None)])
 def test_thresholds_are_written_as_two_numbers_of_hours(text, hours):
-    assert escalation.parse_hours(text) == hours
+    assert incidents.parse_hours(text) == hours
 
 
 def test_each_team_and_severity_has_the_guides_thresholds_until_changed(database):
@@ -64,26 +62,26 @@ def test_each_team_and_severity_has_the_guides_thresholds_until_changed(database
 
     with database.transaction() as session:
         team = session.merge(team)
-        assert escalation.thresholds(team, "SEV3") == GUIDE
-        escalation.save_thresholds(session, team, {"SEV1": "4 / 8"}, actor_id="UBOB", now=T0)
-        changed = (escalation.thresholds(team, "SEV1"), escalation.thresholds(team, "SEV2"))
+        assert incidents.thresholds(team, "SEV3") == GUIDE
+        incidents.save_thresholds(session, team, {"SEV1": "4 / 8"}, actor_id="UBOB", now=T0)
+        changed = (incidents.thresholds(team, "SEV1"), incidents.thresholds(team, "SEV2"))
         stored = team.escalation_hours
 
-    assert changed == (escalation.Thresholds(4, 8), GUIDE)
+    assert changed == (incidents.Thresholds(4, 8), GUIDE)
     assert stored == {"SEV1": [4, 8]}  # only what differs from the guide is stored
 
 
 def test_unreadable_stored_thresholds_fall_back_to_the_guides():
     team = type("Team", (), {"escalation_hours": {"SEV1": "garbage", "SEV2": [1]}})()
 
-    assert escalation.thresholds(team, "SEV1") == escalation.thresholds(team, "SEV2") == GUIDE
+    assert incidents.thresholds(team, "SEV1") == incidents.thresholds(team, "SEV2") == GUIDE
 
 
 @pytest.mark.parametrize("values, field", [({"SEV1": "8 / 4"}, "sev1"), ({"SEV2": "0 / 4"}, "sev2"),
                                            ({"SEV3": "24 / 1000"}, "sev3"), ({"SEV7": "1 / 2"}, "sev7")])
 def test_thresholds_out_of_order_or_range_are_refused_by_field(values, field):
     with pytest.raises(Invalid) as invalid:
-        escalation.validate_thresholds(values)
+        incidents.validate_thresholds(values)
 
     assert set(invalid.value.problems) == {field}
 
@@ -113,7 +111,7 @@ def test_the_sweep_escalates_only_what_is_due(database):
     team = make_team(database)
     old, fresh = declare(database, team, "Old"), declare(database, team, "Fresh", now=T0 + timedelta(hours=20))
 
-    moved = incident_clock.escalate_due(database, now=T0 + timedelta(hours=25))
+    moved = incidents.escalate_due(database, now=T0 + timedelta(hours=25))
 
     with database.transaction() as session:
         levels = [store.get(session, "T0TEST", i.id).level for i in (old, fresh)]
@@ -127,18 +125,18 @@ def test_a_resolved_incident_is_never_escalated(database):
         incidents.resolve(session, "T0TEST", found.id, summary="Fixed", actor_id="UALICE", workspace_admin=False,
                           now=T0 + timedelta(hours=1))
 
-    assert incident_clock.escalate_due(database, now=T0 + timedelta(days=9)) == 0
+    assert incidents.escalate_due(database, now=T0 + timedelta(days=9)) == 0
     assert rows(database, IncidentEvent, kind="escalated") == 0
 
 
 def test_a_stale_due_escalation_changes_nothing(database):
     team = make_team(database)
     found = declare(database, team)
-    due = incident_clock.due_escalations(database, now=T0 + timedelta(hours=30))
+    due = incidents.due_escalations(database, now=T0 + timedelta(hours=30))
     with database.transaction() as session:  # someone escalated by hand meanwhile
         incidents.escalate_now(session, "T0TEST", found.id, actor_id="UALICE", now=T0 + timedelta(hours=29))
 
-    assert [incident_clock.apply_escalation(database, d, now=T0 + timedelta(hours=30)) for d in due] == [False]
+    assert [incidents.apply_escalation(database, d, now=T0 + timedelta(hours=30)) for d in due] == [False]
     assert rows(database, IncidentEvent, kind="escalated") == 1
 
 
@@ -148,14 +146,14 @@ def test_two_clocks_applying_the_same_due_escalations_at_once_move_and_ping_each
     declared = [declare(database, team, f"Incident {n}") for n in range(6)]
     now = T0 + timedelta(hours=24)
     # Both clocks read the same due list before either writes: the race the compare-and-set must win.
-    seen = [incident_clock.due_escalations(database, now=now) for _ in range(2)]
+    seen = [incidents.due_escalations(database, now=now) for _ in range(2)]
     start = threading.Barrier(2)
     won: list[bool] = []
 
     def clock_process(due):
         start.wait()
         for item in due:
-            won.append(incident_clock.apply_escalation(database, item, now=now))
+            won.append(incidents.apply_escalation(database, item, now=now))
 
     threads = [threading.Thread(target=clock_process, args=(due,)) for due in seen]
     for thread in threads:
@@ -211,13 +209,13 @@ def test_two_clocks_remind_of_a_review_once(database, slack):
     with database.transaction() as session:  # Monday 11:00, so the review is due Tuesday 11:00
         incidents.resolve(session, "T0TEST", found.id, summary="Fixed", actor_id="UDAVE", workspace_admin=False,
                           now=T0 + timedelta(hours=2), review_days=1)
-    assert incident_clock.remind_reviews(database, now=T0 + timedelta(days=1, hours=1, minutes=59)) == 0
+    assert incidents.remind_reviews(database, now=T0 + timedelta(days=1, hours=1, minutes=59)) == 0
     start = threading.Barrier(2)
     counts: list[int] = []
 
     def clock_process():
         start.wait()
-        counts.append(incident_clock.remind_reviews(database, now=T0 + timedelta(days=1, hours=2)))
+        counts.append(incidents.remind_reviews(database, now=T0 + timedelta(days=1, hours=2)))
 
     threads = [threading.Thread(target=clock_process) for _ in range(2)]
     for thread in threads:
@@ -226,7 +224,7 @@ def test_two_clocks_remind_of_a_review_once(database, slack):
         thread.join()
 
     assert sorted(counts) == [0, 1]
-    assert incident_clock.remind_reviews(database, now=T0 + timedelta(days=9)) == 0
+    assert incidents.remind_reviews(database, now=T0 + timedelta(days=9)) == 0
     assert rows(database, IncidentEvent, kind="review_reminder") == 1
     with database.transaction() as session:
         assert [m.key for m in outbox.messages(session, "T0TEST", key_prefix=f"incident:{found.id}:review")] == [

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.incidents import service as incidents
+from bot import incidents
 from bot.core.errors import Invalid, Refusal
 from storage import incidents as store
 from storage.incidents import Incident

@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.metrics import ci
-from bot.metrics import service as metrics
+from bot import metrics
 from bot.core.errors import Invalid, Refusal
 from storage import metrics as store
 from storage.audit import AuditEvent
@@ -257,7 +256,7 @@ def test_cycle_time_runs_from_an_items_first_passed_dor_to_its_passed_dod(databa
 
 @both_databases
 def test_a_team_with_its_own_targets_is_judged_against_them(database):
-    from bot.teams import service as teams
+    from bot import teams
 
     team = make_team(database)
     seed_week(database, team)
@@ -287,14 +286,14 @@ def test_a_token_is_shown_once_and_only_its_hash_is_stored(database):
     team = make_team(database)
 
     with database.transaction() as session:
-        token, row = ci.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
+        token, row = metrics.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
 
     assert token.startswith("qms_") and len(token) > 40
     with database.transaction() as session:
         stored = session.exec(select(ApiToken)).one()
         assert token not in (stored.token_hash, stored.prefix)
-        assert stored.token_hash == ci.hash_token(token) and token.startswith(stored.prefix)
-        owner = ci.token_owner(session, token, used_at=NOW)
+        assert stored.token_hash == metrics.hash_token(token) and token.startswith(stored.prefix)
+        owner = metrics.token_owner(session, token, used_at=NOW)
     assert owner[1].name == "Payments"
 
 
@@ -302,16 +301,16 @@ def test_a_token_is_shown_once_and_only_its_hash_is_stored(database):
 def test_a_revoked_or_unknown_token_owns_nothing(database):
     team = make_team(database)
     with database.transaction() as session:
-        token, row = ci.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
-        kept, _ = ci.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
+        token, row = metrics.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
+        kept, _ = metrics.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
 
     with database.transaction() as session:
-        revoked = ci.revoke_tokens(session, session.merge(team), row.prefix, actor_id="UBOB", now=NOW)
+        revoked = metrics.revoke_tokens(session, session.merge(team), row.prefix, actor_id="UBOB", now=NOW)
     with database.transaction() as session:
-        assert ci.token_owner(session, token) is None
-        assert ci.token_owner(session, "qms_" + "x" * 43) is None
-        assert ci.token_owner(session, "not-even-ours") is None
-        assert ci.token_owner(session, kept) is not None
+        assert metrics.token_owner(session, token) is None
+        assert metrics.token_owner(session, "qms_" + "x" * 43) is None
+        assert metrics.token_owner(session, "not-even-ours") is None
+        assert metrics.token_owner(session, kept) is not None
         events = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.entity_type == "api_token"))]
     assert [t.prefix for t in revoked] == [row.prefix]
     assert events == ["created", "created", "revoked"]
@@ -321,12 +320,12 @@ def test_revoking_all_leaves_no_live_token_and_an_unknown_prefix_is_refused(data
     team = make_team(database)
     with database.transaction() as session:
         for _ in range(3):
-            ci.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
+            metrics.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
 
     with database.transaction() as session, pytest.raises(Refusal) as refused:
-        ci.revoke_tokens(session, session.merge(team), "qms_nothere", actor_id="UALICE", now=NOW)
+        metrics.revoke_tokens(session, session.merge(team), "qms_nothere", actor_id="UALICE", now=NOW)
     with database.transaction() as session:
-        ci.revoke_tokens(session, session.merge(team), "all", actor_id="UALICE", now=NOW)
+        metrics.revoke_tokens(session, session.merge(team), "all", actor_id="UALICE", now=NOW)
         live = store.live_tokens(session, team.workspace_id, team.id)
 
     assert refused.value.phrase.key == "metrics.no_such_token"
@@ -336,10 +335,10 @@ def test_revoking_all_leaves_no_live_token_and_an_unknown_prefix_is_refused(data
 def test_a_team_has_at_most_ten_live_tokens(database):
     team = make_team(database)
     with database.transaction() as session:
-        for _ in range(ci.TOKENS_PER_TEAM):
-            ci.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
+        for _ in range(metrics.TOKENS_PER_TEAM):
+            metrics.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
 
     with database.transaction() as session, pytest.raises(Refusal) as refused:
-        ci.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
+        metrics.create_token(session, session.merge(team), actor_id="UALICE", now=NOW)
 
     assert refused.value.phrase.key == "metrics.too_many_tokens"

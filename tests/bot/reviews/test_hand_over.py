@@ -4,9 +4,8 @@ reviewers (bot.reviews.reassign_open_reviews), whether they are removed in Slack
 import threading
 from datetime import UTC, datetime
 
-from bot.reviews import service as reviews
-from bot.teams_as_code import service as team_config
-from bot.teams import service as teams
+from bot import reviews
+from bot import teams_as_code
 from storage import reviews as store
 from storage import teams as team_store
 from tests.conftest import both_databases
@@ -30,7 +29,7 @@ def assignments(db, request) -> list[tuple[str, str, str]]:
 
 def remove(db, team, user_id, **options):
     with db.transaction() as session:
-        return teams.remove_reviewer(session, team_store.get_team(session, team.workspace_id, team.id), user_id,
+        return reviews.remove_reviewer(session, team_store.get_team(session, team.workspace_id, team.id), user_id,
                                      actor_id="UALICE", now=LATER, **options)
 
 
@@ -83,11 +82,11 @@ def test_a_reviewer_left_out_of_an_imported_file_has_their_open_reviews_handed_o
     request = file(database, team)
     assert assignments(database, request) == [("UEVE", "primary", "assigned"), ("UFRANK", "secondary", "assigned")]
     with database.transaction() as session:
-        text = team_config.export_team(session, team_config.find_team(session, "Payments"))
+        text = teams_as_code.export_team(session, teams_as_code.find_team(session, "Payments"))
     start = text.index("- user: UEVE")
     text = text[:start] + text[text.index("- user: UFRANK"):]
 
-    result = team_config.import_text(database, text, actor_id="cli:tester", now=LATER)
+    result = teams_as_code.import_text(database, text, actor_id="cli:tester", now=LATER)
 
     assert result.reviewers_removed == 1
     assert assignments(database, request) == [("UEVE", "primary", "reassigned"), ("UFRANK", "secondary", "assigned"),
@@ -154,7 +153,7 @@ def test_a_removal_and_a_decline_of_one_of_its_reviews_at_the_same_moment_both_f
         reviews.decline(session, "T0TEST", eve.id, "UEVE", "On leave", now=LATER)
 
     def take_out(session):
-        teams.remove_reviewer(session, team_store.get_team(session, "T0TEST", team.id), "UEVE", actor_id="UALICE",
+        reviews.remove_reviewer(session, team_store.get_team(session, "T0TEST", team.id), "UEVE", actor_id="UALICE",
                               now=LATER)
 
     threads = [threading.Thread(target=run, args=(action,)) for action in (decline, take_out)]

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.reviews import service as reviews
+from bot import reviews
 from bot.core.errors import Invalid, Refusal
 from storage import reviews as store
 from storage import audit, outbox
@@ -226,11 +226,10 @@ def file_as(database, team, url, author="UDAVE", now=NOW):
 
 
 def reassign(database, team, reviewer_id, *, remove_first=True):
-    from bot.teams import service as teams
     with database.transaction() as session:
         team = session.merge(team)
         if remove_first:  # removing a reviewer hands their open reviews over (it calls reassign_open_reviews)
-            return teams.remove_reviewer(session, team, reviewer_id, actor_id="UALICE", now=LATER)
+            return reviews.remove_reviewer(session, team, reviewer_id, actor_id="UALICE", now=LATER)
         return reviews.reassign_open_reviews(session, team, reviewer_id, actor_id="UALICE", now=LATER)
 
 

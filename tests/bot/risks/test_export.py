@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.risks import service as risks
-from bot.risks import export as risks_export
-from bot.risks.rules import RiskForm
+from bot import risks
+from bot.risks import RiskForm
 from storage import risks as store
 from storage.db import Database
 from tests.harness import processes
@@ -26,9 +25,9 @@ def register_with_history(database):
         first = risks.log_risk(session, payments, RiskForm(
             "Security vulnerability in authentication system", 3, 4, "UBOB", description="Tokens survive resets",
             actions=["Conduct security audit and penetration testing", "@SUM(1+1) looks like a formula"]),
-            actor_id="UALICE", now=T0)
+            actor_id="UALICE", now=T0).risk
         second = risks.log_risk(session, payments, RiskForm("Vendor lock-in", 2, 3, "UCAROL", category="organizational"),
-                                actor_id="UALICE", now=T0)
+                                actor_id="UALICE", now=T0).risk
     with database.transaction() as session:
         row, payments = risks.open_risk(session, "T0TEST", first.id)
         risks.tick(session, row, payments, {store.actions_of(session, row)[0].id: True}, actor_id="UBOB",
@@ -45,7 +44,7 @@ def test_the_csv_has_one_row_per_risk_with_its_checklist_and_closure(database):
     team = register_with_history(database)
 
     with database.transaction() as session:
-        text = risks_export.to_csv(risks_export.register_views(session, session.merge(team), now=T0),
+        text = risks.to_csv(risks.register_views(session, session.merge(team), now=T0),
                                    {"UBOB": "bob"})
 
     assert text.startswith("\ufeffid,team,title,")  # Excel reads UTF-8 only with the mark
@@ -61,9 +60,9 @@ def test_the_csv_has_one_row_per_risk_with_its_checklist_and_closure(database):
 
 
 def test_cells_a_spreadsheet_would_run_as_formulas_are_defused():
-    assert risks_export._safe_cell("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
-    assert risks_export._safe_cell("+1") == "'+1" and risks_export._safe_cell("@x") == "'@x"
-    assert risks_export._safe_cell("Plain") == "Plain" and risks_export._safe_cell(12) == 12
+    assert risks._safe_cell("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert risks._safe_cell("+1") == "'+1" and risks._safe_cell("@x") == "'@x"
+    assert risks._safe_cell("Plain") == "Plain" and risks._safe_cell(12) == 12
 
 
 def test_the_json_carries_each_risks_full_history(database):
@@ -71,7 +70,7 @@ def test_the_json_carries_each_risks_full_history(database):
 
     with database.transaction() as session:
         payments = session.merge(team)
-        document = json.loads(risks_export.to_json(session, payments, risks_export.register_views(
+        document = json.loads(risks.to_json(session, payments, risks.register_views(
             session, payments, now=T0), now=T0))
 
     assert document["team"] == "Payments" and document["bands"]["high"] == [10, 15]

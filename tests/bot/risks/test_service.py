@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.risks import service as risks
+from bot import risks
 from bot.core.errors import Invalid, Refusal
-from bot.risks.rules import (
+from bot.risks import (
     RiskForm, action_lines, band_counts, band_of, band_ranges, checkbox_text, label, level, parse_bands, parse_label,
     parse_quick_add, validate,
 )
@@ -181,7 +181,7 @@ def team(database):
 def log(database, team, now=MONDAY, workspace_team=None, **overrides):
     with database.transaction() as session:
         return risks.log_risk(session, session.merge(workspace_team or team), form(**overrides), actor_id="UALICE",
-                              now=now)
+                              now=now).risk
 
 
 def change(database, risk_id, fn, *args, **kwargs):

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.teams.workhours import WorkingHours
+from bot.teams import WorkingHours
 
 BERLIN = WorkingHours.parse("Europe/Berlin", "mon,tue,wed,thu,fri", "09:00", "17:00")
 UTC_OFFICE = WorkingHours.parse("UTC", "mon,tue,wed,thu,fri", "09:00", "17:00")

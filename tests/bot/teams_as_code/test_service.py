@@ -6,12 +6,12 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from bot.digests import schedule as digest_schedule
-from bot.incidents import rules as escalation
+from bot import digests
+from bot import incidents
 from bot.core import render
-from bot.risks import service as risks
-from bot.teams_as_code import service as team_config
-from bot.teams import service as teams
+from bot import risks
+from bot import teams_as_code
+from bot import teams
 from bot.core.errors import Refusal
 from storage import teams as team_store
 from storage.audit import AuditEvent
@@ -30,9 +30,9 @@ def full_team(db, **overrides):
         teams.save_targets(session, team, {"coverage": "85", "review_quality": "8.5"}, actor_id="UALICE",
                            now=SETUP_TIME)
         team.incident_channels = True
-        digest_schedule.set_digest_time(session, team, "08:30", actor_id="UALICE", workspace_admin=True,
+        digests.set_digest_time(session, team, "08:30", actor_id="UALICE", workspace_admin=True,
                                         now=SETUP_TIME)
-        escalation.save_thresholds(session, team, {"SEV1": "4 / 8", "SEV2": "12.5 / 36"}, actor_id="UALICE",
+        incidents.save_thresholds(session, team, {"SEV1": "4 / 8", "SEV2": "12.5 / 36"}, actor_id="UALICE",
                                    now=SETUP_TIME)
         risks.set_bands(session, team, {"medium": "4", "high": "8", "critical": "15"}, actor_id="UALICE",
                         now=SETUP_TIME, workspace_admin=True)
@@ -44,15 +44,15 @@ def full_team(db, **overrides):
 
 def export(db, name="Payments", workspace=None) -> str:
     with db.transaction() as session:
-        return team_config.export_team(session, team_config.find_team(session, name, workspace))
+        return teams_as_code.export_team(session, teams_as_code.find_team(session, name, workspace))
 
 
 def import_(db, text, **options):
-    return team_config.import_text(db, text, actor_id="cli:tester", now=SETUP_TIME, **options)
+    return teams_as_code.import_text(db, text, actor_id="cli:tester", now=SETUP_TIME, **options)
 
 
 def problems(db, text, **options) -> list[tuple[int, str, str]]:
-    with pytest.raises(team_config.ConfigError) as rejected:
+    with pytest.raises(teams_as_code.ConfigError) as rejected:
         import_(db, text, **options)
     return [(p.line, p.where, render.phrase(p.phrase.key, **p.phrase.params)) for p in rejected.value.problems]
 
@@ -73,16 +73,16 @@ def test_an_exported_team_imported_into_an_empty_database_is_the_same_team(datab
     assert result.created and (result.team, result.workspace) == ("Payments", "T0TEST")
     assert export(elsewhere) == text
     with elsewhere.transaction() as session:
-        team = team_config.find_team(session, "Payments")
+        team = teams_as_code.find_team(session, "Payments")
         assert team.incident_channels is True and team.work_days == "mon,tue,wed,thu"
         assert team_store.roles(session, team)["qa_lead"] == ["UFRANK"]
         assert teams.target_values(session, team)["review_quality"] == 8.5
         eve = team_store.get_reviewer(session, team, "UEVE")
         assert (eve.tier, eve.capacity, eve.away_until) == ("gold", 4, date(2026, 2, 6))
         assert team.digest_time == "08:30"
-        assert escalation.thresholds(team, "SEV1") == escalation.Thresholds(4, 8)
-        assert escalation.thresholds(team, "SEV2") == escalation.Thresholds(12.5, 36)
-        assert escalation.thresholds(team, "SEV3") == escalation.Thresholds(24, 48)
+        assert incidents.thresholds(team, "SEV1") == incidents.Thresholds(4, 8)
+        assert incidents.thresholds(team, "SEV2") == incidents.Thresholds(12.5, 36)
+        assert incidents.thresholds(team, "SEV3") == incidents.Thresholds(24, 48)
         assert risks.bands_of(team) == {"medium": 4, "high": 8, "critical": 15}
     elsewhere.dispose()
 
@@ -108,10 +108,10 @@ def test_an_import_changes_the_digest_time_thresholds_and_bands_through_their_do
 
     assert result.settings == ["digest_time", "escalation_hours", "risk_bands"]
     with database.transaction() as session:
-        team = team_config.find_team(session, "Payments")
+        team = teams_as_code.find_team(session, "Payments")
         assert team.digest_time == "07:45"
-        assert escalation.thresholds(team, "SEV1") == escalation.Thresholds(2, 6)
-        assert escalation.thresholds(team, "SEV2") == escalation.Thresholds(12.5, 36)
+        assert incidents.thresholds(team, "SEV1") == incidents.Thresholds(2, 6)
+        assert incidents.thresholds(team, "SEV2") == incidents.Thresholds(12.5, 36)
         assert risks.bands_of(team) == {"medium": 5, "high": 12, "critical": 16}  # left out: the guide's
         actions = [e.action for e in session.exec(
             select(AuditEvent).where(AuditEvent.actor_id == "cli:tester").order_by(AuditEvent.id))]
@@ -129,7 +129,7 @@ def test_a_file_without_them_puts_back_the_guides_digest_time_thresholds_and_ban
 
     assert result.settings == ["digest_time", "escalation_hours", "risk_bands"]
     with database.transaction() as session:
-        team = team_config.find_team(session, "Payments")
+        team = teams_as_code.find_team(session, "Payments")
         assert (team.digest_time, team.escalation_hours, team.risk_bands) == ("09:00", None, None)
 
 
@@ -207,7 +207,7 @@ def test_a_minimal_file_makes_a_team_with_every_default(database):
 
     assert result.created and result.no_team_lead
     with database.transaction() as session:
-        team = team_config.find_team(session, "Payments")
+        team = teams_as_code.find_team(session, "Payments")
         assert (team.timezone, team.work_days, team.work_start, team.work_end, team.digest_channel_id) == \
             ("UTC", "mon,tue,wed,thu,fri", "09:00", "17:00", "CPAYMENTS")
         assert team.specializations == teams.DEFAULT_SPECIALIZATIONS
@@ -220,7 +220,7 @@ def test_working_hours_written_without_quotes_are_still_clock_times(database):
                       "working_hours: {days: [Mon, Tue], start: 08:00, end: 17:30}\n")
 
     with database.transaction() as session:
-        team = team_config.find_team(session, "Payments")
+        team = teams_as_code.find_team(session, "Payments")
     assert (team.work_days, team.work_start, team.work_end) == ("mon,tue", "08:00", "17:30")
 
 
@@ -229,7 +229,7 @@ def test_a_number_with_a_leading_zero_is_decimal_not_a_broken_octal_number(datab
                       "  tier: gold\n  specializations: [Security]\n  capacity: 08\n")
 
     with database.transaction() as session:
-        team = team_config.find_team(session, "Payments")
+        team = teams_as_code.find_team(session, "Payments")
         assert team_store.get_reviewer(session, team, "UEVE").capacity == 8
 
 
@@ -349,7 +349,7 @@ def test_a_team_name_in_two_workspaces_needs_the_workspace_to_export(database):
     make_team(database, "Payments", workspace_id="T0OTHER")
 
     with database.transaction() as session, pytest.raises(Refusal) as ambiguous:
-        team_config.find_team(session, "Payments")
+        teams_as_code.find_team(session, "Payments")
     assert ambiguous.value.phrase.params["workspaces"] == ["T0OTHER", "T0TEST"]
     assert "workspace: T0OTHER\n" in export(database, "Payments", "T0OTHER")
 

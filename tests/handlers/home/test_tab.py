@@ -8,7 +8,7 @@ import pytest
 from freezegun import freeze_time
 
 from app import slack_requests
-from bot.teams import service as teams
+from bot import teams
 from bot.core.timeutil import utcnow
 from storage import incidents as incident_store
 from storage import reviews as review_store

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from app import clock
-from bot.incidents import clock as incident_clock
+from bot import incidents
 from app.services import build_services
 from storage import incidents as store
 from storage import outbox
@@ -132,7 +132,7 @@ def test_an_escalation_committed_before_a_crash_is_sent_by_the_restarted_clock(b
         declare(bot)
 
     # The clock commits the escalation, then dies before its sender runs.
-    assert incident_clock.escalate_due(bot.db, now=T0 + timedelta(hours=24)) == 1
+    assert incidents.escalate_due(bot.db, now=T0 + timedelta(hours=24)) == 1
     assert pings(slack, 2) == []
     with bot.db.transaction() as session:
         assert outbox.counts_by_status(session)["pending"] > 0
@@ -149,7 +149,7 @@ def test_a_sweep_claimed_by_a_clock_that_died_is_sent_once_its_lease_runs_out(bo
     make_team(bot.db)
     with freeze_time(T0):
         declare(bot)
-    incident_clock.escalate_due(bot.db, now=T0 + timedelta(hours=24))
+    incidents.escalate_due(bot.db, now=T0 + timedelta(hours=24))
     with bot.db.transaction() as session:  # the dying clock had claimed the rows, then vanished
         outbox.claim_due(session, now=T0 + timedelta(hours=24), worker="died", lease=timedelta(minutes=2))
 
@@ -308,7 +308,7 @@ def test_when_slack_refuses_the_channel_the_card_goes_to_the_team_channel_and_th
 
 
 def test_a_card_left_unplaced_by_a_crash_is_placed_in_the_team_channel_by_the_clock(bot, slack):
-    from bot.incidents import service as incidents
+    from bot import incidents
 
     team = _incident_channels(bot, make_team(bot.db))
     with bot.db.transaction() as session:  # declared, then the process died before opening the channel
@@ -334,7 +334,6 @@ def _break(bot, number, **values):
 
 
 def test_a_card_that_cannot_be_placed_holds_back_neither_the_escalations_nor_the_other_cards(bot, slack):
-    from bot.incidents import service as incidents
 
     team = make_team(bot.db, managers=("bob",))
     with freeze_time(T0):

@@ -8,7 +8,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.incidents import service as incidents
+from bot import incidents
 from app import slack_requests
 from bot.core.timeutil import utcnow
 from storage import incidents as store

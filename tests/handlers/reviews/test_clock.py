@@ -11,8 +11,8 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from app import clock
-from bot.reviews import clock as reviews_sweep
-from bot.teams import service as teams
+from bot import reviews
+from bot import teams
 from storage import outbox
 from storage.audit import AuditEvent
 from storage.teams import Team
@@ -255,7 +255,7 @@ def test_a_request_whose_sweep_fails_is_logged_and_skipped_and_the_others_are_st
 
     with caplog.at_level(logging.ERROR, logger="bot.reviews.clock"):
         tick(bot, "2026-03-02 12:00:00")
-        again = reviews_sweep.sweep(bot.db, now=at("2026-03-02 12:01:00"))
+        again = reviews.sweep(bot.db, now=at("2026-03-02 12:01:00"))
 
     assert [len(reminders(slack, p)) for p in ("eve", "frank", "grace")] == [1, 1, 0]
     assert (again.failed, again.accept_nudges) == (1, 0)

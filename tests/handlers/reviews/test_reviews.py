@@ -7,7 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.teams import service as teams
+from bot import teams
 from storage import outbox
 from storage.audit import AuditEvent
 from storage.reviews import ReviewAssignment, ReviewRequest
@@ -631,7 +631,7 @@ def test_list_shows_what_is_assigned_to_me_requested_by_me_and_stalled_in_my_tea
     with freeze_time(MONDAY_10):
         file(bot, f"{PR}/1 Backend/API", user="dave")
         file(bot, f"{PR}/2 Backend/API", user="eve")
-    from bot.reviews.clock import sweep
+    from bot.reviews import sweep
     sweep(bot.db, now=datetime(2026, 3, 2, 16, 0, tzinfo=UTC))
 
     with freeze_time("2026-03-02 16:00:00"):

@@ -363,13 +363,13 @@ def test_a_button_on_a_deleted_risk_answers_politely(bot, slack, logged):
 
 def test_a_risk_of_another_workspace_cannot_be_pressed(bot, slack, team):
     other = make_team(bot.db, "Elsewhere", channel="platform", workspace_id="T0OTHER")
-    from bot.risks import service as risks
-    from bot.risks.rules import RiskForm
+    from bot import risks
+    from bot.risks import RiskForm
     from tests.harness.teams import SETUP_TIME
 
     with bot.db.transaction() as session:
         theirs = risks.log_risk(session, session.merge(other), RiskForm("Theirs", 3, 3, "UBOB"), actor_id="UBOB",
-                                now=SETUP_TIME)
+                                now=SETUP_TIME).risk
 
     bot.press("risk_close", value=str(theirs.id), channel="payments")
 
@@ -421,7 +421,7 @@ def test_the_guides_bands_are_shown_as_the_guides(bot, slack, team):
 
 
 def set_bands(bot, team, **bands):
-    from bot.risks import service as risks
+    from bot import risks
     from bot.core.timeutil import utcnow
 
     with bot.db.transaction() as session:

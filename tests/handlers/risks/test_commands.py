@@ -387,7 +387,7 @@ def test_list_mine_shows_the_open_risks_i_own_and_list_all_shows_closed_ones_too
 
 
 def close_directly(bot, number):
-    from bot.risks import service as risks
+    from bot import risks
 
     with bot.db.transaction() as session:
         risk, team_row = risks.open_risk(session, "T0TEST", stored(bot, number).id)

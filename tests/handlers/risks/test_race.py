@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.risks import service as risks
-from bot.risks.rules import RiskForm
+from bot import risks
+from bot.risks import RiskForm
 from bot.core.timeutil import utcnow
 from storage import outbox
 from storage import risks as store
@@ -33,7 +33,7 @@ def risk(bot, slack):
     with bot.db.transaction() as session:
         form = RiskForm("Security vulnerability in authentication system", "3", "4", "UDAVE", actions=ACTIONS,
                         review_by=(logged_at + timedelta(days=1)).date())
-        row = risks.log_risk(session, session.merge(team), form, actor_id="UALICE", now=logged_at)
+        row = risks.log_risk(session, session.merge(team), form, actor_id="UALICE", now=logged_at).risk
     bot.services.deliver_outbox()
     return row
 

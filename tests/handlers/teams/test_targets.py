@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlmodel import select
 
-from bot.teams import service as teams
+from bot import teams
 from storage import teams as team_store
 from storage.audit import AuditEvent
 from tests.harness.bot import blocks_text

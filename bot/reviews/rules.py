@@ -1,5 +1,7 @@
-"""Who reviews: the one rule that picks a primary and a secondary reviewer from a team's matrix.
+"""The rules of code review: who reviews (the one rule that picks a primary and a secondary
+reviewer from a team's matrix), and what a review request must say.
 
+Who reviews:
 - The primary is gold or silver in the request's specialization; the secondary is anyone in that
   specialization, whatever their tier (a bronze reviewer learns by pairing with a gold one).
 - Never the author, never someone away, never someone at capacity, never someone already on the
@@ -8,15 +10,23 @@
   was assigned least recently (never assigned counts as longest ago), then by user ID, so that the
   same inputs always give the same answer.
 
-A plain function of plain values: no database, no clock, no Slack.
+What a request must say: a link that is a URL, one of the team's specializations, a size, and
+optionally what changed and when it is needed by. Plain values in, `Invalid` out.
+
+Plain functions of plain values: no database, no clock, no Slack.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Iterable
+from urllib.parse import urlsplit
+
+from bot.core.errors import Problems
+from storage import reviews as store
+from storage.teams import Team
 
 PRIMARY_TIERS = ("gold", "silver")
 NEVER = datetime.min.replace(tzinfo=UTC)
@@ -133,3 +143,73 @@ def _shortfall(pool: list[Candidate], role: str, specialization: str, author_id:
         away=tuple(c.user_id for c in others if c.user_id not in taken and c.away),
         full=tuple(c.user_id for c in others if c.user_id not in taken and not c.away and c.is_full),
     )
+
+
+# --- what a review request must say ------------------------------------------------------------
+@dataclass
+class RequestForm:
+    """What `/qms review` (its modal, or `/qms review <link> [specialization] [S|M|L]`) says."""
+
+    url: str | None
+    specialization: str | None
+    summary: str | None = None
+    size: str | None = "M"
+    needed_by: date | None = None
+
+
+def clean_url(raw: str | None) -> str | None:
+    """A link as Slack sends it (`<https://…>` or `<https://…|label>`) or as typed, if it is an
+    http(s) URL with a host; else None. A URL with `<` or `>` in it is refused: they are never
+    part of a real one (browsers encode them), and in Slack they would make `<!channel>` a ping."""
+    text = (raw or "").strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].split("|", 1)[0]
+    if not text or len(text) > store.URL_MAX or any(c.isspace() or c in "<>" for c in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme.lower() not in ("http", "https") or not host or not ("." in host or host == "localhost"):
+        return None
+    return text
+
+
+def match_specialization(team: Team, name: str | None) -> str | None:
+    """The team's specialization this names: exactly, ignoring case, or by a unique start
+    ("backend" → "Backend/API")."""
+    wanted = (name or "").strip().lower()
+    if not wanted:
+        return None
+    for known in team.specializations:
+        if known.lower() == wanted:
+            return known
+    starts = [known for known in team.specializations if known.lower().startswith(wanted)]
+    return starts[0] if len(starts) == 1 else None
+
+
+def validate_request(team: Team, form: RequestForm, *, today: date) -> RequestForm:
+    """The form with its values cleaned, or Invalid naming every wrong field."""
+    problems = Problems()
+    url = clean_url(form.url)
+    if not (form.url or "").strip():
+        problems.add("link", "reviews.link_required")
+    elif url is None:
+        problems.add("link", "reviews.not_a_link", text=(form.url or "").strip())
+    specialization = match_specialization(team, form.specialization)
+    if not (form.specialization or "").strip():
+        problems.add("specialization", "reviews.specialization_required", known=list(team.specializations))
+    elif specialization is None:
+        problems.add("specialization", "reviews.unknown_specialization", name=form.specialization.strip(),
+                     known=list(team.specializations))
+    size = (form.size or "M").strip().upper()
+    if size not in store.SIZES:
+        problems.add("size", "reviews.unknown_size")
+    summary = (form.summary or "").strip() or None
+    if summary and len(summary) > store.SUMMARY_MAX:
+        problems.add("summary", "reviews.summary_too_long", limit=store.SUMMARY_MAX)
+    if form.needed_by is not None and form.needed_by < today:
+        problems.add("needed_by", "reviews.needed_by_past")
+    problems.raise_if_any()
+    return RequestForm(url=url, specialization=specialization, summary=summary, size=size, needed_by=form.needed_by)

@@ -11,11 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
-from bot.core.errors import Refusal
-from bot.teams.service import CLOCK_TIME, require_manager, working_hours
-from storage import audit
+from bot.teams import working_hours
 from storage.teams import Team
 
 DAILY, WEEKLY = "daily", "weekly"
@@ -76,24 +72,6 @@ def week_bounds(end: datetime, zone: ZoneInfo, weeks: int) -> list[datetime]:
 
 
 # --- the schedule a manager can change ------------------------------------------------------------------
-def set_digest_time(session: Session, team: Team, value: str, *, actor_id: str, workspace_admin: bool,
-                    now: datetime) -> Team:
-    """Change the local time of the team's digests (HH:MM), audited."""
-    require_manager(session, team, actor_id, workspace_admin=workspace_admin, action="change_setup")
-    value = value.strip()
-    if len(value) == 4 and value[1] == ":":
-        value = "0" + value  # 8:30 → 08:30
-    if not (value.isascii() and CLOCK_TIME.match(value)):  # \d matches "０８:３０", which time() cannot read
-        raise Refusal("digests.bad_time", value=value)
-    before = team.digest_time
-    team.digest_time = value
-    team.updated_at = now
-    session.add(team)
-    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id, entity_type="team", entity_id=team.id,
-                 action="digest_time_changed", before={"digest_time": before}, after={"digest_time": value}, at=now)
-    return team
-
-
 def next_occurrences(team: Team, *, now: datetime) -> dict[str, datetime]:
     """When the next daily and weekly digests will be posted (UTC)."""
     upcoming = {}

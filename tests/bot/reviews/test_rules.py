@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.reviews.assignment import Candidate, choose_reviewers, is_eligible
+from bot.reviews import Candidate, choose_reviewers, is_eligible
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 API = "Backend/API"
