@@ -16,14 +16,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bot.metrics import RECORD_KINDS, BatchProblems, Kind, Problem, parse_batch, token_owner
 from bot.core.timeutil import utcnow
+from bot.metrics import RECORD_KINDS, BatchProblems, Kind, Problem, parse_batch, token_owner
+from handlers.core.deps import Services
 from storage import audit
 
 PROBLEMS_SHOWN = 20
 
 
-def blueprint(services) -> Blueprint:
+def blueprint(services: Services) -> Blueprint:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
 
     @api.post("/<name>")
@@ -36,7 +37,7 @@ def blueprint(services) -> Blueprint:
     return api
 
 
-def _ingest(services, kind: Kind) -> Response:
+def _ingest(services: Services, kind: Kind) -> Response:
     """Authenticate, then validate the whole batch, then store it with its audit in one transaction."""
     token = _bearer(request.headers.get("Authorization", ""))
     if token is None:

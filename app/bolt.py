@@ -1,4 +1,4 @@
-"""Builds the Bolt app. Every entry point of the bot is registered here, in one place."""
+"""Builds the Bolt app: its middleware and error handling; every listener comes from handlers.register."""
 
 from __future__ import annotations
 
@@ -6,16 +6,10 @@ import logging
 
 from slack_bolt import App, BoltResponse
 
-from app.services import ListenerPool, Services
+import handlers
+from app.services import ListenerPool, Runtime
 from bot.core.timeutil import utcnow
-from handlers.core import commands
-from handlers.core.forms import MalformedPayload
-from handlers.home import tab as home
-from handlers.incidents import commands as incidents
-from handlers.metrics import commands as metrics
-from handlers.reviews import commands as reviews
-from handlers.risks import commands as risks
-from handlers.teams import setup as teams
+from handlers.core.payload import MalformedPayload
 from storage import runtime
 
 log = logging.getLogger(__name__)
@@ -29,7 +23,7 @@ class _TokenGivenTwice(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(services: Services, *, signing_secret: str | None = None) -> App:
+def build_app(services: Runtime, *, signing_secret: str | None = None) -> App:
     bolt_logger = logging.getLogger("slack_bolt")
     if not any(isinstance(f, _TokenGivenTwice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_TokenGivenTwice())
@@ -42,18 +36,11 @@ def build_app(services: Services, *, signing_secret: str | None = None) -> App:
     app.use(_handle_each_event_once(services))
     app.error(_answer_errors)
 
-    subcommands = commands.Subcommands()
-    home.register(app, services)
-    teams.register(app, services, subcommands)  # /qms setup
-    incidents.register(app, services, subcommands)  # /qms incident, /qms setup escalation
-    risks.register(app, services, subcommands)  # /qms risk
-    reviews.register(app, services, subcommands)  # /qms review
-    metrics.register(app, services, subcommands)  # /qms dor, dod, metrics, setup token, setup digest
-    commands.register(app, services, subcommands)  # /qms, /qms help, and the table above
+    handlers.register(app, services)
     return app
 
 
-def _handle_each_event_once(services: Services):
+def _handle_each_event_once(services: Runtime):
     """Slack retries an Events API delivery up to three times (X-Slack-Retry-Num)."""
 
     def middleware(body, next, ack):

@@ -6,10 +6,14 @@ import logging
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.core.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # imported where used: `qms-bot --help` loads no database or Slack code
+    from app.services import Runtime
 
 log = logging.getLogger("qms-bot")
 
@@ -53,7 +57,7 @@ def ready_database(settings: Settings):
     return db
 
 
-def connected_app(services, *, signing_secret: str):
+def connected_app(services: Runtime, *, signing_secret: str):
     """The Bolt app, which checks the bot token with Slack (auth.test) as it starts: a refused token
     or an unreachable SLACK_API_URL stops start-up with one line."""
     from slack_bolt.error import BoltError
@@ -96,13 +100,13 @@ def serve(host: str, threads: int) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock."""
     import waitress
 
-    from app.services import build_services
+    from app.services import build_runtime
     from app.web import create_web_app
 
     settings = load_settings()
     require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
     ready_database(settings)
-    services = build_services(settings)
+    services = build_runtime(settings)
     app = connected_app(services, signing_secret=settings.slack_signing_secret)
     web = create_web_app(app, services, signing_secret=settings.slack_signing_secret)
     log.info("serving Slack requests on http://%s:%d/slack/events", host, settings.port)
@@ -114,12 +118,12 @@ def socket() -> None:
     """Run the same app over Socket Mode (needs SLACK_APP_TOKEN): no public URL required."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from app.services import build_services
+    from app.services import build_runtime
 
     settings = load_settings()
     require(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", purpose="`qms-bot socket`")
     ready_database(settings)
-    services = build_services(settings)
+    services = build_runtime(settings)
     # Socket Mode requests arrive over an authenticated WebSocket, not signed HTTP.
     app = connected_app(services, signing_secret=settings.slack_signing_secret or "unused-in-socket-mode")
     SocketModeHandler(app, settings.slack_app_token).start()
@@ -129,12 +133,12 @@ def socket() -> None:
 def clock() -> None:
     """Run the scheduler process: escalations, nudges, digests and outbox delivery."""
     from app import clock as clock_process
-    from app.services import build_services
+    from app.services import build_runtime
 
     settings = load_settings()
     require(settings, "SLACK_BOT_TOKEN", purpose="`qms-bot clock`")
     ready_database(settings)
-    clock_process.run(build_services(settings))
+    clock_process.run(build_runtime(settings))
 
 
 @main.command()

@@ -20,8 +20,8 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from app.services import Runtime
 from bot import digests, incidents, reviews, risks
-from app.services import Services
 from bot.core.timeutil import utcnow
 from storage import runtime
 
@@ -31,15 +31,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     id: str
-    run: Callable[[Services, datetime], object]
+    run: Callable[[Runtime, datetime], object]
     every: timedelta
 
 
-def _deliver_outbox(services, now: datetime) -> None:
+def _deliver_outbox(services: Runtime, now: datetime) -> None:
     services.sender.deliver_due(now=now)
 
 
-def _forget_old_events(services, now: datetime) -> None:
+def _forget_old_events(services: Runtime, now: datetime) -> None:
     with services.db.transaction() as session:
         runtime.forget_events_before(session, now - runtime.event_retention())
 
@@ -79,7 +79,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_job(services, job: Job, *, now: datetime) -> None:
+def run_job(services: Runtime, job: Job, *, now: datetime) -> None:
     """Run one job at `now`, then record the sweep (the heartbeat /healthz/clock watches)."""
     started = time.monotonic()
     job.run(services, now)
@@ -91,20 +91,20 @@ def run_job(services, job: Job, *, now: datetime) -> None:
         runtime.beat(session, job.id, now=now, worker=worker_name())
 
 
-def sweep(services, *, now: datetime, jobs: list[Job] | None = None) -> None:
+def sweep(services: Runtime, *, now: datetime, jobs: list[Job] | None = None) -> None:
     """Run every job once at `now`: what a clock does at start-up to catch up."""
     for job in jobs or JOBS:
         run_job(services, job, now=now)
 
 
-def _timed(services, job: Job) -> None:
+def _timed(services: Runtime, job: Job) -> None:
     try:
         run_job(services, job, now=utcnow())
     except Exception:
         log.exception("clock job %s failed; it runs again at its next tick", job.id)
 
 
-def build_scheduler(services, *, jobs: list[Job] | None = None) -> BackgroundScheduler:
+def build_scheduler(services: Runtime, *, jobs: list[Job] | None = None) -> BackgroundScheduler:
     timezone = services.settings.timezone
     scheduler = BackgroundScheduler(timezone=timezone)
     start = datetime.now(timezone)
@@ -124,7 +124,7 @@ def build_scheduler(services, *, jobs: list[Job] | None = None) -> BackgroundSch
     return scheduler
 
 
-def run(services) -> None:
+def run(services: Runtime) -> None:
     """Run until SIGTERM or SIGINT, then let running jobs finish."""
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     # Block the stop signals before any thread starts (threads inherit the mask), then wait for one

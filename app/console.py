@@ -20,9 +20,9 @@ from slack_bolt import BoltRequest
 
 from app import slack_requests
 from app.bolt import build_app
-from app.services import build_services
-from bot.core.settings import Settings
 from app.local_slack import Call, LocalSlack
+from app.services import build_runtime
+from bot.core.settings import Settings
 
 PEOPLE = [  # the seed's review matrix, so the examples of the guide work as they read
     ("alice", "Alice D.", True), ("bob", "Bob R.", False), ("carol", "Carol S.", False),
@@ -74,7 +74,7 @@ class Console:
         self.secret = secrets.token_hex(16)
         local = replace(settings, slack_api_url=self.slack.api_url, slack_signing_secret=self.secret,
                         slack_bot_token="xoxb-local-console")
-        self.services = build_services(local)
+        self.services = build_runtime(local)
         self.app = build_app(self.services, signing_secret=self.secret)
         self.user = self._user(user_name)
         self.channel = self.slack.channel_by_name(channel_name.lower())

@@ -1,4 +1,5 @@
-"""One process's services: the settings, the database and the ways out to Slack, built once."""
+"""One process's runtime: what every listener is handed (handlers.core.deps.Services: the settings
+and the database), plus the ways out to Slack, built once."""
 
 from __future__ import annotations
 
@@ -17,34 +18,34 @@ from slack_sdk.http_retry.builtin_handlers import (
 from app.sender import OutboxSender
 from bot.core.settings import Settings
 from bot.core.timeutil import utcnow
+from handlers.core.deps import Services
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Services:
-    """What the handlers and the clock share: settings, the database and the way out to Slack."""
+@dataclass(kw_only=True)
+class Runtime(Services):
+    """Services, and what the process layer alone uses: the Slack client, the outbox sender and the
+    pump, which sends in the background what a listener's transaction queued (Services.deliver)."""
 
-    settings: Settings
-    db: Database
     slack: WebClient  # for direct answers (views.open, ephemeral replies); retries on its own
     sender: OutboxSender  # for everything that must be neither lost nor doubled
-    pump: "OutboxPump" = None
+    pump: "OutboxPump | None" = None
 
     def __post_init__(self) -> None:
         self.pump = self.pump or OutboxPump(self.sender)
+        self.deliver = self.pump.kick
 
     def deliver_outbox(self) -> None:
-        """Send what the last change queued now, rather than at the clock's next tick (in the
-        background: see OutboxPump)."""
+        """Send what is due now, rather than at the clock's next tick (in the background)."""
         self.pump.kick()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         return self.pump.wait_idle(timeout)
 
 
-def build_services(settings: Settings, *, db: Database | None = None) -> Services:
+def build_runtime(settings: Settings, *, db: Database | None = None) -> Runtime:
     db = db or Database(settings.database_url)
     token = settings.slack_bot_token
     interactive = WebClient(
@@ -58,7 +59,7 @@ def build_services(settings: Settings, *, db: Database | None = None) -> Service
     )
     # The sender schedules its own retries (a later not_before), so its client never sleeps.
     outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
-    return Services(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing))
+    return Runtime(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing))
 
 
 class ListenerPool(ThreadPoolExecutor):

@@ -13,8 +13,8 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from app import api
-from app import clock
+from app import api, clock
+from app.services import Runtime
 from bot.core.timeutil import utcnow
 from storage import runtime
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000
 
 
-def create_web_app(bolt_app: App, services, *, signing_secret: str) -> Flask:
+def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> Flask:
     web = Flask("qms-bot")
     web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     verifier = SignatureVerifier(signing_secret)

@@ -30,9 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from bot import digests
-from bot import metrics
-from bot import teams  # noqa: E402
+from bot import (
+    digests,
+    metrics,
+    teams,  # noqa: E402
+)
 from storage.db import Database  # noqa: E402
 from storage.incidents import Incident, IncidentEvent  # noqa: E402
 from storage.metrics import Defect, GateResult, ItemCheck  # noqa: E402

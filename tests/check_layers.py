@@ -44,19 +44,19 @@ class Import:
     line: int
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def project_modules() -> dict[str, Path]:
+def project_modules(root: Path) -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
+        for path in (root / package).rglob("*.py"):
             if "migrations" not in path.parts:
-                found[module_name(path)] = path
+                found[module_name(path, root)] = path
     return found
 
 
@@ -114,13 +114,13 @@ def domain_of(module: str) -> str | None:
     return parts[1] if parts[0] == "bot" and len(parts) > 1 else None
 
 
-def findings() -> list[str]:
-    modules = project_modules()
+def findings(root: Path = ROOT) -> list[str]:
+    modules = project_modules(root)
     graph: dict[str, set[str]] = {name: set() for name in modules}
     problems = []
     for name, path in sorted(modules.items()):
         for imp in imports_of(name, path, modules):
-            where = f"{path.relative_to(ROOT)}:{imp.line}"
+            where = f"{path.relative_to(root)}:{imp.line}"
             target = ours(imp.target, modules)
             top = imp.target.split(".")[0]
             if target is None:

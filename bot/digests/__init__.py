@@ -11,13 +11,31 @@ from bot.digests.clock import (
     post_due,
 )
 from bot.digests.rules import (
-    DAILY, WEEKLY, latest_due, next_occurrences,
+    DAILY,
+    WEEKLY,
+    latest_due,
+    next_occurrences,
 )
 from bot.digests.sections import (
-    IncidentLine, IncidentSection, ReviewSection, RiskLine, RiskSection, StalledReview, optional_sections,
+    IncidentLine,
+    IncidentSection,
+    ReviewSection,
+    RiskLine,
+    RiskSection,
+    StalledReview,
+    optional_sections,
 )
 from bot.digests.service import (
-    CHART_WEEKS, Digest, action_items, build, chart, chart_panels, figures, message, review_kpis, set_digest_time,
+    CHART_WEEKS,
+    Digest,
+    action_items,
+    build,
+    chart,
+    chart_panels,
+    figures,
+    message,
+    review_kpis,
+    set_digest_time,
 )
 
 __all__ = [

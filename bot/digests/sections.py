@@ -15,8 +15,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import teams
-from bot.risks import bands_of
-from bot.risks import BANDS, band_counts, band_of, label
+from bot.risks import BANDS, band_counts, band_of, bands_of, label
 from storage import incidents as incident_store
 from storage import reviews as review_store
 from storage import reviews_figures

@@ -24,13 +24,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.digests import charts
 from bot import metrics
 from bot.core import render
-from bot.digests import sections
+from bot.core.errors import Phrase, Refusal
+from bot.digests import charts, sections
 from bot.digests.rules import WEEKLY, Due, week_bounds
 from bot.digests.sections import IncidentSection, ReviewSection, RiskSection
-from bot.core.errors import Phrase, Refusal
 from bot.teams import CLOCK_TIME, require_manager
 from storage import audit, outbox
 from storage import metrics as store

@@ -1,7 +1,14 @@
 """App Home: what is on one person's plate, and their teams' KPIs. Spans the domains, above them."""
 
 from bot.home.service import (
-    RECENT, Clipped, HomeIncident, HomePage, OwnedRisk, RequestedReview, ReviewToDo, home_page,
+    RECENT,
+    Clipped,
+    HomeIncident,
+    HomePage,
+    OwnedRisk,
+    RequestedReview,
+    ReviewToDo,
+    home_page,
 )
 
 __all__ = [

@@ -14,11 +14,8 @@ from typing import Generic, TypeVar
 
 from sqlmodel import Session
 
-from bot import digests
-from bot import metrics
-from bot import teams
-from bot.risks import bands_of
-from bot.risks import band_of, label
+from bot import digests, metrics, teams
+from bot.risks import band_of, bands_of, label
 from storage import incidents as incident_store
 from storage import reviews as review_store
 from storage import risks as risk_store

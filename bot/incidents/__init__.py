@@ -8,19 +8,50 @@
 """
 
 from bot.incidents.clock import (
-    apply_escalation, due_escalations, escalate_due, remind_reviews, sweep,
+    apply_escalation,
+    due_escalations,
+    escalate_due,
+    remind_reviews,
+    sweep,
 )
 from bot.incidents.messages import (
-    CHECKLIST, CHECKLIST_KEYS, card_context, reference,
+    CHECKLIST,
+    CHECKLIST_KEYS,
+    card_context,
+    reference,
 )
 from bot.incidents.rules import (
-    DEFAULT_HOURS, MAX_HOURS, MIN_HOURS, SEVERITIES, Thresholds, all_thresholds, escalation_groups, parse_hours,
-    thresholds, validate_thresholds,
+    DEFAULT_HOURS,
+    MAX_HOURS,
+    MIN_HOURS,
+    SEVERITIES,
+    Thresholds,
+    all_thresholds,
+    escalation_groups,
+    parse_hours,
+    thresholds,
+    validate_thresholds,
 )
 from bot.incidents.service import (
-    REVIEW_DAYS_DEFAULT, TITLE_MAX, IncidentForm, UpdateForm, acknowledge, channel_name, check_may_resolve,
-    declare, escalate_now, find, parse_reference, place_card, possible_duplicate, post_update, resolve,
-    save_thresholds, tick, titles_match, validate,
+    REVIEW_DAYS_DEFAULT,
+    TITLE_MAX,
+    IncidentForm,
+    UpdateForm,
+    acknowledge,
+    channel_name,
+    check_may_resolve,
+    declare,
+    escalate_now,
+    find,
+    parse_reference,
+    place_card,
+    possible_duplicate,
+    post_update,
+    resolve,
+    save_thresholds,
+    tick,
+    titles_match,
+    validate,
 )
 
 __all__ = [

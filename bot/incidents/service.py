@@ -17,11 +17,11 @@ from difflib import SequenceMatcher
 
 from sqlmodel import Session
 
+from bot.core.errors import Problems, Refusal
 from bot.incidents import messages
 from bot.incidents import rules as escalation
-from bot.core.errors import Problems, Refusal
-from bot.incidents.rules import SEVERITIES, TOP_LEVEL
 from bot.incidents.messages import CHECKLIST, reference
+from bot.incidents.rules import SEVERITIES, TOP_LEVEL
 from bot.teams import may_manage, working_hours
 from storage import audit
 from storage import incidents as store

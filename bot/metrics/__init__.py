@@ -5,12 +5,36 @@
 """
 
 from bot.metrics.ci import (
-    RECORD_KINDS, TOKEN_VERBS, TOKENS_PER_TEAM, BatchProblems, Kind, Problem, create_token, hash_token,
-    parse_batch, require_token_manager, revoke_tokens, token_owner,
+    RECORD_KINDS,
+    TOKEN_VERBS,
+    TOKENS_PER_TEAM,
+    BatchProblems,
+    Kind,
+    Problem,
+    create_token,
+    hash_token,
+    parse_batch,
+    require_token_manager,
+    revoke_tokens,
+    token_owner,
 )
 from bot.metrics.service import (
-    GATE_KPIS, KINDS, REASONS, CheckForm, Figure, GateFigure, ReasonShare, Report, figures_by_key, kpi_values,
-    parse_minutes, parse_quick_check, recent_bounds, record_check, report, validate_check,
+    GATE_KPIS,
+    KINDS,
+    REASONS,
+    CheckForm,
+    Figure,
+    GateFigure,
+    ReasonShare,
+    Report,
+    figures_by_key,
+    kpi_values,
+    parse_minutes,
+    parse_quick_check,
+    recent_bounds,
+    record_check,
+    report,
+    validate_check,
 )
 from storage.metrics import DOD, DOR  # the two kinds of check: Definition of Ready, of Done
 

@@ -1,4 +1,4 @@
-"""What CI sends: the team's bearer tokens, and the records of the ingestion API (bot/api.py).
+"""What CI sends: the team's bearer tokens, and the records of the ingestion API (app/api.py).
 
 A token is `qms_` and 256 random bits, shown once when `/qms setup token` creates it; only its
 SHA-256 is stored. A record is one quality-gate result or one defect; `parse_batch` turns a request
@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 from sqlmodel import Session
 
-from bot.core import render
 from bot import teams
+from bot.core import render
 from bot.core.errors import Refusal
 from storage import audit
 from storage import metrics as store

@@ -1,5 +1,5 @@
 """Quality metrics: DoR/DoD checks recorded from Slack, and the KPI figures of a period against the
-team's targets (the guide's sections 2.1, 2.3 and 7.2). What CI sends is in bot/ci.py.
+team's targets (the guide's sections 2.1, 2.3 and 7.2). What CI sends is in bot/metrics/ci.py.
 
 Figures are built from `storage.metrics.buckets`, which the database aggregates; nothing here loads
 individual checks or gate results.
@@ -15,8 +15,7 @@ from typing import Iterable
 from sqlmodel import Session
 
 from bot.core.errors import Problems, Refusal
-from bot.teams import BY_KEY, Kpi
-from bot.teams import target_values
+from bot.teams import BY_KEY, Kpi, target_values
 from storage import audit
 from storage import metrics as store
 from storage.metrics import DOD, DOR, Bucket, ItemCheck

@@ -12,15 +12,41 @@ from bot.reviews.clock import (
     sweep,
 )
 from bot.reviews.report import (
-    ListItem, MatrixRow, ReviewList, ReviewStats, review_list, review_stats,
+    ListItem,
+    MatrixRow,
+    ReviewList,
+    ReviewStats,
+    review_list,
+    review_stats,
 )
 from bot.reviews.rules import (
-    Candidate, RequestForm, Shortfall, choose_reviewers, clean_url, is_eligible, match_specialization,
+    Candidate,
+    RequestForm,
+    Shortfall,
+    choose_reviewers,
+    clean_url,
+    is_eligible,
+    match_specialization,
     validate_request,
 )
 from bot.reviews.service import (
-    Filed, Handover, Told, accept, card, decline, file_request, find_request, finish, open_reviews_in_team,
-    own_open_review, parse_rating, rate, rate_by_label, reassign_open_reviews, remove_reviewer, withdraw,
+    Filed,
+    Handover,
+    Told,
+    accept,
+    card,
+    decline,
+    file_request,
+    find_request,
+    finish,
+    open_reviews_in_team,
+    own_open_review,
+    parse_rating,
+    rate,
+    rate_by_label,
+    reassign_open_reviews,
+    remove_reviewer,
+    withdraw,
 )
 
 __all__ = [

@@ -20,15 +20,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.reviews import service as reviews
-from bot.reviews import messages as notify
 from bot import teams
+from bot.reviews import messages as notify
+from bot.reviews import service as reviews
 from bot.teams import WorkingHours
 from storage import audit
 from storage import reviews as store
 from storage import teams as team_store
-from storage.reviews import ASSIGNED, PRIMARY, SECONDARY, WAITING, ReviewRequest
 from storage.db import Database
+from storage.reviews import ASSIGNED, PRIMARY, SECONDARY, WAITING, ReviewRequest
 from storage.teams import Team
 
 ACCEPT_WITHIN = timedelta(hours=2)

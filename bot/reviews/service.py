@@ -14,19 +14,32 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.reviews import rules as rule
-from bot.reviews import messages as notify
-from bot.reviews.messages import tell_removed_reviewer
 from bot import teams
-from bot.reviews.rules import Candidate, Choice, Shortfall
 from bot.core.errors import Problems, Refusal
+from bot.reviews import messages as notify
+from bot.reviews import rules as rule
+from bot.reviews.messages import tell_removed_reviewer
+
 # The form's rules live in their own module; they are part of this one's public face.
-from bot.reviews.rules import RequestForm, validate_request
+from bot.reviews.rules import Candidate, Choice, RequestForm, Shortfall, validate_request
 from storage import audit, counters
 from storage import reviews as store
 from storage import teams as team_store
-from storage.reviews import (ACCEPTED, CANCELLED, DECLINED, DONE, FINISHED, OPEN, PRIMARY, REASSIGNED, SECONDARY,
-                             WAITING, WITHDRAWN, ReviewAssignment, ReviewRequest)
+from storage.reviews import (
+    ACCEPTED,
+    CANCELLED,
+    DECLINED,
+    DONE,
+    FINISHED,
+    OPEN,
+    PRIMARY,
+    REASSIGNED,
+    SECONDARY,
+    WAITING,
+    WITHDRAWN,
+    ReviewAssignment,
+    ReviewRequest,
+)
 from storage.teams import Team
 
 REQUEST_LABEL = re.compile(r"^(?:CR-?)?0*([0-9]{1,9})$", re.IGNORECASE)

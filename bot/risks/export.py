@@ -56,7 +56,7 @@ def to_csv(views: list[RiskView], names: dict[str, str] | None = None, *, excel:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in csv_rows(views, names):
-        writer.writerow({key: _safe_cell(value) for key, value in row.items()})
+        writer.writerow({key: safe_cell(value) for key, value in row.items()})
     return ("\ufeff" if excel else "") + buffer.getvalue()
 
 
@@ -103,7 +103,7 @@ def _risk_json(view: RiskView, history) -> dict[str, Any]:
     }
 
 
-def _safe_cell(value: Any) -> Any:
+def safe_cell(value: Any) -> Any:
     """Text a spreadsheet would evaluate (=, +, -, @ first) is prefixed with an apostrophe."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value

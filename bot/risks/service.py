@@ -20,20 +20,32 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.core import render
 from bot import teams
+from bot.core import render
 from bot.core.errors import Problems, Refusal
-from bot.risks.rules import (
-    DEFAULT_BANDS, RESPONSES, RiskForm, band_of, bands_from, check_levels, check_note, check_review_date, label, level,
-    parse_bands, validate,
-)
 from bot.risks import messages
+from bot.risks.rules import (
+    DEFAULT_BANDS,
+    RESPONSES,
+    RiskForm,
+    band_of,
+    bands_from,
+    check_levels,
+    check_note,
+    check_review_date,
+    label,
+    level,
+    parse_bands,
+    validate,
+)
 from bot.risks.view import RiskView, describe, describe_many, history_of
 from storage import audit, counters
 from storage import risks as store
 from storage import teams as team_store
+from storage.db import ID_MAX
 from storage.risks import Risk, RiskAction
 from storage.teams import Team
+
 
 def bands_of(team: Team) -> dict[str, int]:
     return bands_from(team.risk_bands)
@@ -82,7 +94,8 @@ def open_risk(session: Session, workspace_id: str, risk_id: int | str | None) ->
 def _existing(session: Session, workspace_id: str, risk_id: int | str | None, *, for_update: bool = False) -> Risk:
     number = str(risk_id or "").strip()
     # "²".isdigit() is True but int("²") fails; a forged huge number is not one of ours either
-    looks_like_an_id = number.isascii() and number.isdecimal() and len(number) <= 9
+    looks_like_an_id = (number.isascii() and number.isdecimal() and len(number) <= len(str(ID_MAX))
+                       and 0 < int(number) <= ID_MAX)
     risk = store.get_risk(session, workspace_id, int(number), for_update=for_update) if looks_like_an_id else None
     if risk is None:
         raise Refusal("risks.gone")
@@ -245,7 +258,7 @@ def listing(session: Session, workspace_id: str, user_id: str, scope: str, team_
     past the end (the register shrank since its button was drawn) shows the last one."""
     team = team_store.get_team(session, workspace_id, team_id) if team_id is not None else None
     if scope != "mine" and team is None:
-        raise Refusal("risks.team_gone")
+        raise Refusal("teams.team_gone")
     owner_id = user_id if scope == "mine" else None
 
     def fetch(number: int) -> store.Page:

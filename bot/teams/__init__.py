@@ -9,19 +9,56 @@ Every other domain builds on this one; it imports none of them.
 """
 
 from bot.teams.reviewers import (
-    DEFAULT_SPECIALIZATIONS, SPECIALIZATIONS_MAX, Matrix, MatrixRow, ReviewerForm, is_away, matrix,
-    parse_specializations, remove_reviewer, replace_specializations, reviewer_data, save_reviewer,
-    save_specializations, set_away, validate_reviewer, validate_specializations,
+    DEFAULT_SPECIALIZATIONS,
+    SPECIALIZATIONS_MAX,
+    Matrix,
+    MatrixRow,
+    ReviewerForm,
+    is_away,
+    matrix,
+    parse_specializations,
+    remove_reviewer,
+    replace_specializations,
+    reviewer_data,
+    save_reviewer,
+    save_specializations,
+    set_away,
+    validate_reviewer,
+    validate_specializations,
 )
 from bot.teams.service import (
-    MANAGING_ROLES, ROLE_FIELDS, ROLES, TeamForm, describe, describe_form, form_of, has_team_lead, local_today,
-    may_manage, no_team_lead_warning, people_in, require_manager, save_team, validate_team, working_hours,
+    MANAGING_ROLES,
+    ROLE_FIELDS,
+    ROLES,
+    TeamForm,
+    describe,
+    describe_form,
+    form_of,
+    has_team_lead,
+    local_today,
+    may_manage,
+    no_team_lead_warning,
+    people_in,
+    require_manager,
+    save_team,
+    validate_team,
+    working_hours,
 )
 from bot.teams.targets import (
-    BY_KEY, KPIS, Kpi, TargetRow, parse_targets, reset_targets, save_targets, target_rows, target_values,
+    BY_KEY,
+    KPIS,
+    Kpi,
+    TargetRow,
+    parse_targets,
+    reset_targets,
+    save_targets,
+    target_rows,
+    target_values,
 )
 from bot.teams.workhours import (
-    CLOCK_TIME, DAY_NAMES, WorkingHours,
+    CLOCK_TIME,
+    DAY_NAMES,
+    WorkingHours,
 )
 
 __all__ = [

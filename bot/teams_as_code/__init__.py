@@ -5,7 +5,9 @@
 """
 
 from bot.teams_as_code.service import (
-    export_team, find_team, import_text,
+    export_team,
+    find_team,
+    import_text,
 )
 from bot.teams_as_code.yaml_file import (
     ConfigError,

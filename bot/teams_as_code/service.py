@@ -22,16 +22,12 @@ from typing import Any, Callable
 import yaml
 from sqlmodel import Session
 
-from bot import digests
-from bot import incidents
+from bot import digests, incidents, reviews, risks, teams
 from bot.core import render
-from bot import reviews, risks
-from bot import teams
 from bot.core.errors import Invalid, Phrase, Refusal
-from bot.teams import KPIS
 from bot.risks import DEFAULT_BANDS, bands_from, parse_bands
+from bot.teams import CLOCK_TIME, DAY_NAMES, KPIS
 from bot.teams_as_code.yaml_file import Checker, ConfigError, Dumper, Lines, Path, Problem, load
-from bot.teams import CLOCK_TIME, DAY_NAMES
 from storage import teams as store
 from storage.db import Database
 from storage.teams import DEFAULT_DIGEST_TIME, DEFAULT_WORK_END, DEFAULT_WORK_START, Team

@@ -1,5 +1,5 @@
 """Team files as YAML: read with the line of every key, type-checked, each problem kept with its
-line, so that `qms-bot team import` can name every wrong line at once (see bot/team_config.py).
+line, so that `qms-bot team import` can name every wrong line at once (see bot/teams_as_code/service.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from bot.teams import CLOCK_TIME
-
 from bot.core.errors import Phrase
+from bot.teams import CLOCK_TIME
 
 Path = tuple[str | int, ...]
 

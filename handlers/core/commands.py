@@ -17,7 +17,9 @@ from slack_sdk import WebClient
 from bot.core import render
 from bot.core.errors import Refusal
 from handlers.core import routing
-from handlers.core.forms import MalformedPayload, field
+from handlers.core.deps import Services
+from handlers.core.payload import MalformedPayload, field, row_id
+from handlers.core.press import Press
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def register(app: App, services, subcommands: Subcommands) -> None:
+def register(app: App, services: Services, subcommands: Subcommands) -> None:
     @app.command("/qms")
     def qms(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         name, args, handler = subcommands.match(unescape(field(body, "text", default="")))
@@ -111,13 +113,16 @@ def register(app: App, services, subcommands: Subcommands) -> None:
     def team_picked(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """A team picked from the buttons offered when a command's channel named none: the same
         command runs again, for that team."""
-        picked = _picked(field(body, "actions", 0, "value"))
-        name, args, handler = subcommands.match(picked["text"])
+        press = Press.of(body)
+        picked = press.state()
+        team_id, text = row_id(picked.get("team")), picked.get("text")
+        if not isinstance(text, str):
+            raise MalformedPayload("qms_pick_team value is not a team and a command")
+        name, args, handler = subcommands.match(text)
         command = Command(
-            name=name, args=args, workspace_id=field(body, "team", "id"), user_id=field(body, "user", "id"),
-            channel_id=field(body, "channel", "id", default=""), trigger_id=field(body, "trigger_id"),
-            ack=_AckByResponding(ack, respond), respond=respond, client=client, text=picked["text"],
-            chosen_team_id=picked["team"])
+            name=name, args=args, workspace_id=press.workspace_id, user_id=press.user_id,
+            channel_id=field(body, "channel", "id", default=""), trigger_id=press.trigger_id,
+            ack=_AckByResponding(ack, respond), respond=respond, client=client, text=text, chosen_team_id=team_id)
         run(command, handler)
 
 
@@ -144,16 +149,6 @@ def _refusal_answer(command: Command, refusal: Refusal) -> dict[str, Any]:
             return render.message("teams/pick_team.json.j2", choices=choices,
                                   channels=refusal.phrase.params.get("channels", []))
     return {"response_type": "ephemeral", "text": render.phrase(refusal.phrase.key, **refusal.phrase.params)}
-
-
-def _picked(value: str) -> dict[str, Any]:
-    try:
-        picked = json.loads(value)
-    except (ValueError, RecursionError):  # JSONDecodeError, a 4,300-digit number, deep nesting
-        raise MalformedPayload("qms_pick_team value is not JSON we wrote") from None
-    if not (isinstance(picked, dict) and isinstance(picked.get("team"), int) and isinstance(picked.get("text"), str)):
-        raise MalformedPayload("qms_pick_team value is not a team and a command")
-    return picked
 
 
 class _AckByResponding:

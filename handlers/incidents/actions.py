@@ -9,54 +9,60 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import incidents
+from bot import incidents, teams
 from bot.core import render
-from bot import teams
 from bot.core.errors import Invalid, Refusal
-from bot.incidents import CHECKLIST, card_context, reference
 from bot.core.timeutil import utcnow
+from bot.incidents import CHECKLIST, card_context, reference
 from handlers.core import people
-from handlers.core.forms import MalformedPayload, field, inline_errors, metadata, refuse_press, refused, view_values
+from handlers.core.deps import Services
+from handlers.core.payload import MalformedPayload, field, metadata, row_id, view_values
+from handlers.core.press import Press, change
+from handlers.core.replies import inline_errors, refused
+from handlers.core.routing import team_or_refusal
 from storage import incidents as store
 from storage import teams as team_store
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services) -> None:
+def register(app: App, services: Services) -> None:
     @app.view("incident_declare")
     def declare(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         submit_declaration(services, ack, body, view, client)
 
     @app.action("incident_ack")
     def press_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        workspace_id, user_id, incident_id = _button(body)
+        press = Press.of(body)
+        incident_id = press.row_id
         ack()
-        _change(services, body, respond, client, lambda session, now: incidents.acknowledge(
-            session, workspace_id, incident_id, actor_id=user_id, now=now))
+        change(services, press, respond, client, lambda session, now: incidents.acknowledge(
+            session, press.workspace_id, incident_id, actor_id=press.user_id, now=now), title="Incident")
 
     @app.action("incident_escalate")
     def press_escalate(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        workspace_id, user_id, (incident_id, seen_level) = _button(body, pair=True)
+        press = Press.of(body)
+        incident_id, seen_level = press.row_ids(2)  # "{incident}:{the level its card showed}"
         ack()
-        _change(services, body, respond, client, lambda session, now: incidents.escalate_now(
-            session, workspace_id, incident_id, actor_id=user_id, seen_level=seen_level, now=now))
+        change(services, press, respond, client, lambda session, now: incidents.escalate_now(
+            session, press.workspace_id, incident_id, actor_id=press.user_id, seen_level=seen_level, now=now),
+            title="Incident")
 
     @app.action("incident_update")
     def press_update(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        workspace_id, _, incident_id = _button(body)
-        trigger_id = field(body, "trigger_id")
+        press = Press.of(body)
+        incident_id, trigger_id = press.row_id, press.trigger_id
         ack()
-        with services.db.transaction() as session:
-            incident = store.get(session, workspace_id, incident_id)
+        with services.transaction() as session:
+            incident = store.get(session, press.workspace_id, incident_id)
         if incident is None:
-            return refuse_press(body, respond, client, Refusal("incidents.gone"), title="Incident")
+            return press.refuse(respond, client, Refusal("incidents.gone"), title="Incident")
         # What the modal shows is remembered, so that on submit only the fields changed in it count.
         state = {"incident_id": incident_id, "severity": incident.severity, "commander": incident.commander_id}
         client.views_open(trigger_id=trigger_id, view=render.view(
@@ -64,27 +70,24 @@ def register(app: App, services) -> None:
 
     @app.action("incident_resolve")
     def press_resolve(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        workspace_id, user_id, incident_id = _button(body)
-        trigger_id = field(body, "trigger_id")
+        press = Press.of(body)
+        incident_id, trigger_id = press.row_id, press.trigger_id
         ack()
         try:
-            incident = _resolvable(services, client, workspace_id, user_id, incident_id)
+            incident = _resolvable(services, client, press.workspace_id, press.user_id, incident_id)
         except Refusal as refusal:  # say no now, rather than after the summary is written
-            return refuse_press(body, respond, client, refusal, title="Incident")
+            return press.refuse(respond, client, refusal, title="Incident")
         client.views_open(trigger_id=trigger_id, view=render.view(
             "incidents/resolve_modal.json.j2", incident=incident, review_days=incidents.REVIEW_DAYS_DEFAULT,
             metadata=json.dumps({"incident_id": incident_id})))
 
     @app.action("incident_checklist")
     def tick(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        workspace_id, user_id, incident_id, step, wanted = _ticks(body)
+        press = Press.of(body)
+        incident_id, step, wanted = _ticks(body)
         ack()
-        try:
-            with services.db.transaction() as session:
-                incidents.tick(session, workspace_id, incident_id, step, wanted, actor_id=user_id, now=utcnow())
-        except Refusal as refusal:
-            return refuse_press(body, respond, client, refusal, title="Incident")
-        services.deliver_outbox()
+        change(services, press, respond, client, lambda session, now: incidents.tick(
+            session, press.workspace_id, incident_id, step, wanted, actor_id=press.user_id, now=now), title="Incident")
 
     @app.view("incident_update")
     def update(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -100,32 +103,7 @@ def register(app: App, services) -> None:
 
 
 # --- reading payloads -------------------------------------------------------------------------------------------
-def _button(body: dict[str, Any], *, pair: bool = False):
-    """(workspace, user, incident id) of a button press; with `pair`, the value is "id:level"."""
-    value = field(body, "actions", 0, "value")
-    parts = [_number(part, f"button value {value!r} is not an incident") for part in value.split(":")]
-    if len(parts) != (2 if pair else 1):
-        raise MalformedPayload(f"button value {value!r} is not an incident")
-    return field(body, "team", "id"), field(body, "user", "id"), (tuple(parts) if pair else parts[0])
-
-
-ID_MAX = 2**31 - 1  # ids are 32-bit on PostgreSQL
-
-
-def _number(text: str, problem: str) -> int:
-    """A whole number written in ASCII digits ("²" and "٣" are digits to `isdigit`, not to us), small
-    enough to be an id (and to keep int() from refusing thousands of digits)."""
-    if not (text.isascii() and text.isdecimal() and len(text) <= 10 and int(text) <= ID_MAX):
-        raise MalformedPayload(problem)
-    return int(text)
-
-
-def _id(value: Any) -> bool:
-    """Whether a value from a modal's metadata can be an id (JSON true is not 1)."""
-    return type(value) is int and 0 < value <= ID_MAX
-
-
-def _ticks(body: dict[str, Any]) -> tuple[str, str, int, int, dict[str, bool]]:
+def _ticks(body: dict[str, Any]) -> tuple[int, int, dict[str, bool]]:
     """A checklist tick: block_id "checklist:{incident}:{step}", and what the presser changed in that
     step ({item: ticked}). Slack sends every option ticked in the element; comparing them with what
     the presser's copy of the checklist showed tells which one they changed, so two people ticking
@@ -136,7 +114,7 @@ def _ticks(body: dict[str, Any]) -> tuple[str, str, int, int, dict[str, bool]]:
     numbers = rest.split(":")
     if kind != "checklist" or len(numbers) != 2:
         raise MalformedPayload(problem)
-    incident_id, step = (_number(part, problem) for part in numbers)
+    incident_id, step = row_id(numbers[0]), row_id(numbers[1])
     if step not in CHECKLIST:
         raise MalformedPayload(problem)
     selected = _checklist_values(field(body, "actions", 0, "selected_options", kind=list), step)
@@ -145,7 +123,7 @@ def _ticks(body: dict[str, Any]) -> tuple[str, str, int, int, dict[str, bool]]:
         wanted = {key: key in selected for key in CHECKLIST[step]}
     else:
         wanted = {key: key in selected for key in CHECKLIST[step] if (key in selected) != (key in seen)}
-    return field(body, "team", "id"), field(body, "user", "id"), incident_id, step, wanted
+    return incident_id, step, wanted
 
 
 def _checklist_values(options: list[Any], step: int) -> set[str]:
@@ -166,41 +144,24 @@ def _seen_in_message(body: dict[str, Any], block_id: str, step: int) -> set[str]
 
 
 def _incident_id(view: dict[str, Any]) -> int:
-    incident_id = metadata(view).get("incident_id")
-    if not _id(incident_id):
-        raise MalformedPayload("the modal does not name an incident")
-    return incident_id
+    return row_id(field(metadata(view), "incident_id", kind=int))
 
 
-# --- buttons -----------------------------------------------------------------------------------------------------
-def _change(services, body: dict[str, Any], respond: Respond, client: WebClient, change: Callable) -> None:
-    """Run one change in a transaction; a refusal is answered to the person (beside the message, or
-    in a modal where there is no response_url), and changes nothing."""
-    try:
-        with services.db.transaction() as session:
-            change(session, utcnow())
-    except Refusal as refusal:
-        return refuse_press(body, respond, client, refusal, title="Incident")
-    services.deliver_outbox()
-
-
-def _resolvable(services, client: WebClient, workspace_id: str, user_id: str, incident_id: int):
+# --- buttons ---------------------------------------------------------------------------------------------------------
+def _resolvable(services: Services, client: WebClient, workspace_id: str, user_id: str, incident_id: int):
     """The incident, if it is open and this person may resolve it; else the refusal resolving would get."""
     admin = people.lookup(client, user_id).is_workspace_admin
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         return incidents.check_may_resolve(session, workspace_id, incident_id, actor_id=user_id,
                                            workspace_admin=admin)
 
 
 # --- modals --------------------------------------------------------------------------------------------------------
-def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def submit_declaration(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
-    team_id, asked_id = state.get("team_id"), state.get("duplicate_id")
-    if not _id(team_id):
-        raise MalformedPayload("the declaration modal does not name a team")
-    if asked_id is not None and not _id(asked_id):
-        raise MalformedPayload("the declaration modal names no incident it asked about")
+    team_id, asked_id = row_id(field(state, "team_id", kind=int)), field(state, "duplicate_id", default=None, kind=int)
+    asked_id = row_id(asked_id) if asked_id is not None else None
     values = view_values(view)
     answer = values.get("duplicate")  # asked "is this INC-004?": "same", "new", or None when not answered
     if answer not in (None, "same", "new"):
@@ -215,10 +176,8 @@ def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str,
     now = utcnow()
     incident = duplicate = None
     try:
-        with services.db.transaction() as session:
-            team = team_store.get_team(session, workspace_id, team_id)
-            if team is None:
-                raise Refusal("teams.no_team_yet")
+        with services.transaction() as session:
+            team = team_or_refusal(session, workspace_id, team_id)
             incidents.validate(form, commander_is_person=commander_is_person)
             if answer != "new":
                 asked = store.get(session, workspace_id, asked_id) if asked_id is not None else None
@@ -236,18 +195,17 @@ def submit_declaration(services, ack: Ack, body: dict[str, Any], view: dict[str,
     if incident is None:
         return _ask_duplicate(ack, values, form, duplicate, state, current, now)
     ack()
-    services.deliver_outbox()
     problem = open_incident_channel(services, client, workspace_id, incident.id) if own_channel else None
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         incident = store.get(session, workspace_id, incident.id)
     _tell(client, state.get("channel_id"), user_id, render.message(
         "incidents/declared.json.j2", incident=incident, leads=leads, next_escalation=next_escalation),
         problem=problem)
 
 
-def _kept_existing(services, ack: Ack, workspace_id: str, team_id: int, asked_id: int | None, title: str) -> None:
+def _kept_existing(services: Services, ack: Ack, workspace_id: str, team_id: int, asked_id: int | None, title: str) -> None:
     """They said it is the incident they were asked about: declare nothing, and point to that one."""
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         duplicate = store.get(session, workspace_id, asked_id) if asked_id is not None else None
         team = team_store.get_team(session, workspace_id, team_id)
         if duplicate is None and team is not None:  # a form asked before the question named its incident
@@ -259,10 +217,10 @@ def _kept_existing(services, ack: Ack, workspace_id: str, team_id: int, asked_id
                                                       text=text))
 
 
-def open_incident_channel(services, client: WebClient, workspace_id: str, incident_id: int) -> str | None:
+def open_incident_channel(services: Services, client: WebClient, workspace_id: str, incident_id: int) -> str | None:
     """Open #inc-001-short-title, invite the responders and place the card there. When Slack says no,
     the card goes to the team's channel instead; returns Slack's reason then, else None."""
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         incident = store.get(session, workspace_id, incident_id)
         team = team_store.get_team(session, workspace_id, incident.team_id)
         invitees = list(dict.fromkeys([incident.commander_id, incident.declared_by,
@@ -273,12 +231,11 @@ def open_incident_channel(services, client: WebClient, workspace_id: str, incide
             client.conversations_invite(channel=channel_id, users=",".join(invitees), force=True)
         except SlackApiError as error:  # the channel exists; the pings and DMs still reach everyone
             log.warning("inviting responders to %s failed: %s", channel_id, error.response.get("error"))
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         incident = store.get(session, workspace_id, incident_id)
         incidents.place_card(session, incident, team, channel_id=channel_id or team.home_channel_id,
                              own_channel=channel_id is not None, invited=invitees if channel_id else [],
                              now=utcnow())
-    services.deliver_outbox()
     return reason
 
 
@@ -321,7 +278,7 @@ def _tell(client: WebClient, channel_id: str | None, user_id: str, message: dict
         log.info("could not confirm the declaration to %s: %s", user_id, error.response.get("error"))
 
 
-def submit_update(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def submit_update(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id, incident_id = field(body, "team", "id"), field(body, "user", "id"), _incident_id(view)
     state = metadata(view)
     opened_severity, opened_commander = state.get("severity"), state.get("commander")
@@ -334,7 +291,7 @@ def submit_update(services, ack: Ack, body: dict[str, Any], view: dict[str, Any]
     commander_is_person = people.lookup(client, form.commander_id).is_person if form.commander_id else True
     admin = people.lookup(client, user_id).is_workspace_admin
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             incidents.post_update(session, workspace_id, incident_id, form, actor_id=user_id, workspace_admin=admin,
                                   now=utcnow(), commander_is_person=commander_is_person)
     except Invalid as invalid:
@@ -342,19 +299,20 @@ def submit_update(services, ack: Ack, body: dict[str, Any], view: dict[str, Any]
     except Refusal as refusal:
         return ack(**refused(refusal, title="Post an update"))
     ack()
-    services.deliver_outbox()
 
 
-def submit_resolution(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def submit_resolution(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id, incident_id = field(body, "team", "id"), field(body, "user", "id"), _incident_id(view)
     values = view_values(view)
     raw_days = values.get("review_days") or str(incidents.REVIEW_DAYS_DEFAULT)
     # A select offers whole numbers of days: anything else was not sent by Slack. Out of range is
     # refused by the domain, on the field.
-    days = _number(raw_days, f"review_days {raw_days!r} is not a number of days")
+    if not (raw_days.isascii() and raw_days.isdecimal() and len(raw_days) <= 4):
+        raise MalformedPayload(f"review_days {raw_days[:40]!r} is not a number of days")
+    days = int(raw_days)
     admin = people.lookup(client, user_id).is_workspace_admin
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             incidents.resolve(session, workspace_id, incident_id, summary=values.get("summary"), actor_id=user_id,
                               workspace_admin=admin, review_days=days, now=utcnow())
     except Invalid as invalid:
@@ -362,21 +320,17 @@ def submit_resolution(services, ack: Ack, body: dict[str, Any], view: dict[str, 
     except Refusal as refusal:
         return ack(**refused(refusal, title="Resolve an incident"))
     ack()
-    services.deliver_outbox()
 
 
-def submit_thresholds(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def submit_thresholds(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
-    if not _id(state.get("team_id")):
-        raise MalformedPayload("the thresholds modal does not name a team")
+    team_id = row_id(field(state, "team_id", kind=int))
     values = {severity: view_values(view).get(severity.lower()) for severity in incidents.SEVERITIES}
     admin = people.lookup(client, user_id).is_workspace_admin
     try:
-        with services.db.transaction() as session:
-            team = team_store.get_team(session, workspace_id, state["team_id"])
-            if team is None:
-                raise Refusal("teams.no_team_yet")
+        with services.transaction() as session:
+            team = team_or_refusal(session, workspace_id, team_id)
             if not teams.may_manage(session, team, user_id, workspace_admin=admin):
                 raise Refusal("incidents.only_managers_may_change_escalation", team=team.name)
             current = incidents.save_thresholds(session, team, values, actor_id=user_id, now=utcnow())

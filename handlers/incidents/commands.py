@@ -10,7 +10,7 @@
     /qms setup escalation [SEV1 4 8]      the team's thresholds of the escalation matrix
 
 In an incident's own channel the INC-… may be left out. The card's buttons and modals are in
-`handlers/incident_actions.py`.
+`handlers/incidents/actions.py`.
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ from difflib import get_close_matches
 
 from slack_bolt import App
 
-from bot import incidents
+from bot import incidents, teams
 from bot.core import render
-from bot import teams
 from bot.core.errors import Invalid, Refusal
-from bot.incidents import reference
 from bot.core.timeutil import utcnow
-from handlers.incidents import actions as incident_actions
+from bot.incidents import reference
 from handlers.core import people, routing
 from handlers.core.commands import Command, Subcommands
+from handlers.core.deps import Services
 from storage import incidents as store
 from storage import teams as team_store
 
@@ -38,13 +37,12 @@ TIMELINE_PAGE = 40
 PAGE = re.compile(r"^page\s+([0-9]{1,6})$", re.IGNORECASE)
 
 
-def register(app: App, services, subcommands: Subcommands) -> None:
+def register(app: App, services: Services, subcommands: Subcommands) -> None:
     subcommands.add("incident", lambda command: incident(services, command))
     subcommands.add("setup escalation", lambda command: setup_escalation(services, command))
-    incident_actions.register(app, services)
 
 
-def incident(services, command: Command) -> None:
+def incident(services: Services, command: Command) -> None:
     word, _, rest = command.args.partition(" ")
     rest = rest.strip()
     if not word:
@@ -64,7 +62,7 @@ def incident(services, command: Command) -> None:
     return open_declaration(services, command, title=command.args.strip())
 
 
-def _mistyped(services, command: Command, word: str, rest: str) -> dict | None:
+def _mistyped(services: Services, command: Command, word: str, rest: str) -> dict | None:
     """`/qms incident resolved INC-003 was fine` or `/qms incident INC-003 resolve …`: an action
     mistyped next to an incident's name is not a title; the answer says what it probably meant.
     None when the text reads as a title (no INC-… next to the first word, or one that does not
@@ -77,7 +75,7 @@ def _mistyped(services, command: Command, word: str, rest: str) -> dict | None:
     else:
         return None
     verb = next(iter(get_close_matches(unknown.lower(), TEXT_ACTIONS, n=1, cutoff=0.6)), None)
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         exists = store.by_number(session, command.workspace_id, incidents.parse_reference(named)) is not None
     if not exists and verb is None:
         return None
@@ -90,9 +88,9 @@ def _names_incident(word: str) -> bool:
     return word[:3].lower() == "inc" and incidents.parse_reference(word) is not None
 
 
-def usage(services, command: Command) -> None:
+def usage(services: Services, command: Command) -> None:
     """The commands, and the escalation matrix of the channel's team when there is one."""
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
     if team is None:
         return _say(command, "incidents.usage")
@@ -100,9 +98,9 @@ def usage(services, command: Command) -> None:
 
 
 # --- declaring -----------------------------------------------------------------------------------------------
-def open_declaration(services, command: Command, *, title: str = "") -> None:
+def open_declaration(services: Services, command: Command, *, title: str = "") -> None:
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = command.team(session)
     form = incidents.IncidentForm(title=title[: incidents.TITLE_MAX], severity=None, commander_id=command.user_id)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
@@ -112,8 +110,8 @@ def open_declaration(services, command: Command, *, title: str = "") -> None:
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
-def list_open(services, command: Command) -> None:
-    with services.db.transaction() as session:  # the channel's team (an incident's channel: its team), or all
+def list_open(services: Services, command: Command) -> None:
+    with services.transaction() as session:  # the channel's team (an incident's channel: its team), or all
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
         found = store.open_incidents(session, command.workspace_id, team.id if team else None)
         names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
@@ -121,8 +119,8 @@ def list_open(services, command: Command) -> None:
                   now=utcnow())
 
 
-def timeline(services, command: Command, text: str, page: int) -> None:
-    with services.db.transaction() as session:
+def timeline(services: Services, command: Command, text: str, page: int) -> None:
+    with services.transaction() as session:
         incident = incidents.find(session, command.workspace_id, text)
         events = store.events(session, incident)
         team = team_store.get_team(session, command.workspace_id, incident.team_id)
@@ -134,7 +132,7 @@ def timeline(services, command: Command, text: str, page: int) -> None:
 
 
 # --- acting by text -----------------------------------------------------------------------------------------------
-def act(services, command: Command, action: str, rest: str) -> None:
+def act(services: Services, command: Command, action: str, rest: str) -> None:
     """ack | update | escalate | resolve, by text; the answer says what happened or why not."""
     incident, text = _named_incident(services, command, action, rest)
     name = reference(incident)
@@ -142,24 +140,23 @@ def act(services, command: Command, action: str, rest: str) -> None:
         raise Refusal("incidents.update_needs_text", incident=name)
     admin = people.lookup(command.client, command.user_id).is_workspace_admin if action == "resolve" else False
     if action == "resolve" and not text:  # whether they may comes first: no use asking for a summary otherwise
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             incidents.check_may_resolve(session, command.workspace_id, incident.id, actor_id=command.user_id,
                                         workspace_admin=admin)
         raise Refusal("incidents.resolve_needs_summary", incident=name)
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             key, params = _apply(session, action, command, incident.id, text, admin)
     except Invalid as invalid:  # by text there is no field to point at: say the first problem
         problem = next(iter(invalid.problems.values()))
         return _say(command, problem.key, **problem.params)
     _say(command, key, incident=name, **params)
-    services.deliver_outbox()
 
 
-def _named_incident(services, command: Command, action: str, rest: str):
+def _named_incident(services: Services, command: Command, action: str, rest: str):
     """(the incident the command names, the rest of its text)."""
     first, _, text = rest.partition(" ")
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         here = store.by_channel(session, command.workspace_id, command.channel_id)
         # In an incident's own channel the reference may be left out, so there "update 5 servers down"
         # is an update: only INC-5 names another incident. Elsewhere a bare 5 is INC-005.
@@ -192,7 +189,7 @@ def _say(command: Command, key: str, **params) -> None:
 
 
 # --- the escalation thresholds of a team -----------------------------------------------------------------------------
-def setup_escalation(services, command: Command) -> None:
+def setup_escalation(services: Services, command: Command) -> None:
     """`/qms setup escalation` opens the thresholds; `/qms setup escalation SEV1 4 8` sets one."""
     words = command.args.split(None, 1)
     if words and words[0].lower() == "help":
@@ -200,7 +197,7 @@ def setup_escalation(services, command: Command) -> None:
     person = people.lookup(command.client, command.user_id)
     if not words:
         command.ack()
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = command.team(session)
         if not teams.may_manage(session, team, command.user_id, workspace_admin=person.is_workspace_admin):
             raise Refusal("incidents.only_managers_may_change_escalation", team=team.name)

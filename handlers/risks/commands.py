@@ -1,7 +1,7 @@
 """`/qms risk`: the team's risk register — log (modal or quick add), list, show, export, bands.
 
 The buttons and checkboxes on risk cards (edit, re-score, close, ticks) and the list's pages
-are in handlers/risks_buttons.py.
+are in handlers/risks/buttons.py.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import risks, teams
 from bot.core import render
-from bot import risks
-from bot import teams
 from bot.core.errors import Invalid, Refusal
-from bot.risks import RiskForm, action_lines, band_ranges, parse_label, parse_quick_add, review_date
 from bot.core.timeutil import utcnow
+from bot.risks import RiskForm, action_lines, band_ranges, parse_label, parse_quick_add, review_date
 from handlers.core import people
-from handlers.risks import buttons as risks_buttons
 from handlers.core.commands import Command, Subcommands
-from handlers.core.forms import field, inline_errors, metadata, refused, view_values
-from handlers.risks.buttons import text_value
+from handlers.core.deps import Services
+from handlers.core.payload import field, metadata, row_id, text, view_values
+from handlers.core.replies import inline_errors, refused
+from handlers.core.routing import team_or_refusal
 from storage import risks as store
 from storage import teams as team_store
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 SCOPES = {"": "open", "mine": "mine", "all": "all"}
 
 
-def register(app: App, services, subcommands: Subcommands) -> None:
+def register(app: App, services: Services, subcommands: Subcommands) -> None:
     subcommands.add("risk", lambda command: risk_command(services, command))
 
     @app.view("risk_form")
@@ -44,10 +44,8 @@ def register(app: App, services, subcommands: Subcommands) -> None:
     def submit_bands(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         save_bands(services, ack, body, view, client)
 
-    risks_buttons.register(app, services)
 
-
-def risk_command(services, command: Command) -> None:
+def risk_command(services: Services, command: Command) -> None:
     """`/qms risk [list [mine|all] | QR-007 | export | bands | help | "Title" p3 i4 @owner]`."""
     args = command.args.strip()
     word, _, rest = args.partition(" ")
@@ -66,10 +64,10 @@ def risk_command(services, command: Command) -> None:
     return quick_add(services, command)
 
 
-def usage(services, command: Command, unknown: str | None = None) -> None:
+def usage(services: Services, command: Command, unknown: str | None = None) -> None:
     """The subcommands, and the bands of the team the command is about (the guide's when it
     names none)."""
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         try:
             team = command.team(session)
         except Refusal:  # no team here, or several to choose from: help needs none
@@ -79,9 +77,9 @@ def usage(services, command: Command, unknown: str | None = None) -> None:
 
 
 # --- logging a risk --------------------------------------------------------------------------------
-def open_new_form(services, command: Command) -> None:
+def open_new_form(services: Services, command: Command) -> None:
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = command.team(session)
     form = RiskForm(title="", probability=None, impact=None, owner_id=command.user_id, category=None)
     state = json.dumps({"team_id": team.id, "channel_id": command.channel_id})
@@ -90,39 +88,37 @@ def open_new_form(services, command: Command) -> None:
         metadata=state))
 
 
-def save_form(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def save_form(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     """The risk modal submitted: a new risk, or an edit of one (its metadata names the risk)."""
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
     editing = field(state, "risk_id", default=None, kind=int)
+    editing = row_id(editing) if editing is not None else None
     values = view_values(view)
     now = utcnow()
     try:
         form = _risk_form(values)
         owner_ok = bool(form.owner_id) and people.lookup(client, form.owner_id).is_person
         admin = people.lookup(client, user_id).is_workspace_admin
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             if editing:
                 risk, team = risks.open_risk(session, workspace_id, editing)
                 risks.edit_risk(session, risk, team, form, actor_id=user_id, now=now, workspace_admin=admin,
                                 owner_is_person=owner_ok)
             else:
-                team = team_store.get_team(session, workspace_id, field(state, "team_id", kind=int))
-                if team is None:
-                    raise Refusal("risks.team_gone")
+                team = team_or_refusal(session, workspace_id, row_id(field(state, "team_id", kind=int)))
                 shown = risks.log_risk(session, team, form, actor_id=user_id, now=now, owner_is_person=owner_ok).shown
     except Invalid as invalid:
         return ack(**inline_errors(invalid))
     except Refusal as refusal:
         return ack(**refused(refusal, title="Edit risk" if editing else "New risk"))
     ack()
-    services.deliver_outbox()
     if not editing:
         _whisper(client, state.get("channel_id") or team.home_channel_id, user_id, "risks/logged.json.j2",
                  risk=shown, channel=team.home_channel_id)
 
 
-def quick_add(services, command: Command) -> None:
+def quick_add(services: Services, command: Command) -> None:
     """`/qms risk "Login outage risk" p3 i4 @owner`: logged at once, with the modal's validation."""
     form = parse_quick_add(command.args, default_owner=command.user_id)
     if form is None:
@@ -130,7 +126,7 @@ def quick_add(services, command: Command) -> None:
     owner_ok = bool(form.owner_id) and people.lookup(command.client, form.owner_id).is_person
     now = utcnow()
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             team = command.team(session)
             shown = risks.log_risk(session, team, form, actor_id=command.user_id, now=now,
                                    owner_is_person=owner_ok).shown
@@ -138,42 +134,41 @@ def quick_add(services, command: Command) -> None:
         problems = [render.phrase(p.key, **p.params) for p in invalid.problems.values()]
         return command.ack(response_type="ephemeral", text=render.phrase("risks.quick_add_invalid", problems=problems))
     command.reply("risks/logged.json.j2", risk=shown, channel=team.home_channel_id)
-    services.deliver_outbox()
 
 
 def _risk_form(values: dict[str, Any]) -> RiskForm:
     """The modal's values as a form; the edit modal has no probability or impact."""
     return RiskForm(
-        title=text_value(values, "title").strip(),
-        description=text_value(values, "description").strip(),
+        title=text(values, "title").strip(),
+        description=text(values, "description").strip(),
         category=values.get("category"),
         probability=values.get("probability"),
         impact=values.get("impact"),
-        owner_id=text_value(values, "owner") or None,
-        actions=action_lines(text_value(values, "actions")),
-        review_by=review_date(text_value(values, "review_by") or None),
+        owner_id=text(values, "owner") or None,
+        actions=action_lines(text(values, "actions")),
+        review_by=review_date(text(values, "review_by") or None),
     )
 
 
 # --- reading the register --------------------------------------------------------------------------
-def list_register(services, command: Command, scope: str) -> None:
-    with services.db.transaction() as session:
+def list_register(services: Services, command: Command, scope: str) -> None:
+    with services.transaction() as session:
         team = None if scope == "mine" else command.team(session)
         listing = risks.listing(session, command.workspace_id, command.user_id, scope, team.id if team else None,
                                 page=1, now=utcnow())
     command.reply("risks/list.json.j2", **listing)
 
 
-def show(services, command: Command, number: int) -> None:
-    with services.db.transaction() as session:
+def show(services: Services, command: Command, number: int) -> None:
+    with services.transaction() as session:
         detail = risks.risk_detail(session, command.workspace_id, number=number, now=utcnow())
     command.reply("risks/detail.json.j2", **detail)
 
 
 # --- export ----------------------------------------------------------------------------------------
-def export(services, command: Command) -> None:
+def export(services: Services, command: Command) -> None:
     """The team's register as a CSV file, in the asker's DM (through the outbox)."""
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = command.team(session)
         register = store.team_register(session, team.workspace_id, team.id)
         owners, count = {risk.owner_id for risk in register}, len(register)
@@ -181,10 +176,9 @@ def export(services, command: Command) -> None:
         return command.ack(response_type="ephemeral", text=render.phrase("risks.export_empty", team=team.name))
     command.ack(response_type="ephemeral", text=render.phrase("risks.export_sending", team=team.name, count=count))
     names = {owner: _name(command.client, owner) for owner in owners}
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = team_store.get_team(session, command.workspace_id, team.id)
         risks.queue_csv_for(session, team, command.user_id, now=utcnow(), names=names)
-    services.deliver_outbox()
 
 
 def _name(client: WebClient, user_id: str) -> str:
@@ -195,11 +189,11 @@ def _name(client: WebClient, user_id: str) -> str:
 
 
 # --- bands -----------------------------------------------------------------------------------------
-def open_bands(services, command: Command) -> None:
+def open_bands(services: Services, command: Command) -> None:
     """The bands modal for who may change them; anyone else sees the bands, read-only."""
     command.ack()
     admin = people.lookup(command.client, command.user_id).is_workspace_admin
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = command.team(session)
         may_change = teams.may_manage(session, team, command.user_id, workspace_admin=admin)
     bands = risks.bands_of(team)
@@ -211,16 +205,14 @@ def open_bands(services, command: Command) -> None:
         "risks/bands_modal.json.j2", bands=bands, ranges=band_ranges(bands), team=team.name, metadata=state))
 
 
-def save_bands(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def save_bands(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user_id = field(body, "team", "id"), field(body, "user", "id")
     state = metadata(view)
-    values = {name: text_value(view_values(view), name) for name in risks.DEFAULT_BANDS}
+    values = {name: text(view_values(view), name) for name in risks.DEFAULT_BANDS}
     admin = people.lookup(client, user_id).is_workspace_admin
     try:
-        with services.db.transaction() as session:
-            team = team_store.get_team(session, workspace_id, field(state, "team_id", kind=int))
-            if team is None:
-                raise Refusal("risks.team_gone")
+        with services.transaction() as session:
+            team = team_or_refusal(session, workspace_id, row_id(field(state, "team_id", kind=int)))
             before = risks.bands_of(team)
             bands, cards = risks.set_bands(session, team, values, actor_id=user_id, now=utcnow(),
                                            workspace_admin=admin)
@@ -229,7 +221,6 @@ def save_bands(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
     except Refusal as refusal:
         return ack(**refused(refusal, title="Risk bands"))
     ack()
-    services.deliver_outbox()
     _whisper(client, state.get("channel_id") or team.home_channel_id, user_id, "risks/bands_saved.json.j2",
              team=team.name, ranges=band_ranges(bands), changed=bands != before, cards=cards)
 

@@ -1,5 +1,5 @@
-"""What the setup messages' buttons share: reading a button's state, finding its team, and
-answering the person who pressed it.
+"""What the setup messages' buttons share: reading a button's state and finding its team, and
+answering in the message the button was pressed in.
 
 `/qms setup reviewers` and `/qms setup targets` answer with an ephemeral message whose buttons
 carry their state as JSON ({"team": 3, "user": "UDAVE", "page": 0}). A modal opened from such a
@@ -9,42 +9,31 @@ replaced with its new contents, where the person is already looking.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 from sqlmodel import Session
 
-from bot.core import render
-from bot.core.errors import Refusal
 from handlers.core import people
-from handlers.core.forms import MalformedPayload, field
-from storage import teams as team_store
+from handlers.core.payload import MalformedPayload, field, row_id
+from handlers.core.routing import team_or_refusal
 from storage.teams import Team
 
 log = logging.getLogger(__name__)
 
 
-def button_state(body: dict[str, Any]) -> dict[str, Any]:
-    """The JSON object in the pressed button's value."""
-    raw = field(body, "actions", 0, "value", default="")
-    try:
-        state = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
-        raise MalformedPayload("button value is not JSON") from None
-    if not isinstance(state, dict):
-        raise MalformedPayload("button value is not an object")
-    return state
+def team_id(state: dict[str, Any]) -> int:
+    """The team a button's or a modal's state names."""
+    return row_id(state.get("team"))
 
 
-def whole(state: dict[str, Any], key: str, *, default: int | None = None) -> int:
-    """An integer from a button's or a modal's state (a team id, a page)."""
-    value = state.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise MalformedPayload(f"{key} is not a number")
+def page(state: dict[str, Any]) -> int:
+    """The page of the matrix a button or modal was on (0 when it says none)."""
+    value = state.get("page", 0)
+    if type(value) is not int or not 0 <= value <= 10_000:
+        raise MalformedPayload("page is not a page")
     return value
 
 
@@ -57,10 +46,7 @@ def text(state: dict[str, Any], key: str) -> str:
 
 def team_of(session: Session, workspace_id: str, state: dict[str, Any]) -> Team:
     """The team a button or modal belongs to, in this workspace only."""
-    team = team_store.get_team(session, workspace_id, whole(state, "team"))
-    if team is None:
-        raise Refusal("teams.team_gone")
-    return team
+    return team_or_refusal(session, workspace_id, team_id(state))
 
 
 def is_workspace_admin(client: WebClient, user_id: str) -> bool:
@@ -72,12 +58,6 @@ def origin(body: dict[str, Any]) -> dict[str, Any]:
     return {"url": field(body, "response_url", default=None),
             "channel": field(body, "container", "channel_id", default=None)
             or field(body, "channel", "id", default=None)}
-
-
-def refuse(respond: Respond, refusal: Refusal) -> None:
-    """A clear "no" beside the message whose button was pressed; the message stays as it was."""
-    respond(response_type="ephemeral", replace_original=False,
-            text=render.phrase(refusal.phrase.key, **refusal.phrase.params))
 
 
 def ephemeral(payload: dict[str, Any], *, replace: bool) -> dict[str, Any]:

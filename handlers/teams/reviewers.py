@@ -16,17 +16,17 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot import reviews, teams
 from bot.core import render
-from bot import reviews
-from bot import teams
 from bot.core.errors import Invalid, Phrase, Refusal
 from bot.core.timeutil import utcnow
 from handlers.core import people
 from handlers.core.commands import Command, Subcommands
-from handlers.core.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
-from handlers.teams.replies import (
-    button_state, ephemeral, is_workspace_admin, origin, refuse, replace_message, team_of, text, whole,
-)
+from handlers.core.deps import Services
+from handlers.core.payload import MalformedPayload, field, metadata, view_values
+from handlers.core.press import Press
+from handlers.core.replies import inline_errors, refused
+from handlers.teams.replies import ephemeral, is_workspace_admin, origin, page, replace_message, team_id, team_of, text
 from storage import teams as team_store
 from storage.teams import Team
 
@@ -36,7 +36,7 @@ REVIEWER_VIEW, AWAY_VIEW, SPECIALIZATIONS_VIEW = "team_reviewer", "team_reviewer
 REMOVE_VIEW = "team_reviewer_remove"
 
 
-def register(app: App, services, subcommands: Subcommands) -> None:
+def register(app: App, services: Services, subcommands: Subcommands) -> None:
     subcommands.add("setup reviewers", lambda command: show(services, command))
 
     @app.action(PAGES[0])
@@ -86,10 +86,10 @@ def register(app: App, services, subcommands: Subcommands) -> None:
 
 
 # --- the matrix -----------------------------------------------------------------------------
-def show(services, command: Command) -> None:
+def show(services: Services, command: Command) -> None:
     command.ack()
     admin = is_workspace_admin(command.client, command.user_id)
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = command.team(session)
         payload = matrix_message(session, team, viewer=command.user_id, admin=admin, page=0, now=utcnow())
     command.respond(ephemeral(payload, replace=False))
@@ -108,33 +108,33 @@ def matrix_message(session: Session, team: Team, *, viewer: str, admin: bool, pa
         notice=_said(notice), warning=_said(warning))
 
 
-def pressed(body: dict[str, Any], *, row: bool) -> tuple[dict[str, Any], str, str]:
-    """A matrix button's state (team, page, and for a row's button its reviewer), who pressed it,
-    and in which workspace. Read before the ack, so that a malformed one is answered with HTTP 400."""
-    state = button_state(body)
-    user = text(state, "user") if row else None
-    state = {"team": whole(state, "team"), "page": whole(state, "page", default=0), "user": user}
-    return state, field(body, "user", "id"), field(body, "team", "id")
+def pressed(body: dict[str, Any], *, row: bool) -> tuple[Press, dict[str, Any]]:
+    """A matrix button's press, and its state (team, page, and for a row's button its reviewer).
+    Read before the ack, so that a malformed one is answered with HTTP 400."""
+    press = Press.of(body)
+    state = press.state()
+    return press, {"team": team_id(state), "page": page(state), "user": text(state, "user") if row else None}
 
 
 # --- buttons that change the matrix at once ----------------------------------------------------------
 Change = Callable[[Session, Team, str, bool, datetime, dict], Phrase | None]
 
 
-def answer_in_place(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+def answer_in_place(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
                     change: Change, *, row: bool = False) -> None:
     """Make the button's change (if any) and replace the message with the matrix as it now is."""
-    state, user, workspace_id = pressed(body, row=row)
+    press, state = pressed(body, row=row)
+    user = press.user_id
     ack()
     admin, now = is_workspace_admin(client, user), utcnow()
     try:
-        with services.db.transaction() as session:
-            team = team_of(session, workspace_id, state)
+        with services.transaction() as session:
+            team = team_of(session, press.workspace_id, state)
             notice = change(session, team, user, admin, now, state)
             payload = matrix_message(session, team, viewer=user, admin=admin, page=state["page"], now=now,
                                      notice=notice)
     except Refusal as refusal:
-        return refuse(respond, refusal)
+        return press.refuse(respond, client, refusal, title="Reviewer matrix")
     respond(ephemeral(payload, replace=True))
 
 
@@ -154,19 +154,19 @@ def mark_back(session: Session, team: Team, user: str, admin: bool, now: datetim
 Modal = Callable[[Session, Team, str, bool, datetime, dict], dict[str, Any]]
 
 
-def open_modal(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+def open_modal(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
                modal: Modal, *, row: bool = False) -> None:
-    state, user, workspace_id = pressed(body, row=row)
-    trigger_id = field(body, "trigger_id")
+    press, state = pressed(body, row=row)
+    user, trigger_id = press.user_id, press.trigger_id
     ack()
     admin, now = is_workspace_admin(client, user), utcnow()
     remembered = {"team": state["team"], "user": state.get("user"), "page": state["page"], **origin(body)}
     try:
-        with services.db.transaction() as session:
-            team = team_of(session, workspace_id, state)
+        with services.transaction() as session:
+            team = team_of(session, press.workspace_id, state)
             view = modal(session, team, user, admin, now, remembered)
     except Refusal as refusal:
-        return refuse(respond, refusal)
+        return press.refuse(respond, client, refusal, title="Reviewer matrix")
     client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -210,17 +210,17 @@ def specializations_modal(session: Session, team: Team, user: str, admin: bool, 
 Submission = Callable[[Session, Team, str, bool, datetime], Phrase]
 
 
-def submit(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+def submit(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
            change: Submission, *, title: str) -> None:
     """Save a modal opened from the matrix: inline errors or a refusal in the modal, or close it
     and replace the matrix message with its new contents."""
     workspace_id, user, state = field(body, "team", "id"), field(body, "user", "id"), metadata(view)
     admin, now = is_workspace_admin(client, user), utcnow()
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             team = team_of(session, workspace_id, state)
             notice = change(session, team, user, admin, now)
-            payload = matrix_message(session, team, viewer=user, admin=admin, page=whole(state, "page", default=0),
+            payload = matrix_message(session, team, viewer=user, admin=admin, page=page(state),
                                      now=now, notice=notice)
     except Invalid as invalid:
         return ack(**inline_errors(invalid))
@@ -229,7 +229,6 @@ def submit(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
     except IntegrityError:  # two people added the same reviewer at the same moment
         return ack(**inline_errors(Invalid({"reviewer": Phrase("teams.already_a_reviewer")})))
     ack()
-    services.deliver_outbox()  # the DM to a newly added reviewer
     replace_message(client, state, user, payload)
 
 

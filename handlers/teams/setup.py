@@ -1,8 +1,5 @@
-"""`/qms setup`: create or edit the team of the current channel.
-
-The reviewer matrix (`/qms setup reviewers`) and the KPI targets (`/qms setup targets`) have
-their own modules; `register` wires all three, so the app registers the teams domain once.
-"""
+"""`/qms setup`: create or edit the team of the current channel (the reviewer matrix and the KPI
+targets have their own modules: handlers/teams/reviewers.py, targets.py)."""
 
 from __future__ import annotations
 
@@ -13,33 +10,31 @@ from typing import Any, Iterable
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot import incidents, teams
 from bot.core import render
-from bot import teams
-from bot import incidents
 from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
 from handlers.core import people
-from handlers.teams import reviewers as team_reviewers
-from handlers.teams import targets as team_targets
 from handlers.core.commands import Command, Subcommands
-from handlers.core.forms import MalformedPayload, field, inline_errors, metadata, refused, view_values
+from handlers.core.deps import Services
+from handlers.core.payload import field, metadata, row_id, view_values
+from handlers.core.replies import inline_errors, refused
+from handlers.core.routing import team_or_refusal
 from handlers.teams.replies import ephemeral
 from storage import teams as team_store
 
 LOOKUP_THREADS = 8  # users.info calls at once while a setup form is saved
 
 
-def register(app: App, services, subcommands: Subcommands) -> None:
+def register(app: App, services: Services, subcommands: Subcommands) -> None:
     subcommands.add("setup", lambda command: setup(services, command, subcommands))
-    team_reviewers.register(app, services, subcommands)  # /qms setup reviewers
-    team_targets.register(app, services, subcommands)  # /qms setup targets
 
     @app.view("team_setup")
     def submit_setup(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         save_setup(services, ack, body, view, client)
 
 
-def setup(services, command: Command, subcommands: Subcommands) -> None:
+def setup(services: Services, command: Command, subcommands: Subcommands) -> None:
     if command.args:  # `/qms setup help`, or `/qms setup something` that is not a setup flow we know
         word = command.args.split()[0]
         return command.ack(response_type="ephemeral", text=render.phrase(
@@ -48,7 +43,7 @@ def setup(services, command: Command, subcommands: Subcommands) -> None:
     command.ack()  # the trigger_id lives 3 s: acknowledge, then open the modal straight away
     admin = people.lookup(command.client, command.user_id).is_workspace_admin  # before the database lock
     read_only = None
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = team_store.team_by_channel(session, command.workspace_id, command.channel_id)
         if team is not None and not teams.may_manage(session, team, command.user_id, workspace_admin=admin):
             read_only = setup_view(session, team)  # anyone may read it; the modal is for those who may change it
@@ -80,13 +75,12 @@ def setup_commands(subcommands: Subcommands) -> list[str]:
     return [name.split(" ", 1)[1] for name in subcommands._handlers if name.startswith("setup ")]
 
 
-def save_setup(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def save_setup(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id = field(body, "team", "id")
     user_id = field(body, "user", "id")
     state = metadata(view)
-    team_id = state.get("team_id")
-    if team_id is not None and (not isinstance(team_id, int) or isinstance(team_id, bool)):
-        raise MalformedPayload("team_id is not a number")
+    team_id = field(state, "team_id", default=None, kind=int)
+    team_id = row_id(team_id) if team_id is not None else None
     form = _team_form(view_values(view))
     selected = [user for users in form.roles.values() for user in users]
     found = look_up(client, [user_id, *selected])  # together, so the ack stays well within 3 s
@@ -94,10 +88,9 @@ def save_setup(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], c
     actor = found[user_id]
     now = utcnow()
     try:
-        with services.db.transaction() as session:
-            editing = team_store.get_team(session, workspace_id, team_id) if team_id is not None else None
-            if team_id is not None and editing is None:
-                raise Refusal("teams.team_gone")  # deleted while the modal was open: don't make a new one
+        with services.transaction() as session:
+            # deleted while the modal was open: refused, rather than made anew
+            editing = team_or_refusal(session, workspace_id, team_id) if team_id is not None else None
             if editing is not None:
                 teams.require_manager(session, editing, user_id, workspace_admin=actor.is_workspace_admin,
                                       action="change_setup")

@@ -13,23 +13,24 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.core import render
 from bot import teams
+from bot.core import render
 from bot.core.errors import Invalid, Phrase, Refusal
-from bot.teams import BY_KEY
 from bot.core.timeutil import utcnow
+from bot.teams import BY_KEY
 from handlers.core.commands import Command, Subcommands
-from handlers.core.forms import field, inline_errors, metadata, refused, view_values
-from handlers.teams.replies import (
-    button_state, ephemeral, is_workspace_admin, origin, refuse, replace_message, team_of, whole,
-)
+from handlers.core.deps import Services
+from handlers.core.payload import field, metadata, view_values
+from handlers.core.press import Press
+from handlers.core.replies import inline_errors, refused
+from handlers.teams.replies import ephemeral, is_workspace_admin, origin, replace_message, team_id, team_of
 from storage.teams import Team
 
 EDIT, RESET = "targets_edit", "targets_reset"
 TARGETS_VIEW = "team_targets"
 
 
-def register(app: App, services, subcommands: Subcommands) -> None:
+def register(app: App, services: Services, subcommands: Subcommands) -> None:
     subcommands.add("setup targets", lambda command: show(services, command))
 
     @app.action(EDIT)
@@ -45,10 +46,10 @@ def register(app: App, services, subcommands: Subcommands) -> None:
         save_targets(services, ack, body, view, client)
 
 
-def show(services, command: Command) -> None:
+def show(services: Services, command: Command) -> None:
     command.ack()
     admin = is_workspace_admin(command.client, command.user_id)
-    with services.db.transaction() as session:
+    with services.transaction() as session:
         team = command.team(session)
         payload = targets_message(session, team, viewer=command.user_id, admin=admin)
     command.respond(ephemeral(payload, replace=False))
@@ -64,35 +65,36 @@ def targets_message(session: Session, team: Team, *, viewer: str, admin: bool,
         warning=render.phrase(warning.key, **warning.params) if warning else None)
 
 
-def pressed(body: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
-    """A targets button's state ({"team": id}), who pressed it, and in which workspace; read
-    before the ack, so that a malformed one is answered with HTTP 400."""
-    state = {"team": whole(button_state(body), "team")}
-    return state, field(body, "user", "id"), field(body, "team", "id")
+def pressed(body: dict[str, Any]) -> tuple[Press, dict[str, Any]]:
+    """A targets button's press and state ({"team": id}); read before the ack, so that a malformed
+    one is answered with HTTP 400."""
+    press = Press.of(body)
+    return press, {"team": team_id(press.state())}
 
 
-def open_editor(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-    state, user, workspace_id = pressed(body)
-    trigger_id = field(body, "trigger_id")
+def open_editor(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    press, state = pressed(body)
+    user, workspace_id, trigger_id = press.user_id, press.workspace_id, press.trigger_id
     ack()
     admin = is_workspace_admin(client, user)
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             team = team_of(session, workspace_id, state)
             teams.require_manager(session, team, user, workspace_admin=admin, action="change_targets")
             view = render.view("teams/targets_modal.json.j2", team=team, rows=teams.target_rows(session, team),
                                metadata=json.dumps({"team": team.id, **origin(body)}))
     except Refusal as refusal:
-        return refuse(respond, refusal)
+        return press.refuse(respond, client, refusal, title="KPI targets")
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def reset_to_defaults(services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-    state, user, workspace_id = pressed(body)
+def reset_to_defaults(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    press, state = pressed(body)
+    user, workspace_id = press.user_id, press.workspace_id
     ack()
     admin, now = is_workspace_admin(client, user), utcnow()
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             team = team_of(session, workspace_id, state)
             teams.require_manager(session, team, user, workspace_admin=admin, action="change_targets")
             before = teams.target_values(session, team)
@@ -100,16 +102,16 @@ def reset_to_defaults(services, ack: Ack, body: dict[str, Any], respond: Respond
             payload = targets_message(session, team, viewer=user, admin=admin,
                                       notice=Phrase("teams.targets_reset", {"changed": changed}))
     except Refusal as refusal:
-        return refuse(respond, refusal)
+        return press.refuse(respond, client, refusal, title="KPI targets")
     respond(ephemeral(payload, replace=True))
 
 
-def save_targets(services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def save_targets(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     workspace_id, user, state = field(body, "team", "id"), field(body, "user", "id"), metadata(view)
     values = {key: value for key, value in view_values(view).items() if key in BY_KEY}
     admin, now = is_workspace_admin(client, user), utcnow()
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:
             team = team_of(session, workspace_id, state)
             teams.require_manager(session, team, user, workspace_admin=admin, action="change_targets")
             before = teams.target_values(session, team)

@@ -3,9 +3,9 @@ from `/qms risk QR-001`, away from its card."""
 
 import io
 
+from app.console import TEAM_ID, Console
 from bot import risks
 from bot.core.settings import Settings
-from app.console import TEAM_ID, Console
 from bot.risks import RiskForm
 from tests.harness.teams import SETUP_TIME, make_team
 

@@ -118,8 +118,8 @@ def test_app_home_opened_publishes_the_home_view(bot, slack):
 
 
 def test_a_slow_slack_does_not_hold_up_acknowledging_new_requests(bot, slack):
-    from storage import outbox
     from bot.core.timeutil import utcnow
+    from storage import outbox
 
     with bot.db.transaction() as session:
         for n in range(30):

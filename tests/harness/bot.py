@@ -14,11 +14,11 @@ import waitress
 from waitress import wasyncore
 
 from app import slack_requests
-from app.services import Services, build_services
 from app.bolt import build_app
-from bot.core.settings import Settings
 from app.local_slack import LocalSlack
+from app.services import Runtime, build_runtime
 from app.web import create_web_app
+from bot.core.settings import Settings
 from storage.db import Database
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -104,7 +104,7 @@ class BotUnderTest:
             "DATABASE_URL": db.url,
             **(env or {}),
         })
-        self.services: Services = build_services(self.settings, db=db)
+        self.services: Runtime = build_runtime(self.settings, db=db)
         self.db = db
         self.app = build_app(self.services)
         self.web = create_web_app(self.app, self.services, signing_secret=SIGNING_SECRET)

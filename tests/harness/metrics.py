@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot import incidents
-from bot import reviews
-from bot import risks
+from bot import incidents, reviews, risks
 from bot.risks import RiskForm
 from storage import metrics as store
 from storage.db import Database

@@ -1,8 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from bot.incidents import Thresholds
-from bot.incidents import CHECKLIST, CHECKLIST_KEYS
-from bot.incidents import IncidentForm
+from bot.incidents import CHECKLIST, CHECKLIST_KEYS, IncidentForm, Thresholds
 from storage.incidents import Incident, IncidentEvent
 from tests.templates.samples import LONG, many_users
 

@@ -4,9 +4,7 @@
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
-from bot.reviews import Shortfall
-from bot.reviews import RequestForm, Told
-from bot.reviews import ListItem, MatrixRow, ReviewList, ReviewStats
+from bot.reviews import ListItem, MatrixRow, RequestForm, ReviewList, ReviewStats, Shortfall, Told
 from storage.reviews import ReviewAssignment, ReviewRequest
 from storage.reviews_figures import ReviewerFigures, ReviewFigures
 from tests.templates.samples import LONG, MANY, WORD, many_users

@@ -1,11 +1,9 @@
 from datetime import date
 from types import SimpleNamespace
 
-from bot.teams import KPIS
-from bot.reviews import Handover
-from bot.teams import Matrix, MatrixRow
 from bot.incidents import escalation_groups
-from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm
+from bot.reviews import Handover
+from bot.teams import DEFAULT_SPECIALIZATIONS, KPIS, ROLES, Matrix, MatrixRow, TargetRow, TeamForm
 from tests.templates.samples import LONG, WORD, many_users
 
 REALISTIC_FORM = TeamForm(name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",

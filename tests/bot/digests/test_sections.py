@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import digests
-from bot import metrics
+from bot import digests, metrics
 from bot.digests import IncidentLine, RiskLine, StalledReview
 from storage import outbox
 from tests.conftest import both_databases

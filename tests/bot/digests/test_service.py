@@ -10,11 +10,10 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from app import clock
-from bot import digests
-from bot import metrics
+from bot import digests, metrics
 from bot.core.errors import Refusal
-from bot.teams import BY_KEY
 from bot.core.timeutil import utcnow
+from bot.teams import BY_KEY
 from storage import outbox
 from storage.db import Database
 from storage.metrics import DigestRun

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from app import clock
+from app.services import build_runtime
 from bot import incidents
-from app.services import build_services
-from bot.core.settings import Settings
 from bot.core.errors import Invalid
+from bot.core.settings import Settings
 from storage import incidents as store
 from storage import outbox
 from storage.audit import AuditEvent
@@ -96,7 +96,7 @@ def declare(database, team, title="Checkout fails", *, severity="SEV1", now=T0):
 def services_for(database, slack):
     settings = Settings.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url,
                                   "DATABASE_URL": database.url})
-    return build_services(settings, db=database)
+    return build_runtime(settings, db=database)
 
 
 def rows(database, model, **where):

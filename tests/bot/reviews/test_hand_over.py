@@ -4,8 +4,7 @@ reviewers (bot.reviews.reassign_open_reviews), whether they are removed in Slack
 import threading
 from datetime import UTC, datetime
 
-from bot import reviews
-from bot import teams_as_code
+from bot import reviews, teams_as_code
 from storage import reviews as store
 from storage import teams as team_store
 from tests.conftest import both_databases

@@ -8,8 +8,8 @@ import pytest
 
 from bot import reviews
 from bot.core.errors import Invalid, Refusal
-from storage import reviews as store
 from storage import audit, outbox
+from storage import reviews as store
 from tests.conftest import both_databases
 from tests.harness.teams import add_reviewer, make_team
 

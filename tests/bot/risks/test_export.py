@@ -60,9 +60,9 @@ def test_the_csv_has_one_row_per_risk_with_its_checklist_and_closure(database):
 
 
 def test_cells_a_spreadsheet_would_run_as_formulas_are_defused():
-    assert risks._safe_cell("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
-    assert risks._safe_cell("+1") == "'+1" and risks._safe_cell("@x") == "'@x"
-    assert risks._safe_cell("Plain") == "Plain" and risks._safe_cell(12) == 12
+    assert risks.safe_cell("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert risks.safe_cell("+1") == "'+1" and risks.safe_cell("@x") == "'@x"
+    assert risks.safe_cell("Plain") == "Plain" and risks.safe_cell(12) == 12
 
 
 def test_the_json_carries_each_risks_full_history(database):

@@ -11,8 +11,18 @@ from hypothesis import strategies as st
 from bot import risks
 from bot.core.errors import Invalid, Refusal
 from bot.risks import (
-    RiskForm, action_lines, band_counts, band_of, band_ranges, checkbox_text, label, level, parse_bands, parse_label,
-    parse_quick_add, validate,
+    RiskForm,
+    action_lines,
+    band_counts,
+    band_of,
+    band_ranges,
+    checkbox_text,
+    label,
+    level,
+    parse_bands,
+    parse_label,
+    parse_quick_add,
+    validate,
 )
 from storage import outbox
 from storage import risks as store

@@ -1,49 +1,14 @@
-"""Team rules: which team a command belongs to, and who may change what."""
-
-import pytest
+"""Team rules: who may change what, setting a team up, working hours and targets."""
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from bot import teams
-from handlers.core import routing
 from bot.core.errors import Invalid, Refusal
 from bot.teams import BY_KEY
 from storage import teams as team_store
-from tests.conftest import both_databases
 from tests.harness.teams import SETUP_TIME, add_reviewer, make_team
-
-
-@both_databases
-def test_a_command_in_a_home_channel_belongs_to_that_team(database):
-    payments = make_team(database, "Payments", channel="payments")
-    make_team(database, "Platform", channel="platform", leads=("dave",))
-
-    with database.transaction() as session:
-        assert routing.team_for_channel(session, "T0TEST", "CPAYMENTS").id == payments.id
-        assert routing.team_for_channel(session, "T0TEST", "CGENERAL") is None
-        with pytest.raises(Refusal) as refused:
-            routing.require_team(session, "T0TEST", "CGENERAL")
-    assert refused.value.phrase.key == "teams.which_team"
-
-
-def test_elsewhere_the_only_team_is_used(database):
-    only = make_team(database)
-
-    with database.transaction() as session:
-        assert routing.team_for_channel(session, "T0TEST", "CGENERAL").id == only.id
-
-
-def test_with_no_team_at_all_the_answer_says_to_run_setup(database):
-    with database.transaction() as session, pytest.raises(Refusal) as refused:
-        routing.require_team(session, "T0TEST", "CGENERAL")
-    assert refused.value.phrase.key == "teams.no_team_yet"
-
-
-def test_teams_are_separate_per_workspace(database):
-    make_team(database, "Payments", workspace_id="T0OTHER")
-
-    with database.transaction() as session:
-        assert routing.team_for_channel(session, "T0TEST", "CPAYMENTS") is None
 
 
 def test_leads_managers_admins_and_named_people_may_manage_others_may_not(database):

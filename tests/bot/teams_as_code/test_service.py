@@ -6,12 +6,8 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from bot import digests
-from bot import incidents
+from bot import digests, incidents, risks, teams, teams_as_code
 from bot.core import render
-from bot import risks
-from bot import teams_as_code
-from bot import teams
 from bot.core.errors import Refusal
 from storage import teams as team_store
 from storage.audit import AuditEvent

@@ -9,8 +9,8 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from app import clock
+from app.services import build_runtime
 from bot import incidents
-from app.services import build_services
 from storage import incidents as store
 from storage import outbox
 from storage.audit import AuditEvent
@@ -137,7 +137,7 @@ def test_an_escalation_committed_before_a_crash_is_sent_by_the_restarted_clock(b
     with bot.db.transaction() as session:
         assert outbox.counts_by_status(session)["pending"] > 0
 
-    restarted = build_services(bot.settings, db=bot.db)  # a new process: a new sender, the same database
+    restarted = build_runtime(bot.settings, db=bot.db)  # a new process: a new sender, the same database
     clock.sweep(restarted, now=T0 + timedelta(hours=24, minutes=1))
     clock.sweep(restarted, now=T0 + timedelta(hours=24, minutes=2))
 

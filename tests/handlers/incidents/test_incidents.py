@@ -8,8 +8,8 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import incidents
 from app import slack_requests
+from bot import incidents
 from bot.core.timeutil import utcnow
 from storage import incidents as store
 from storage.audit import AuditEvent

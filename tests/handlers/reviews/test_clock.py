@@ -11,15 +11,14 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from app import clock
-from bot import reviews
-from bot import teams
+from bot import reviews, teams
 from storage import outbox
 from storage.audit import AuditEvent
 from storage.teams import Team
 from tests.conftest import both_databases
+from tests.handlers.reviews.test_reviews import assignments, card, dms, file, matrix, press_in_dm, requests
 from tests.harness.bot import blocks_text
 from tests.harness.teams import add_reviewer, make_team
-from tests.handlers.reviews.test_reviews import assignments, card, dms, file, matrix, press_in_dm, requests
 
 SWEEP = next(job for job in clock.JOBS if job.id == "reviews.sweep")
 

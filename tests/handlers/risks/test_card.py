@@ -10,10 +10,10 @@ from sqlmodel import select
 from storage import teams as team_store
 from storage.audit import AuditEvent
 from storage.risks import Risk
+from tests.handlers.risks.test_commands import GUIDE_ACTIONS, card, log_risk, quick, stored, thread_replies
 from tests.harness.bot import blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.teams import make_team
-from tests.handlers.risks.test_commands import GUIDE_ACTIONS, card, log_risk, quick, stored, thread_replies
 
 
 @pytest.fixture

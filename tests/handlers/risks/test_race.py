@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import text
 
 from bot import risks
-from bot.risks import RiskForm
 from bot.core.timeutil import utcnow
+from bot.risks import RiskForm
 from storage import outbox
 from storage import risks as store
+from tests.handlers.risks.test_card import tick, ticked
 from tests.handlers.risks.test_commands import card
-from tests.handlers.risks.test_card import ticked, tick
 from tests.harness.teams import make_team
 
 ACTIONS = ["Conduct security audit and penetration testing", "Implement additional authentication security measures",

@@ -8,7 +8,6 @@ from sqlmodel import select
 
 from app.local_slack import LocalSlack
 from handlers.teams.setup import look_up
-
 from storage import teams as team_store
 from storage.audit import AuditEvent
 from tests.harness.bot import BOT_TOKEN, blocks_text

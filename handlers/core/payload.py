@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.core import render
-from bot.core.errors import Invalid, Refusal
+from storage.db import ID_MAX
 
 
 class MalformedPayload(ValueError):
@@ -102,26 +101,23 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def inline_errors(invalid: Invalid) -> dict[str, Any]:
-    """The ack that puts each problem under its field in the open modal."""
-    return {
-        "response_action": "errors",
-        "errors": {name: render.phrase(p.key, **p.params) for name, p in invalid.problems.items()},
-    }
+def text(values: dict[str, Any], name: str) -> str:
+    """A text input's value ("" when left empty); anything but text is a malformed payload."""
+    value = values.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{name} is {type(value).__name__}, expected text")
+    return value
 
 
-def refused(refusal: Refusal, *, title: str) -> dict[str, Any]:
-    """The ack that replaces a submitted modal with a clear "no" (nothing was changed)."""
-    text = render.phrase(refusal.phrase.key, **refusal.phrase.params)
-    return {"response_action": "update", "view": render.view("common/notice_modal.json.j2", title=title, text=text)}
-
-
-def refuse_press(body: dict[str, Any], respond, client, refusal: Refusal, *, title: str = "QMS Bot") -> None:
-    """Say no to whoever pressed a button: beside the message they pressed it in (its response_url),
-    or, on the App Home tab, which has no response_url, in a small modal."""
-    text = render.phrase(refusal.phrase.key, **refusal.phrase.params)
-    if body.get("response_url"):
-        respond(response_type="ephemeral", replace_original=False, text=text)
-    elif body.get("trigger_id"):
-        client.views_open(trigger_id=body["trigger_id"],
-                          view=render.view("common/notice_modal.json.j2", title=title, text=text))
+def row_id(value: Any) -> int:
+    """A row id of ours, as a button's value ("42") or a modal's metadata (42) carries it: a whole
+    number from 1 to ID_MAX, in ASCII digits ("²".isdigit() is true, but int("²") fails; a forged
+    number of thousands of digits would overflow the database's integer, or int() itself). JSON's
+    true is no 1."""
+    if isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= len(str(ID_MAX)):
+        value = int(value)
+    if type(value) is not int or not 0 < value <= ID_MAX:
+        raise MalformedPayload(f"{str(value)[:40]!r} is not an id")
+    return value
