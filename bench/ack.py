@@ -20,8 +20,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot import slack_requests
-from bot.local_slack import LocalSlack
+from app import slack_requests
+from app.local_slack import LocalSlack
 
 SECRET = "bench-signing-secret"
 TEAM = "T0BENCH"

@@ -30,7 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from bot import digest_schedule, digests, metrics, teams  # noqa: E402
+from bot import (
+    digests,
+    metrics,
+    teams,  # noqa: E402
+)
 from storage.db import Database  # noqa: E402
 from storage.incidents import Incident, IncidentEvent  # noqa: E402
 from storage.metrics import Defect, GateResult, ItemCheck  # noqa: E402
@@ -100,7 +104,7 @@ def _weekly_digest(db: Database, team_id: int) -> dict[str, float]:
     """One weekly digest as the clock makes it: figures (SQL), the message, the chart."""
     with db.transaction() as session:
         team = session.get(Team, team_id)
-        due = digest_schedule.latest_due(team, digest_schedule.WEEKLY, now=NOW)
+        due = digests.latest_due(team, digests.WEEKLY, now=NOW)
         started = time.perf_counter()
         digest = digests.build(session, team, due)
         built = time.perf_counter()

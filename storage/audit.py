@@ -13,6 +13,8 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from storage.types import UTCDateTime
 
+BOT_ACTOR = "qms-bot"  # who did what the bot did by itself (the clock's escalations, say)
+
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
@@ -20,7 +22,7 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(max_length=32, index=True)
-    actor_id: str = Field(max_length=64)  # a Slack user ID, or "qms-bot" for the clock
+    actor_id: str = Field(max_length=64)  # a Slack user ID, or BOT_ACTOR
     entity_type: str = Field(max_length=32)  # "team", "risk", "review", "incident", ...
     entity_id: str = Field(max_length=64)
     action: str = Field(max_length=64)  # "created", "rescored", "escalated", ...

@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ID_MAX = 2**31 - 1  # our row ids are integers, 32-bit on PostgreSQL
 
 
 class Database:

@@ -57,6 +57,9 @@ class SlackMessage(SQLModel, table=True):
     ts: str = Field(max_length=32)
 
 
+QUEUED = "outbox_queued"  # in Session.info
+
+
 def enqueue(
     session: Session,
     *,
@@ -89,7 +92,15 @@ def enqueue(
         .on_conflict_do_nothing(index_elements=[table.c.key])
         .returning(table.c.id)
     )
-    return session.execute(statement).scalar_one_or_none() is not None
+    added = session.execute(statement).scalar_one_or_none() is not None
+    if added:
+        session.info[QUEUED] = True
+    return added
+
+
+def queued(session: Session) -> bool:
+    """Whether the session's transaction queued outbox rows (to send them once it has committed)."""
+    return session.info.get(QUEUED, False)
 
 
 def enqueue_file(

@@ -342,7 +342,3 @@ def open_requests_of(session: Session, workspace_id: str, author_id: str, *,
     total = session.exec(select(func.count()).select_from(req).where(*theirs)).one()
     rows = session.exec(select(req).where(*theirs).order_by(req.created_at, req.id).limit(limit))
     return list(rows), total
-
-
-# The period figures live in their own module; they are part of this one's public face.
-from storage.reviews_figures import ReviewerFigures, ReviewFigures, review_figures  # noqa: E402,F401

@@ -57,7 +57,7 @@ class ReviewFigures:
 def review_figures(session: Session, workspace_id: str, team_id: int, *, start: datetime,
                    end: datetime) -> ReviewFigures:
     """A team's review figures for [start, end), computed in SQL. Turnaround is in working seconds
-    of the team's hours (see bot.workhours); `*_hours` properties convert."""
+    of the team's hours (see bot/teams/workhours.py); `*_hours` properties convert."""
     req = ReviewRequest
     in_team = and_(req.workspace_id == workspace_id, req.team_id == team_id)
     finished = and_(in_team, req.status == DONE, req.done_at >= start, req.done_at < end)

@@ -240,7 +240,7 @@ def risk_figures(session: Session, workspace_id: str, team_id: int, *, start: da
 
 
 def open_score_counts(session: Session, workspace_id: str, team_id: int) -> dict[int, int]:
-    """{score: how many open risks have it}: band them with bot.risks_rules.band_counts."""
+    """{score: how many open risks have it}: band them with bot.risks.band_counts."""
     query = (select(Risk.score, func.count()).where(Risk.workspace_id == workspace_id, Risk.team_id == team_id,
                                                     Risk.status == OPEN)
              .group_by(Risk.score))

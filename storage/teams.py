@@ -10,6 +10,10 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from storage.types import UTCDateTime
 
+# A new team's settings until it changes them: working hours, and the local time of its digests.
+DEFAULT_WORK_START, DEFAULT_WORK_END = "09:00", "17:00"
+DEFAULT_DIGEST_TIME = "09:00"
+
 
 class Team(SQLModel, table=True):
     """A group of people inside a Slack workspace (Payments, Platform, ...)."""
@@ -27,9 +31,9 @@ class Team(SQLModel, table=True):
     digest_channel_id: str | None = Field(default=None, max_length=32)
     timezone: str = Field(default="UTC", max_length=64)
     work_days: str = Field(default="mon,tue,wed,thu,fri", max_length=40)
-    work_start: str = Field(default="09:00", max_length=5)
-    work_end: str = Field(default="17:00", max_length=5)
-    digest_time: str = Field(default="09:00", max_length=5)  # local time of the daily and weekly digests
+    work_start: str = Field(default=DEFAULT_WORK_START, max_length=5)
+    work_end: str = Field(default=DEFAULT_WORK_END, max_length=5)
+    digest_time: str = Field(default=DEFAULT_DIGEST_TIME, max_length=5)  # local time of the daily and weekly digests
     specializations: list[str] = Field(sa_column=Column(JSON, nullable=False))
     risk_bands: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # None: the guide's bands
     escalation_hours: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # None: 24 h / 48 h

@@ -5,8 +5,8 @@ from __future__ import annotations
 import freezegun
 import pytest
 
-from bot.local_slack import LocalSlack
-from handlers import people
+from app.local_slack import LocalSlack
+from handlers.core import people
 from tests.harness.bot import TEAM_ID, BotUnderTest, seed_workspace
 from tests.harness.databases import PG_ENV, PostgresDatabase, SqliteTemplate, postgres_server_url
 

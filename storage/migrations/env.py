@@ -28,7 +28,7 @@ def _engine():
     engine = config.attributes.get("engine")
     if engine is not None:
         return engine
-    from bot.config import Settings
+    from bot.core.settings import Settings
 
     return create_engine(Settings.from_env().database_url)
 

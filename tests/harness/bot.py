@@ -13,11 +13,12 @@ from typing import Any
 import waitress
 from waitress import wasyncore
 
-from bot import slack_requests
-from bot.app import Services, build_app, build_services
-from bot.config import Settings
-from bot.local_slack import LocalSlack
-from bot.web import create_web_app
+from app import slack_requests
+from app.bolt import build_app
+from app.local_slack import LocalSlack
+from app.services import Runtime, build_runtime
+from app.web import create_web_app
+from bot.core.settings import Settings
 from storage.db import Database
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -103,7 +104,7 @@ class BotUnderTest:
             "DATABASE_URL": db.url,
             **(env or {}),
         })
-        self.services: Services = build_services(self.settings, db=db)
+        self.services: Runtime = build_runtime(self.settings, db=db)
         self.db = db
         self.app = build_app(self.services)
         self.web = create_web_app(self.app, self.services, signing_secret=SIGNING_SECRET)

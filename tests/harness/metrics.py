@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot import incidents, reviews, reviews_sweep, risks
-from bot.risks_rules import RiskForm
+from bot import incidents, reviews, risks
+from bot.risks import RiskForm
 from storage import metrics as store
 from storage.db import Database
 from storage.metrics import ItemCheck
@@ -88,7 +88,7 @@ def resolve_incident(db: Database, team: Team, incident_id: int, *, now: str) ->
 def log_risk(db: Database, team: Team, title: str, probability: int, impact: int, *, owner: str, now: str) -> int:
     with db.transaction() as session:
         form = RiskForm(title=title, probability=probability, impact=impact, owner_id=owner)
-        return risks.log_risk(session, session.merge(team), form, actor_id=owner, now=at(now)).id
+        return risks.log_risk(session, session.merge(team), form, actor_id=owner, now=at(now)).risk.id
 
 
 def close_risk(db: Database, team: Team, risk_id: int, *, now: str) -> None:
@@ -133,7 +133,7 @@ def a_fortnight(db: Database, team: Team) -> None:
     finish_review(db, team, third["primary"], now="2026-03-03 15:00", rating=8)
     finish_review(db, team, third["secondary"], now="2026-03-04 10:00")
     fourth = file_review(db, team, "https://git.example.com/pay/4", now="2026-03-05 09:00")
-    reviews_sweep.sweep(db, now=at("2026-03-05 15:00"))
+    reviews.sweep(db, now=at("2026-03-05 15:00"))
     fifth = file_review(db, team, "https://git.example.com/pay/5", now="2026-03-06 16:00", author="UEVE")
     got = [{role: who for role, (who, _) in filed.items()} for filed in (first, second, third, fourth, fifth)]
     assert got == [{"primary": "UEVE", "secondary": "UFRANK"}, {"primary": "UEVE", "secondary": "UIVY"},

@@ -6,6 +6,7 @@ import pytest
 
 from storage import incidents as incident_store
 from storage import reviews as review_store
+from storage import reviews_figures
 from tests.conftest import both_databases
 from tests.harness.metrics import a_fortnight, at, declare_incident
 from tests.harness.teams import make_team
@@ -41,7 +42,7 @@ def test_review_buckets_agree_with_review_figures_for_the_same_period(fortnight)
 
     with db.transaction() as session:
         week = review_store.review_buckets(session, "T0TEST", team.id, WEEKS[2:])[0]
-        figures = review_store.review_figures(session, "T0TEST", team.id, start=WEEKS[2], end=WEEKS[3])
+        figures = reviews_figures.review_figures(session, "T0TEST", team.id, start=WEEKS[2], end=WEEKS[3])
 
     assert (week.done, week.mean_turnaround_hours, week.mean_rating, week.ratings) == (
         figures.done, pytest.approx(figures.mean_turnaround_hours), pytest.approx(figures.mean_rating), figures.ratings)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import reviews, reviews_sweep
-from storage import reviews as store
+from bot import reviews
+from storage import reviews_figures
 from tests.conftest import both_databases
 from tests.harness.teams import add_reviewer, make_team
 
@@ -58,7 +58,7 @@ def week(database):
     done(database, second["UEVE"], "UEVE", now="2026-03-03 15:00:00", rating=8)
     done(database, second["UIVY"], "UIVY", now="2026-03-04 10:00:00")
     third = file(database, team, "https://git.example.com/3", now="2026-03-05 09:00:00")
-    reviews_sweep.sweep(database, now=at("2026-03-05 15:00:00"))
+    reviews.sweep(database, now=at("2026-03-05 15:00:00"))
     fourth = file(database, team, "https://git.example.com/4", author="UEVE", now="2026-03-06 16:00:00")
     with database.transaction() as session:
         elsewhere = reviews.file_request(session, session.merge(other),
@@ -74,7 +74,7 @@ def test_a_weeks_figures_match_the_hand_computed_ones(week):
     database, team = week
 
     with database.transaction() as session:
-        figures = store.review_figures(session, "T0TEST", team.id, start=at("2026-03-02 00:00:00"),
+        figures = reviews_figures.review_figures(session, "T0TEST", team.id, start=at("2026-03-02 00:00:00"),
                                        end=at("2026-03-07 00:00:00"))
 
     assert (figures.requested, figures.done, figures.stalled, figures.still_stalled) == (4, 2, 1, 1)
@@ -97,9 +97,9 @@ def test_a_period_counts_only_what_happened_inside_it(week):
     database, team = week
 
     with database.transaction() as session:
-        wednesday = store.review_figures(session, "T0TEST", team.id, start=at("2026-03-04 00:00:00"),
+        wednesday = reviews_figures.review_figures(session, "T0TEST", team.id, start=at("2026-03-04 00:00:00"),
                                          end=at("2026-03-05 00:00:00"))
-        before = store.review_figures(session, "T0TEST", team.id, start=at("2026-02-01 00:00:00"),
+        before = reviews_figures.review_figures(session, "T0TEST", team.id, start=at("2026-02-01 00:00:00"),
                                       end=at("2026-03-01 00:00:00"))
 
     assert (wednesday.requested, wednesday.done, wednesday.stalled) == (0, 1, 0)
@@ -119,7 +119,7 @@ def test_the_median_of_an_odd_count_is_the_middle_value(database):
         done(database, ids["UEVE"], "UEVE", now=f"2026-03-02 {finished}:00")
 
     with database.transaction() as session:
-        figures = store.review_figures(session, "T0TEST", team.id, start=at("2026-03-02 00:00:00"),
+        figures = reviews_figures.review_figures(session, "T0TEST", team.id, start=at("2026-03-02 00:00:00"),
                                        end=at("2026-03-03 00:00:00"))
 
     assert figures.median_turnaround_hours == pytest.approx(1)
@@ -135,9 +135,9 @@ def test_one_open_review_of_three_for_the_whole_period_is_a_third_utilization(da
     file(database, team, "https://git.example.com/1", now="2026-01-05 10:00:00")  # eve primary, frank secondary
 
     with database.transaction() as session:
-        figures = store.review_figures(session, "T0TEST", team.id, start=at("2026-02-01 00:00:00"),
+        figures = reviews_figures.review_figures(session, "T0TEST", team.id, start=at("2026-02-01 00:00:00"),
                                        end=at("2026-03-03 00:00:00"))
-        half = store.review_figures(session, "T0TEST", team.id, start=at("2026-01-04 10:00:00"),
+        half = reviews_figures.review_figures(session, "T0TEST", team.id, start=at("2026-01-04 10:00:00"),
                                     end=at("2026-01-06 10:00:00"))
 
     eve, frank, ivy = (figures.reviewers[u] for u in ("UEVE", "UFRANK", "UIVY"))

@@ -4,7 +4,7 @@ that every query stays inside its workspace."""
 from datetime import UTC, date, datetime, timedelta
 
 from bot import risks
-from bot.risks_rules import RiskForm, band_counts
+from bot.risks import RiskForm, band_counts
 from storage import risks as store
 from tests.conftest import both_databases
 from tests.harness.teams import make_team
@@ -15,7 +15,7 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 def log(database, team, title, p, i, *, at=T0, owner="UBOB", review_by=None):
     with database.transaction() as session:
         form = RiskForm(title=title, probability=p, impact=i, owner_id=owner, review_by=review_by)
-        return risks.log_risk(session, session.merge(team), form, actor_id="UALICE", now=at)
+        return risks.log_risk(session, session.merge(team), form, actor_id="UALICE", now=at).risk
 
 
 def close(database, risk, at):

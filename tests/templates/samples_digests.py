@@ -3,12 +3,24 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from bot import render
+from bot.core import render
 from bot.digests import Digest
 from tests.templates.samples import LONG, MANY
-from tests.templates.samples_metrics import (INCIDENTS, LONG_INCIDENTS, LONG_REVIEWS, LONG_RISKS, QUIET_INCIDENTS,
-                                             QUIET_REVIEWS, QUIET_RISKS, REVIEWS, RISKS, empty_report, extreme_report,
-                                             realistic_report, reviews_only_report)
+from tests.templates.samples_metrics import (
+    INCIDENTS,
+    LONG_INCIDENTS,
+    LONG_REVIEWS,
+    LONG_RISKS,
+    QUIET_INCIDENTS,
+    QUIET_REVIEWS,
+    QUIET_RISKS,
+    REVIEWS,
+    RISKS,
+    empty_report,
+    extreme_report,
+    realistic_report,
+    reviews_only_report,
+)
 
 GUIDE_ACTIONS = ["Schedule a requirements writing workshop: DoR pass rate is 85% against >90%, mostly for incomplete "
                  "requirements.", "Investigate the security scans failures (flaky or real?): 92% against >95%."]

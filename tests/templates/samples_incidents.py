@@ -1,8 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from bot.escalation import Thresholds
-from bot.incident_messages import CHECKLIST, CHECKLIST_KEYS
-from bot.incidents import IncidentForm
+from bot.incidents import CHECKLIST, CHECKLIST_KEYS, IncidentForm, Thresholds
 from storage.incidents import Incident, IncidentEvent
 from tests.templates.samples import LONG, many_users
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from bot.digests import IncidentLine, IncidentSection, ReviewSection, RiskLine, RiskSection, StalledReview
-from bot.kpis import BY_KEY, KPIS
 from bot.metrics import CheckForm, Figure, GateFigure, ReasonShare, Report
+from bot.teams import BY_KEY, KPIS
 from tests.templates.samples import LONG, MANY, WORD, many_users
 
 START = datetime(2026, 3, 2, tzinfo=UTC)

@@ -4,10 +4,9 @@
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
-from bot.assignment import Shortfall
-from bot.reviews import RequestForm, Told
-from bot.reviews_report import ListItem, MatrixRow, ReviewList, ReviewStats
-from storage.reviews import ReviewAssignment, ReviewerFigures, ReviewFigures, ReviewRequest
+from bot.reviews import ListItem, MatrixRow, RequestForm, ReviewList, ReviewStats, Shortfall, Told
+from storage.reviews import ReviewAssignment, ReviewRequest
+from storage.reviews_figures import ReviewerFigures, ReviewFigures
 from tests.templates.samples import LONG, MANY, WORD, many_users
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)

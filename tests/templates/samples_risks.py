@@ -5,8 +5,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
-from bot.risks_rules import DEFAULT_BANDS, RiskForm, band_ranges, checkbox_text
-from bot.risks_view import ActionView, HistoryEntry, RiskView
+from bot.risks import DEFAULT_BANDS, ActionView, HistoryEntry, RiskForm, RiskView, band_ranges, checkbox_text
 from tests.templates.samples import LONG, MANY, WORD
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

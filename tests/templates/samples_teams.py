@@ -1,10 +1,9 @@
 from datetime import date
 from types import SimpleNamespace
 
-from bot.kpis import KPIS
+from bot.incidents import escalation_groups
 from bot.reviews import Handover
-from bot.team_reviewers import Matrix, MatrixRow
-from bot.teams import DEFAULT_SPECIALIZATIONS, ROLES, TargetRow, TeamForm, escalation_groups
+from bot.teams import DEFAULT_SPECIALIZATIONS, KPIS, ROLES, Matrix, MatrixRow, TargetRow, TeamForm
 from tests.templates.samples import LONG, WORD, many_users
 
 REALISTIC_FORM = TeamForm(name="Payments", home_channel_id="CPAYMENTS", digest_channel_id="CDIGEST",
@@ -61,7 +60,7 @@ SAMPLES = {
         {"team": LONG_TEAM, "user_id": "U" + "9" * 30, "metadata": METADATA,
          "open": [(SimpleNamespace(role="secondary", status="assigned"), LONG_REQUEST)] * 200},
     ]),
-    "teams/reviewer_removed.json.j2": ("message", [
+    "reviews/reviewer_removed.json.j2": ("message", [
         {"team": TEAM, "user_id": "UEVE", "actor_id": "UALICE", "handed": []},
         {"team": TEAM, "user_id": "UEVE", "actor_id": "UALICE", "handed": [
             Handover(REQUEST, SimpleNamespace(role="primary"), SimpleNamespace(reviewer_id="UIVY")),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot import render
+from bot.core import render
 from tests.templates.samples import collect
 
 SAMPLES = collect()

@@ -3,7 +3,7 @@ blocks and in the notification's fallback text, in every metrics, digest and App
 
 import pytest
 
-from bot import render
+from bot.core import render
 from tests.templates.samples import collect
 
 SAMPLES = collect()

@@ -1,12 +1,13 @@
 """One way to write numbers in the metrics, digest and App Home templates: targets as /qms setup targets
-writes them (bot.kpis.Kpi.shown), durations in minutes, hours or days and hours, a space before a unit."""
+writes them (bot.teams.Kpi.shown), durations in minutes, hours or days and hours, a space before a unit."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import digests, metrics, render
-from bot.kpis import BY_KEY, KPIS
+from bot import digests, metrics
+from bot.core import render
+from bot.teams import BY_KEY, KPIS
 from tests.harness.bot import blocks_text
 
 FIGURES = render.environment().get_template("metrics/_figures.j2").module

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot import render
+from bot.core import render
 from tests.templates.samples_risks import QR_001, RANGES
 
 HOSTILE = "<!here> <!channel> <@UEVIL> & co"

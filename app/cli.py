@@ -1,0 +1,416 @@
+"""`qms-bot`: the command line of QMS Bot."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.core.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # imported where used: `qms-bot --help` loads no database or Slack code
+    from app.services import Runtime
+
+log = logging.getLogger("qms-bot")
+
+
+class Stop(click.ClickException):
+    """Stops the command with one line on stderr."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"qms-bot: {self.message}", err=True)
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        raise Stop(str(error)) from None
+    settings.configure_logging()
+    return settings
+
+
+def require(settings: Settings, *names: str, purpose: str) -> None:
+    try:
+        settings.require(*names, purpose=purpose)
+    except SettingsError as error:
+        raise Stop(str(error)) from None
+
+
+def ready_database(settings: Settings):
+    """The database, migrated. SQLite (the embedded default) is migrated on the spot; a shared
+    PostgreSQL is left to `qms-bot migrate` (the release phase), so that two web processes
+    starting together never race on a schema change."""
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    if not db.is_reachable():
+        raise Stop(f"cannot reach the database at DATABASE_URL ({_redacted(settings.database_url)})")
+    if not db.is_migrated():
+        if not settings.is_sqlite:
+            raise Stop("the database is not migrated: run `qms-bot migrate` first")
+        db.migrate()
+    return db
+
+
+def connected_app(services: Runtime, *, signing_secret: str):
+    """The Bolt app, which checks the bot token with Slack (auth.test) as it starts: a refused token
+    or an unreachable SLACK_API_URL stops start-up with one line."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from app.bolt import build_app
+
+    try:
+        return build_app(services, signing_secret=signing_secret)
+    except SlackApiError as error:
+        raise Stop(f"SLACK_BOT_TOKEN was refused by Slack ({error.response.get('error')})") from None
+    except BoltError as error:  # Bolt's own auth.test check: "`token` is invalid (auth.test result: ...)"
+        reason = re.search(r"'error': '([^']+)'", str(error))
+        raise Stop(f"SLACK_BOT_TOKEN was refused by Slack ({reason.group(1) if reason else error})") from None
+    except OSError as error:  # URLError and socket errors
+        raise Stop(f"cannot reach Slack at SLACK_API_URL ({services.settings.slack_api_url}): "
+                   f"{getattr(error, 'reason', error)}") from None
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """QMS Bot: risks, reviews, incidents and quality metrics, in Slack.
+
+    Settings come from the environment (see README): SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
+    SLACK_APP_TOKEN, DATABASE_URL (default sqlite:///qms.db), SLACK_API_URL, PORT (default 3000),
+    QMS_TIMEZONE (default UTC), LOG_LEVEL (default INFO), and for GitHub and GitLab webhooks
+    PUBLIC_URL, WEBHOOK_SECRET_KEY, GITHUB_TOKEN, GITHUB_API_URL.
+    """
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--threads", default=8, show_default=True, help="Worker threads of the HTTP server.")
+def serve(host: str, threads: int) -> None:
+    """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
+    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects."""
+    import waitress
+
+    from app.services import build_runtime
+    from app.web import create_web_app
+
+    settings = load_settings()
+    require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
+    ready_database(settings)
+    services = build_runtime(settings)
+    app = connected_app(services, signing_secret=settings.slack_signing_secret)
+    web = create_web_app(app, services, signing_secret=settings.slack_signing_secret)
+    log.info("serving Slack requests on http://%s:%d/slack/events", host, settings.port)
+    waitress.serve(web, host=host, port=settings.port, threads=threads, ident="qms-bot")
+
+
+@main.command()
+def socket() -> None:
+    """Run the same app over Socket Mode (needs SLACK_APP_TOKEN): no public URL required."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from app.services import build_runtime
+
+    settings = load_settings()
+    require(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", purpose="`qms-bot socket`")
+    ready_database(settings)
+    services = build_runtime(settings)
+    # Socket Mode requests arrive over an authenticated WebSocket, not signed HTTP.
+    app = connected_app(services, signing_secret=settings.slack_signing_secret or "unused-in-socket-mode")
+    SocketModeHandler(app, settings.slack_app_token).start()
+
+
+@main.command()
+def clock() -> None:
+    """Run the scheduler process: escalations, nudges, digests and outbox delivery."""
+    from app import clock as clock_process
+    from app.services import build_runtime
+
+    settings = load_settings()
+    require(settings, "SLACK_BOT_TOKEN", purpose="`qms-bot clock`")
+    ready_database(settings)
+    clock_process.run(build_runtime(settings))
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations (Alembic) up to the newest."""
+    from storage.db import Database
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    if not db.is_reachable():
+        raise Stop(f"cannot reach the database at DATABASE_URL ({_redacted(settings.database_url)})")
+    db.migrate()
+    click.echo("qms-bot: database migrated")
+
+
+@main.command()
+@click.option("--as", "user", default="alice", show_default=True, metavar="NAME",
+              help="The local user you type as (alice, bob, carol, …; `users` lists them).")
+@click.option("--channel", default="general", show_default=True, help="The channel you type in.")
+def shell(user: str, channel: str) -> None:
+    """A local console: type `/qms …` as a chosen user, no Slack and no tokens needed.
+
+    Requests go through the same Bolt app and handlers as production; what the bot sends back is
+    printed, and modals are filled in field by field. Data is kept in DATABASE_URL (qms.db).
+    """
+    from app.console import Console, UnknownName
+
+    settings = load_settings()
+    if "LOG_LEVEL" not in os.environ:
+        logging.getLogger().setLevel(logging.WARNING)  # the console is for reading, not for logs
+    ready_database(settings)
+    try:
+        console = Console(settings, user_name=user, channel_name=channel)
+    except UnknownName as error:
+        raise Stop(str(error)) from None
+    console.run()
+
+
+@main.command()
+def status() -> None:
+    """Print when each clock job last ran and the outbox; exit 1 when a job is overdue."""
+    from app import clock as clock_process
+    from bot.core.timeutil import utcnow
+    from storage import outbox, runtime
+
+    settings = load_settings()
+    db = ready_database(settings)
+    now = utcnow()
+    with db.transaction() as session:
+        beats = runtime.heartbeats(session)
+        counts = outbox.counts_by_status(session)
+    if not beats:
+        click.echo("clock: never ran")
+    for beat in beats:
+        age = int((now - beat.last_run_at).total_seconds())
+        click.echo(f"clock: {beat.job_id} last ran {age}s ago ({beat.worker})")
+    stale = clock_process.stale_jobs({b.job_id: b.last_run_at for b in beats}, now=now)
+    if beats and stale:
+        click.echo("clock: overdue: " + ", ".join(stale))
+    click.echo("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sent", "dead")))
+    if stale:
+        sys.exit(1)
+
+
+# --- teams as code (bot/teams_as_code/) ---------------------------------------------------------
+@main.group()
+def team() -> None:
+    """Teams as code: export a team to YAML, import (or just check) a YAML file, list teams."""
+
+
+@team.command("list")
+def team_list() -> None:
+    """Every team: workspace, name and home channel."""
+    from storage import teams as team_store
+
+    db = ready_database(load_settings())
+    with db.transaction() as session:
+        for found in team_store.all_teams(session):
+            click.echo(f"{found.workspace_id}\t{found.name}\t{found.home_channel_id or '-'}")
+
+
+@team.command("export")
+@click.option("--team", "name", required=True, help="The team's name, e.g. Payments.")
+@click.option("--workspace", default=None, metavar="T…", help="Its Slack workspace, when several have one so named.")
+def team_export(name: str, workspace: str | None) -> None:
+    """Write a team as YAML to stdout: `qms-bot team export --team Payments > payments.yaml`."""
+    from bot import teams_as_code
+    from bot.core.errors import Refusal
+
+    db = ready_database(load_settings())
+    with db.transaction() as session:
+        try:
+            found = teams_as_code.find_team(session, name, workspace)
+        except Refusal as refusal:
+            raise Stop(_said(refusal.phrase)) from None
+        click.echo(teams_as_code.export_team(session, found), nl=False)
+
+
+@team.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--workspace", default=None, metavar="T…", help="Import into this workspace instead of the file's.")
+@click.option("--check", is_flag=True, help="Validate the file and say what would change, changing nothing.")
+def team_import(file, workspace: str | None, check: bool) -> None:
+    """Make a team what a YAML file says (FILE, or - for stdin). Nothing changes when any line is wrong.
+
+    With SLACK_BOT_TOKEN set, every user ID is checked with Slack (bots and deactivated accounts
+    are refused); without it, only their form is checked.
+    """
+    import getpass
+
+    from bot import teams_as_code
+    from bot.core import render
+    from bot.core.timeutil import utcnow
+
+    settings = load_settings()
+    db = ready_database(settings)
+    try:
+        result = teams_as_code.import_text(db, file.read(), actor_id=f"cli:{getpass.getuser()}"[:64], now=utcnow(),
+                                         workspace=workspace, not_people=_slack_people_check(settings), check=check)
+    except teams_as_code.ConfigError as error:
+        for problem in error.problems:
+            where = f" {problem.where}:" if problem.where else ""
+            click.echo(f"{file.name}:{problem.line}:{where} {_said(problem.phrase)}", err=True)
+        raise Stop(render.phrase("teams.config_rejected", count=len(error.problems))) from None
+    click.echo(f"qms-bot: {_said(result.phrase(check=check))}")
+    if result.no_team_lead:
+        warning = render.phrase("teams.no_team_lead", team=result.team)
+        click.echo(f"qms-bot: {render.phrase('teams.config_warning', text=_plain(warning))}", err=True)
+
+
+def _slack_people_check(settings: Settings):
+    """Which user IDs are not people, asked of Slack (users.info); None without a bot token."""
+    if not settings.slack_bot_token:
+        return None
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from handlers.core import people
+
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+
+    def not_people(user_ids: set[str]) -> set[str]:
+        try:
+            return people.not_people(client, user_ids)
+        except (SlackApiError, OSError) as error:
+            raise Stop(f"cannot check the file's user IDs with Slack: {error}") from None
+
+    return not_people
+
+
+def _said(phrase) -> str:
+    from bot.core import render
+
+    return _plain(render.phrase(phrase.key, **phrase.params))
+
+
+def _plain(mrkdwn: str) -> str:
+    """A phrase written for Slack, for a terminal: <@U123> → U123, &lt; → <."""
+    import re
+
+    text = re.sub(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>", r"\1", mrkdwn)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# --- webhooks (app/webhooks.py) ---------------------------------------------------------------
+@main.group()
+def webhook() -> None:
+    """GitHub and GitLab webhooks: replay a payload file as if they had sent it."""
+
+
+@webhook.command("replay")
+@click.argument("file", type=click.File("rb"))
+@click.option("--event", default=None, metavar="NAME",
+              help="X-GitHub-Event (pull_request, pull_request_review, check_run, …) or X-Gitlab-Event; "
+                   "guessed from the payload when left out.")
+@click.option("--gitlab", is_flag=True, help="Send it as GitLab would (X-Gitlab-Token), to /webhooks/gitlab.")
+@click.option("--url", default=None, metavar="URL",
+              help="Where `qms-bot serve` runs. Default: PUBLIC_URL, else http://localhost:$PORT.")
+@click.option("--secret", envvar="QMS_WEBHOOK_SECRET", default=None, metavar="SECRET",
+              help="The webhook secret to sign with (or QMS_WEBHOOK_SECRET). Default: the secret of the team "
+                   "whose repository the payload names, made from this database and WEBHOOK_SECRET_KEY "
+                   "(or SLACK_SIGNING_SECRET), as serve does.")
+@click.option("--delivery", default=None, metavar="ID",
+              help="The delivery ID (a new one when left out; give the same one twice to see a redelivery "
+                   "handled once).")
+def webhook_replay(file, event: str | None, gitlab: bool, url: str | None, secret: str | None,
+                   delivery: str | None) -> None:
+    """Send a payload FILE to the running app, signed as GitHub (or GitLab) signs it.
+
+    `qms-bot webhook replay opened.json` posts it to /webhooks/github and prints the answer; the
+    flow (review request, card, DMs) is the one a real delivery runs. Exits 1 unless the answer is 2xx.
+    """
+    import urllib.error
+    import urllib.request
+
+    from app import webhook_requests
+
+    provider = "gitlab" if gitlab else "github"
+    body = file.read()
+    payload = webhook_requests.load(body)
+    settings = load_settings()
+    if secret is None:
+        if not settings.webhook_key:
+            raise Stop("no secret to sign with: give --secret, or set WEBHOOK_SECRET_KEY (or SLACK_SIGNING_SECRET) "
+                       "as for serve")
+        db = ready_database(settings)
+        with db.transaction() as session:
+            secret = webhook_requests.secret_for_payload(session, payload, provider, key=settings.webhook_key)
+        if secret is None:
+            raise Stop(f"no team has {webhook_requests.repository_of(payload, provider) or 'the repository'} "
+                       f"and a {provider} webhook: `/qms setup {provider} add …` first, or give --secret")
+    event = event or webhook_requests.event_of(payload, provider)
+    headers = webhook_requests.github_headers(secret, body, event=event, delivery=delivery) if provider == "github" \
+        else webhook_requests.gitlab_headers(secret, event=event, delivery=delivery)
+    target = f"{(url or settings.webhook_url).rstrip('/')}/webhooks/{provider}"
+    request = urllib.request.Request(target, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, answer = response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        status, answer = error.code, error.read().decode("utf-8", "replace")
+    except OSError as error:
+        raise Stop(f"cannot reach {target}: {getattr(error, 'reason', error)}") from None
+    click.echo(f"{event} → {target}: HTTP {status} {answer.strip()}")
+    if not 200 <= status < 300:
+        sys.exit(1)
+
+
+@main.group()
+def export() -> None:
+    """Write records locally, as evidence for audits (risks, ...)."""
+
+
+@export.command("risks")
+@click.option("--team", "team_name", required=True, metavar="NAME", help="The team, by its name in /qms setup.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help="csv: one row per risk; json: with each risk's checklist and full history.")
+@click.option("--output", "-o", default="-", metavar="FILE", help="Where to write it; - (the default) is stdout.")
+@click.option("--workspace", default=None, metavar="T…",
+              help="The Slack workspace ID, when several workspaces have a team of that name.")
+def export_risks(team_name: str, fmt: str, output: str, workspace: str | None) -> None:
+    """Write a team's risk register, open and closed, as CSV or JSON."""
+    from bot import risks
+    from bot.core.timeutil import utcnow
+    from storage import teams as team_store
+
+    settings = load_settings()
+    db = ready_database(settings)
+    now = utcnow()
+    with db.transaction() as session:
+        everyone = team_store.all_teams(session)
+        named = [t for t in everyone if t.name.casefold() == team_name.casefold()
+                 and (workspace is None or t.workspace_id == workspace)]
+        if not named:
+            known = ", ".join(sorted({t.name for t in everyone})) or "none yet"
+            raise Stop(f"no team called {team_name!r} (teams: {known})")
+        if len(named) > 1:
+            raise Stop(f"teams called {team_name!r} exist in several workspaces "
+                       f"({', '.join(t.workspace_id for t in named)}): choose one with --workspace")
+        team = named[0]
+        views = risks.register_views(session, team, now=now)
+        text = risks.to_json(session, team, views, now=now) if fmt == "json" \
+            else risks.to_csv(views, excel=output != "-")
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        click.echo(f"qms-bot: wrote {len(views)} risks of {team.name} to {output}", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The clock process: APScheduler only triggers; every decision is made by the domain at `now`.
+
+Each job has an explicit id, coalesce=True, max_instances=1, a misfire grace and a timezone.
+Job state lives in our tables (outbox keys, compare-and-set columns), never in a job store, so
+any number of clock processes can run against one database and a restarted one catches up at
+its first sweep, which runs at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from app.services import Runtime
+from bot import digests, incidents, reviews, risks
+from bot.core.timeutil import utcnow
+from storage import pull_requests, runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    run: Callable[[Runtime, datetime], object]
+    every: timedelta
+
+
+def _deliver_outbox(services: Runtime, now: datetime) -> None:
+    services.sender.deliver_due(now=now)
+
+
+def _forget_old_events(services: Runtime, now: datetime) -> None:
+    with services.db.transaction() as session:
+        runtime.forget_events_before(session, now - runtime.event_retention())
+        # GitHub redelivers from its UI for 3 days; a week of delivery IDs is ample.
+        pull_requests.forget_deliveries_before(session, now - timedelta(days=7))
+
+
+# The job registry: each domain's scheduled work, in one list. Later issues add their sweeps
+# here (escalations, review nudges, digests); the outbox job sends what they queue.
+JOBS: list[Job] = [
+    Job("outbox.deliver", _deliver_outbox, timedelta(seconds=15)),
+    Job("events.forget", _forget_old_events, timedelta(hours=1)),
+    Job("incidents.escalate", lambda services, now: incidents.sweep(services.db, now=now), timedelta(minutes=1)),
+    Job("incidents.review_reminders", lambda services, now: incidents.remind_reviews(services.db, now=now),
+        timedelta(minutes=5)),
+    Job("risks.review_reminders", lambda services, now: risks.remind_due_reviews(services.db, now=now),
+        timedelta(minutes=10)),
+    Job("reviews.sweep", lambda services, now: reviews.sweep(services.db, now=now), timedelta(minutes=1)),
+    Job("digests.post", lambda services, now: digests.post_due(services.db, now=now), timedelta(minutes=1)),
+]
+
+
+STALE_AFTER = timedelta(minutes=5)  # the dead-man's switch: no sweep of a minutely job for 5 minutes
+
+
+def stale_jobs(last_runs: dict[str, datetime], *, now: datetime, jobs: list[Job] | None = None) -> list[str]:
+    """The jobs that have not run for longer than they should: 5 minutes, or three of their own
+    intervals for the slow ones. A job that fails every time records no run, so it shows here
+    even while the other jobs keep the clock looking alive."""
+    stale = []
+    for job in jobs or JOBS:
+        allowed = max(STALE_AFTER, 3 * job.every)
+        last = last_runs.get(job.id)
+        if last is None or now - last > allowed:
+            stale.append(job.id)
+    return stale
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job(services: Runtime, job: Job, *, now: datetime) -> None:
+    """Run one job at `now`, then record the sweep (the heartbeat /healthz/clock watches)."""
+    started = time.monotonic()
+    job.run(services, now)
+    if job.id != "outbox.deliver":
+        # Send what the sweep queued without waiting. A long sweep makes `now` stale, and the
+        # outbox leases are reckoned from it: deliver at the time it is by now.
+        services.sender.deliver_due(now=now + timedelta(seconds=time.monotonic() - started))
+    with services.db.transaction() as session:
+        runtime.beat(session, job.id, now=now, worker=worker_name())
+
+
+def sweep(services: Runtime, *, now: datetime, jobs: list[Job] | None = None) -> None:
+    """Run every job once at `now`: what a clock does at start-up to catch up."""
+    for job in jobs or JOBS:
+        run_job(services, job, now=now)
+
+
+def _timed(services: Runtime, job: Job) -> None:
+    try:
+        run_job(services, job, now=utcnow())
+    except Exception:
+        log.exception("clock job %s failed; it runs again at its next tick", job.id)
+
+
+def build_scheduler(services: Runtime, *, jobs: list[Job] | None = None) -> BackgroundScheduler:
+    timezone = services.settings.timezone
+    scheduler = BackgroundScheduler(timezone=timezone)
+    start = datetime.now(timezone)
+    for job in jobs or JOBS:
+        scheduler.add_job(
+            _timed,
+            IntervalTrigger(seconds=int(job.every.total_seconds()), timezone=timezone),
+            args=(services, job),
+            id=job.id,
+            name=job.id,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(int(job.every.total_seconds() // 2), 1),
+            next_run_time=start,  # a sweep at start-up catches up on what came due while down
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def run(services: Runtime) -> None:
+    """Run until SIGTERM or SIGINT, then let running jobs finish."""
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    # Block the stop signals before any thread starts (threads inherit the mask), then wait for one
+    # with sigwait: no signal handler runs, so none can deadlock on a lock the main thread holds.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # no line per tick
+    scheduler = build_scheduler(services)
+    scheduler.start()
+    log.info("clock: started with jobs %s", ", ".join(job.id for job in JOBS))
+    received = signal.sigwait(stop_signals)
+    log.info("clock: %s received, stopping after the running jobs finish", signal.Signals(received).name)
+    scheduler.shutdown(wait=True)
+    log.info("clock: stopped")

@@ -1,0 +1,58 @@
+"""Reviews: code review requests, who reviews them, turnaround in working hours, and nudges.
+
+- rules.py     who reviews (the choice of primary and secondary reviewer: choose_reviewers) and what a
+               request must say
+- service.py   filing a request, assigning, Accept / Decline / Done, ratings, withdrawing, hand-overs
+- messages.py  what the reviews domain says in Slack (cards, DMs), through the outbox
+- report.py    what `/qms review list` and `/qms review stats` show
+- clock.py     assigning waiting requests, nudging and marking stalled reviews
+"""
+
+from bot.reviews.clock import (
+    sweep,
+)
+from bot.reviews.report import (
+    ListItem,
+    MatrixRow,
+    ReviewList,
+    ReviewStats,
+    review_list,
+    review_stats,
+)
+from bot.reviews.rules import (
+    Candidate,
+    RequestForm,
+    Shortfall,
+    choose_reviewers,
+    clean_url,
+    is_eligible,
+    match_specialization,
+    validate_request,
+)
+from bot.reviews.service import (
+    Filed,
+    Handover,
+    Told,
+    accept,
+    card,
+    decline,
+    file_request,
+    find_request,
+    finish,
+    open_reviews_in_team,
+    own_open_review,
+    parse_rating,
+    rate,
+    rate_by_label,
+    reassign_open_reviews,
+    remove_reviewer,
+    withdraw,
+)
+
+__all__ = [
+    "accept", "Candidate", "card", "choose_reviewers", "clean_url", "decline", "file_request", "Filed",
+    "find_request", "finish", "Handover", "is_eligible", "ListItem", "match_specialization", "MatrixRow",
+    "open_reviews_in_team", "own_open_review", "parse_rating", "rate", "rate_by_label", "reassign_open_reviews",
+    "remove_reviewer", "RequestForm", "review_list", "review_stats", "ReviewList", "ReviewStats", "Shortfall",
+    "sweep", "Told", "validate_request", "withdraw",
+]
