@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.pull_requests import connections
+from bot import pull_requests
+from bot.pull_requests import GITHUB, GITLAB
 from storage import pull_requests as store
-from storage.pull_requests import GITHUB, GITLAB
 
 # X-Gitlab-Event for each object_kind GitLab sends.
 GITLAB_EVENTS = {"merge_request": "Merge Request Hook", "pipeline": "Pipeline Hook", "build": "Job Hook",
@@ -64,7 +64,7 @@ def secret_for_payload(session: Session, payload: Any, provider: str, *, key: st
     for row in rows:
         connection = store.connection_of(session, row.workspace_id, row.team_id, provider)
         if connection is not None:
-            return connections.secret_for(key, connection.salt)
+            return pull_requests.secret_for(key, connection.salt)
     return None
 
 

@@ -26,18 +26,19 @@ from urllib.parse import parse_qs
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
 
-from bot import render
-from bot.pull_requests import connections, service
-from bot.pull_requests.rules import MalformedWebhook
-from bot.timeutil import utcnow
-from storage.pull_requests import GITHUB, GITLAB, WebhookConnection
+from bot import pull_requests
+from bot.core import render
+from bot.core.timeutil import utcnow
+from bot.pull_requests import GITHUB, GITLAB, MalformedWebhook
+from handlers.core.deps import Services
+from storage.pull_requests import WebhookConnection
 
 log = logging.getLogger(__name__)
 
 DELIVERY_ID_MAX = 100
 
 
-def blueprint(services) -> Blueprint:
+def blueprint(services: Services) -> Blueprint:
     hooks = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
     @hooks.post("/github")
@@ -49,7 +50,7 @@ def blueprint(services) -> Blueprint:
         key = services.settings.webhook_key
         try:
             with services.db.transaction() as session:
-                sender = connections.github_sender(session, body, signature, key=key) if key else None
+                sender = pull_requests.github_sender(session, body, signature, key=key) if key else None
         except DBAPIError as error:
             return _database_down(GITHUB, error)
         if sender is None:
@@ -65,7 +66,7 @@ def blueprint(services) -> Blueprint:
             return _error(401, "no_token")
         try:
             with services.db.transaction() as session:
-                sender = connections.gitlab_sender(session, token)
+                sender = pull_requests.gitlab_sender(session, token)
         except DBAPIError as error:
             return _database_down(GITLAB, error)
         if sender is None:
@@ -77,7 +78,7 @@ def blueprint(services) -> Blueprint:
     return hooks
 
 
-def _handle(services, sender: WebhookConnection, provider: str, event_name: str, body: bytes,
+def _handle(services: Services, sender: WebhookConnection, provider: str, event_name: str, body: bytes,
             delivery_id: str | None) -> Response:
     if not event_name:
         return _error(400, "no_event", provider=provider)
@@ -88,19 +89,18 @@ def _handle(services, sender: WebhookConnection, provider: str, event_name: str,
     except MalformedWebhook as malformed:
         return _error(400, "malformed", detail=str(malformed))
     try:
-        with services.db.transaction() as session:
+        with services.transaction() as session:  # what it queues is sent after the commit, by itself
             current = session.get(WebhookConnection, sender.id)
             if current is None or current.salt != sender.salt:  # rotated or removed since it was checked
                 return _error(401, "secret_changed")
-            handled = service.handle(session, current, provider, event_name, payload,
-                                     delivery_id=delivery_id.strip() if delivery_id else None,
-                                     github_api=bool(services.settings.github_token), now=utcnow())
+            handled = pull_requests.handle(session, current, provider, event_name, payload,
+                                           delivery_id=delivery_id.strip() if delivery_id else None,
+                                           github_api=bool(services.settings.github_token), now=utcnow())
     except MalformedWebhook as malformed:
         log.warning("webhook %s %s: malformed %s delivery: %s", provider, delivery_id, event_name, malformed)
         return _error(400, "malformed", detail=str(malformed))
     except DBAPIError as error:
         return _database_down(provider, error)
-    services.deliver_outbox()  # after the commit: Slack is not waited for
     response = jsonify(handled.answer())
     response.status_code = handled.status
     return response

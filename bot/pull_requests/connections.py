@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from bot import teams
-from bot.errors import Refusal
+from bot.core.errors import Refusal
 from bot.pull_requests.rules import Rules
 from storage import audit
 from storage import pull_requests as store
@@ -178,6 +178,18 @@ def remove_repository(session: Session, team: Team, provider: str, text: str, *,
     return name
 
 
+def repositories(session: Session, team: Team, provider: str | None = None) -> list[Repository]:
+    """The team's repositories (of one provider, given one), by provider and name."""
+    return [row for row in store.repositories(session, team.workspace_id, team.id)
+            if provider is None or row.provider == provider]
+
+
+def repository_owner(session: Session, workspace_id: str, provider: str, name: str) -> Team | None:
+    """The team of the workspace that owns a repository (a cleaned name), or None."""
+    row = store.repository(session, workspace_id, provider, name)
+    return team_store.get_team(session, workspace_id, row.team_id) if row is not None else None
+
+
 def owning_team(session: Session, sender: WebhookConnection, provider: str, repository: str | None) -> Team | None:
     """The team a delivery is for: the sender's, if the repository is one of that team's. A
     repository of another team, or of none, is not the sender's to drive."""
@@ -302,6 +314,10 @@ def login_of(session: Session, workspace_id: str, provider: str, user_id: str) -
 
 def links_of(session: Session, workspace_id: str, user_id: str) -> list[LoginLink]:
     return store.links_of_user(session, workspace_id, user_id)
+
+
+def links_of_people(session: Session, workspace_id: str, user_ids: set[str]) -> list[LoginLink]:
+    return store.links_of_users(session, workspace_id, user_ids)
 
 
 def provider_named(word: str) -> str | None:

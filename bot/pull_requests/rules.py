@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Iterable
 
-from bot import ci
+from bot import metrics
 
 GITHUB, GITLAB = "github", "gitlab"
 
@@ -156,12 +156,12 @@ def gate_of(name: str, rules: Rules) -> str | None:
         if check.strip().lower() == wanted:
             return gate
     plain = wanted.replace(" ", "_")
-    gate = ci.GATE_ALIASES.get(plain, plain)
+    gate = metrics.GATE_ALIASES.get(plain, plain)
     return gate if gate in STANDARD_GATES else None
 
 
 def gate_records(runs: Iterable[GateRun], rules: Rules) -> list[dict[str, Any]]:
-    """The runs that are gates, as records of the CI API (bot.ci.parse_gate reads them)."""
+    """The runs that are gates, as records of the CI API (bot.metrics.parse_gate reads them)."""
     records = []
     for run in runs:
         gate = gate_of(run.name, rules)

@@ -23,12 +23,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import ci
-from bot import reviews_pull_requests as flow
-from bot.errors import Invalid
+from bot import metrics, reviews
+from bot.core.errors import Invalid
 from bot.pull_requests import connections, rules
 from bot.pull_requests.rules import Event, MalformedWebhook, PullRequest
-from bot.reviews import RequestForm
 from storage import audit, outbox
 from storage import metrics as metric_store
 from storage import pull_requests as store
@@ -124,7 +122,7 @@ def _act(session: Session, team: Team, event: Event, link: PullRequestLink, requ
     if kind == rules.DRAFT or (kind in rules.FILES_A_REQUEST and still_draft):
         link.state = store.DRAFT
         if request is not None:
-            flow.pause(session, team, request, actor_id=actor, now=now)
+            reviews.pause(session, team, request, actor_id=actor, now=now)
         return "draft"
     if kind in rules.FILES_A_REQUEST and request is None:
         link.state = store.OPEN
@@ -137,31 +135,31 @@ def _act(session: Session, team: Team, event: Event, link: PullRequestLink, requ
         return "ignored"
     if kind in (rules.READY, rules.REOPENED, rules.OPENED):
         link.state = store.OPEN
-        resumed = flow.resume(session, team, request, actor_id=actor, now=now)
-        reopened = kind == rules.REOPENED and flow.reopen(session, team, request, actor_id=actor, now=now)
+        resumed = reviews.resume(session, team, request, actor_id=actor, now=now)
+        reopened = kind == rules.REOPENED and reviews.reopen(session, team, request, actor_id=actor, now=now)
         return "reopened" if reopened else "resumed" if resumed else "unchanged"
     if kind == rules.MERGED:
         link.state = store.MERGED
-        flow.close_merged(session, team, request, actor_id=actor, at=event.at or now, now=now)
+        reviews.close_merged(session, team, request, actor_id=actor, at=event.at or now, now=now)
         return "merged"
     if kind == rules.CLOSED:
         link.state = store.CLOSED
-        return "withdrawn" if flow.close_unmerged(session, team, request, actor_id=actor, now=now) else "unchanged"
+        return "withdrawn" if reviews.close_unmerged(session, team, request, actor_id=actor, now=now) else "unchanged"
     user = connections.user_for(session, team.workspace_id, event.provider, event.reviewer)
     if kind == rules.CHANGES_REQUESTED:
         by = user or connections.person_id(session, team.workspace_id, event.provider, event.reviewer)
-        return "changes_requested" if by and flow.request_changes(session, team, request, by, at=event.at or now,
+        return "changes_requested" if by and reviews.request_changes(session, team, request, by, at=event.at or now,
                                                                   now=now) else "unchanged"
     if user is None:
         return "reviewer_not_linked"
     if kind == rules.REVIEW_REQUESTED:
-        named = flow.name_reviewer(session, team, request, user, source=event.provider, actor_id=actor, now=now)
+        named = reviews.name_reviewer(session, team, request, user, source=event.provider, actor_id=actor, now=now)
         return "reviewer_added" if named.assignment else f"reviewer_not_added:{named.why_not}"
     if kind == rules.REVIEW_REQUEST_REMOVED:
-        return "reviewer_removed" if flow.unname_reviewer(session, team, request, user, actor_id=actor,
+        return "reviewer_removed" if reviews.unname_reviewer(session, team, request, user, actor_id=actor,
                                                           now=now) else "unchanged"
     if kind == rules.APPROVED:
-        done = flow.approve(session, team, request, user, at=event.at or now, now=now)
+        done = reviews.approve(session, team, request, user, at=event.at or now, now=now)
         return "review_done" if done else "not_a_reviewer"
     return "ignored"
 
@@ -173,11 +171,11 @@ def _file(session: Session, team: Team, provider: str, pull: PullRequest, link: 
     author = connections.person_id(session, team.workspace_id, provider, pull.author) or f"{provider}:"
     named = [user for login in pull.requested
              if (user := connections.user_for(session, team.workspace_id, provider, login))]
-    form = RequestForm(url=pull.url, summary=pull.title or None,
+    form = reviews.RequestForm(url=pull.url, summary=pull.title or None,
                        specialization=rules.specialization_of(pull, ruleset, team.specializations),
                        size=rules.size_of(pull.changed_lines))
     try:
-        filed, _ = flow.file_pull_request(session, team, form, author_id=author, named=named, source=provider,
+        filed, _ = reviews.file_pull_request(session, team, form, author_id=author, named=named, source=provider,
                                           actor_id=actor, now=now)
     except Invalid as invalid:  # a link that is no http(s) address, a team without specializations
         raise MalformedWebhook(f"cannot file a review request: {invalid}") from None
@@ -248,8 +246,8 @@ def record_gates(session: Session, team: Team, event: Event, *, now: datetime) -
     rows, not_run = [], 0
     for index, record in enumerate(records):
         try:
-            row = ci.parse_gate(record, index, now)
-        except ci.Problem as problem:  # a timestamp from the future, a name too long: that run is skipped
+            row = metrics.parse_gate(record, index, now)
+        except metrics.Problem as problem:  # a timestamp from the future, a name too long: that run is skipped
             log.warning("webhook %s: check %r of %s not recorded: %s", event.provider, record.get("gate"),
                         event.repository, problem.key)
             continue
@@ -277,6 +275,6 @@ def link_login(session: Session, workspace_id: str, provider: str, login: str, u
             request = review_store.get_request(session, workspace_id, link.request_id)
             team = session.get(Team, link.team_id)
             if request is not None and team is not None and request.is_active and \
-                    flow.set_author(session, team, request, user_id, actor_id=actor_id, now=now):
+                    reviews.set_author(session, team, request, user_id, actor_id=actor_id, now=now):
                 moved.append(request)
     return linked, moved

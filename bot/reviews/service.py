@@ -477,7 +477,7 @@ def rate_by_label(session: Session, workspace_id: str, label: str, user_id: str,
     return rate(session, workspace_id, finished[0].id, user_id, score, now=now)
 
 
-# --- for the pull-request flow (bot/reviews_pull_requests.py) -------------------------------------
+# --- for the pull-request flow (bot/reviews/pull_requests.py) -------------------------------------
 def settle_status(session: Session, team: Team, request: ReviewRequest, choice: Choice, *,
                   now: datetime) -> Told | None:
     """Open when the request has a primary reviewer, else waiting (the leads are told when it starts to)."""

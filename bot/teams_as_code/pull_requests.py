@@ -1,4 +1,4 @@
-"""The `pull_requests:` section of a team file (see bot/team_config.py): the team's repositories,
+"""The `pull_requests:` section of a team file (see bot/teams_as_code/service.py): the team's repositories,
 what its labels and paths mean, which checks are quality gates, and who is who on GitHub and GitLab.
 
     pull_requests:
@@ -21,13 +21,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.errors import Phrase, Refusal
-from bot.pull_requests import connections, service
-from bot.pull_requests.rules import Rules
-from bot.team_yaml import Checker, Lines, Path, Problem
-from storage import pull_requests as store
-from storage import teams as team_store
-from storage.pull_requests import PROVIDERS
+from bot import pull_requests
+from bot.core.errors import Phrase, Refusal
+from bot.pull_requests import PROVIDERS, Rules
+from bot.teams_as_code.yaml_file import Checker, Lines, Path, Problem
 from storage.teams import Team
 
 KEY = "pull_requests"
@@ -52,11 +49,11 @@ def export(session: Session, team: Team, people: set[str]) -> dict | None:
     """The section for a team (None when the team has set none of it). `people`: the team's users,
     whose logins are written."""
     repositories: dict[str, list[str]] = {}
-    for row in store.repositories(session, team.workspace_id, team.id):
+    for row in pull_requests.repositories(session, team):
         repositories.setdefault(row.provider, []).append(row.name)
-    rules = connections.rules_of(session, team)
+    rules = pull_requests.rules_of(session, team)
     logins: dict[str, dict[str, str]] = {}
-    for link in store.links_of_users(session, team.workspace_id, people):
+    for link in pull_requests.links_of_people(session, team.workspace_id, people):
         logins.setdefault(link.provider, {})[link.login] = link.user_id
     if not (repositories or logins or rules != Rules()):
         return None
@@ -79,7 +76,7 @@ def read(checker: Checker, data: dict, specializations: list[str], user_pattern)
         path = root + ("repositories", provider)
         for index, name in enumerate(checker.strings({provider: names}, path)):
             try:
-                cleaned = connections.repository_name(provider, name)
+                cleaned = pull_requests.repository_name(provider, name)
             except Refusal as refusal:
                 checker.problems.append(checker.lines.problem(path + (index,), refusal.phrase))
                 continue
@@ -107,7 +104,7 @@ def read(checker: Checker, data: dict, specializations: list[str], user_pattern)
         for login, user in names.items():
             where = path + (str(login),)
             try:
-                cleaned = connections.clean_login(provider, str(login))
+                cleaned = pull_requests.clean_login(provider, str(login))
             except Refusal as refusal:
                 checker.problems.append(checker.lines.problem(where, refusal.phrase))
                 continue
@@ -136,11 +133,10 @@ def problems(session: Session, workspace_id: str, team: Team | None, section: Pu
     found = []
     for provider, names in section.repositories.items():
         for path, name in names:
-            owner_row = store.repository(session, workspace_id, provider, name)
-            if owner_row is not None and (team is None or owner_row.team_id != team.id):
-                owner = team_store.get_team(session, workspace_id, owner_row.team_id)
+            owner = pull_requests.repository_owner(session, workspace_id, provider, name)
+            if owner is not None and (team is None or owner.id != team.id):
                 found.append(lines.problem(path, Phrase("pull_requests.repository_taken",
-                                                        {"repository": name, "team": owner.name if owner else "?"})))
+                                                        {"repository": name, "team": owner.name})))
     return found
 
 
@@ -149,17 +145,17 @@ def apply(session: Session, team: Team, section: PullRequestSection, *, actor_id
     True when anything changed (each change is audited where it is made)."""
     changed = False
     wanted = {(provider, name) for provider, names in section.repositories.items() for _, name in names}
-    current = {(row.provider, row.name) for row in store.repositories(session, team.workspace_id, team.id)}
+    current = {(row.provider, row.name) for row in pull_requests.repositories(session, team)}
     for provider, name in sorted(current - wanted):
-        connections.remove_repository(session, team, provider, name, actor_id=actor_id, workspace_admin=True, now=now)
+        pull_requests.remove_repository(session, team, provider, name, actor_id=actor_id, workspace_admin=True, now=now)
         changed = True
     for provider, name in sorted(wanted - current):
-        connections.add_repository(session, team, provider, name, actor_id=actor_id, workspace_admin=True, now=now)
+        pull_requests.add_repository(session, team, provider, name, actor_id=actor_id, workspace_admin=True, now=now)
         changed = True
-    changed |= connections.save_rules(session, team, section.rules, actor_id=actor_id, now=now)
+    changed |= pull_requests.save_rules(session, team, section.rules, actor_id=actor_id, now=now)
     for provider, names in section.logins.items():
         for login, (_, user) in names.items():
-            linked, _ = service.link_login(session, team.workspace_id, provider, login, user, actor_id=actor_id,
+            linked, _ = pull_requests.link_login(session, team.workspace_id, provider, login, user, actor_id=actor_id,
                                            workspace_admin=True, now=now)
             changed |= linked.changed
     return changed

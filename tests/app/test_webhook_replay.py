@@ -6,10 +6,10 @@ import json
 
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.config import Settings
-from bot.console import TEAM_ID, Console
-from tests.handlers.test_reviews import matrix, requests
+from app.cli import main
+from bot.core.settings import Settings
+from app.console import TEAM_ID, Console
+from tests.handlers.reviews.test_reviews import matrix, requests
 from tests.harness.bot import SIGNING_SECRET
 from tests.harness.teams import make_team
 from tests.harness.webhooks import REPO, connect, github_pull, gitlab_merge_request, link, PROJECT

@@ -11,15 +11,15 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import reviews_sweep
-from bot.pull_requests.rules import Rules
+from bot import reviews
+from bot.pull_requests import Rules
 from storage import outbox
 from storage.audit import AuditEvent
 from storage.metrics import GateResult
 from storage.pull_requests import PullRequestLink, WebhookDelivery
 from storage.reviews import ReviewAssignment, ReviewRequest
 from tests.conftest import both_databases
-from tests.handlers.test_reviews import MONDAY_10, assignments, buttons, card, dms, matrix, requests
+from tests.handlers.reviews.test_reviews import MONDAY_10, assignments, buttons, card, dms, matrix, requests
 from tests.harness.bot import blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.teams import add_reviewer, make_team
@@ -214,11 +214,11 @@ def test_back_to_draft_pauses_the_reminders_and_ready_again_resumes_them(bot, sl
     opened(bot, secret)
     with freeze_time("2026-03-02 10:30:00"):
         paused = deliver_github(bot, secret, github_pull("converted_to_draft", draft=True))
-    reviews_sweep.sweep(bot.db, now=_at("2026-03-02 16:59:00"))  # past 2 h to accept and the 6 h target: silence
+    reviews.sweep(bot.db, now=_at("2026-03-02 16:59:00"))  # past 2 h to accept and the 6 h target: silence
     quiet = [k for k in _keys(bot.db) if ":nudge:" in k or ":stalled:" in k]
     with freeze_time("2026-03-03 09:00:00"):
         resumed = deliver_github(bot, secret, github_pull("ready_for_review"))
-    reviews_sweep.sweep(bot.db, now=_at("2026-03-03 09:01:00"))
+    reviews.sweep(bot.db, now=_at("2026-03-03 09:01:00"))
 
     assert (paused.json["did"], resumed.json["did"], quiet) == (["draft"], ["resumed"], [])
     assert any(":stalled:" in k for k in _keys(bot.db))
@@ -396,13 +396,13 @@ def test_a_form_encoded_delivery_is_read_as_github_sends_it(bot, secret):
 
 
 def test_a_rotated_secret_stops_the_old_one_at_once(bot, team, secret):
-    from bot.pull_requests import connections
+    from bot import pull_requests
     from tests.harness.bot import SIGNING_SECRET
     from tests.harness.webhooks import SETUP_TIME
 
     with bot.db.transaction() as session:
-        new = connections.rotate(session, session.merge(team), "github", key=SIGNING_SECRET, actor_id="UALICE",
-                                 workspace_admin=True, now=SETUP_TIME)
+        new = pull_requests.rotate(session, session.merge(team), "github", key=SIGNING_SECRET, actor_id="UALICE",
+                                   workspace_admin=True, now=SETUP_TIME)
 
     assert deliver_github(bot, secret, github_pull("opened")).status == 401
     with freeze_time(MONDAY_10):

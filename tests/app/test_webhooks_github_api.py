@@ -7,9 +7,9 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.timeutil import utcnow
+from bot.core.timeutil import utcnow
 from storage import outbox
-from tests.handlers.test_reviews import MONDAY_10, matrix
+from tests.handlers.reviews.test_reviews import MONDAY_10, matrix
 from tests.harness.bot import BotUnderTest
 from tests.harness.github_api import FakeGitHubApi
 from tests.harness.webhooks import REPO, connect, deliver_github, github_pull, link
@@ -85,7 +85,7 @@ def test_githubs_rate_limit_is_waited_out_as_it_says(bot, github, secret):
 # --- paths: the files a pull request changes ---------------------------------------------------------
 @pytest.fixture
 def paths_secret(bot):
-    from bot.pull_requests.rules import Rules
+    from bot.pull_requests import Rules
     from tests.harness.teams import add_reviewer
 
     team = matrix(bot.db)
@@ -100,7 +100,7 @@ def test_a_team_that_maps_paths_gets_the_request_filed_by_the_files_github_lists
     with freeze_time(MONDAY_10):
         reply = deliver_github(bot, paths_secret, github_pull("opened", labels=()))
 
-    from tests.handlers.test_reviews import card, requests
+    from tests.handlers.reviews.test_reviews import card, requests
 
     assert reply.json["did"] == ["waiting_for_files"]
     [request] = requests(bot.db)
@@ -112,7 +112,7 @@ def test_a_team_that_maps_paths_gets_the_request_filed_by_the_files_github_lists
 
 def test_a_label_that_decides_needs_no_files_and_a_github_that_refuses_them_files_it_by_the_default(
         bot, github, paths_secret):
-    from tests.handlers.test_reviews import requests
+    from tests.handlers.reviews.test_reviews import requests
 
     github.fail(404)
     with freeze_time(MONDAY_10):
@@ -124,7 +124,7 @@ def test_a_label_that_decides_needs_no_files_and_a_github_that_refuses_them_file
 
 
 def test_a_pull_request_back_to_draft_while_its_files_are_asked_for_is_filed_when_ready(bot, github, paths_secret):
-    from tests.handlers.test_reviews import requests
+    from tests.handlers.reviews.test_reviews import requests
 
     github.fail(503)  # the first list waits to be retried
     github.files[12] = ["schema.sql"]

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from storage.metrics import GateResult
 from storage.pull_requests import WebhookDelivery
-from tests.handlers.test_reviews import MONDAY_10, assignments, buttons, card, dms, matrix, requests
+from tests.handlers.reviews.test_reviews import MONDAY_10, assignments, buttons, card, dms, matrix, requests
 from tests.harness.databases import count_rows
 from tests.harness.webhooks import PROJECT, connect, deliver_gitlab, gitlab_merge_request, gitlab_pipeline, link
 

@@ -15,9 +15,9 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.pull_requests.rules import Rules
+from bot.pull_requests import Rules
 from storage.metrics import GateResult
-from tests.handlers.test_reviews import assignments, card, dms, matrix, requests
+from tests.handlers.reviews.test_reviews import assignments, card, dms, matrix, requests
 from tests.harness.webhooks import connect, deliver_github, link, octokit_payload
 
 OPENED_AT = "2019-05-15 15:20:33"  # the example pull request's created_at

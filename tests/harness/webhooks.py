@@ -16,7 +16,7 @@ import pytest
 
 from app import webhook_requests
 from bot.pull_requests import connections
-from bot.pull_requests.rules import Rules
+from bot.pull_requests import Rules
 from storage import teams as team_store
 from storage.db import Database
 from storage.teams import Team

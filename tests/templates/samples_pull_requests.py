@@ -4,7 +4,7 @@ extremes (200 repositories with long names, rules with 10,000-character names)."
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from bot.pull_requests.rules import Rules
+from bot.pull_requests import Rules
 from storage.pull_requests import LoginLink, WebhookConnection
 from tests.templates.samples import LONG, MANY
 

@@ -4,7 +4,7 @@ import re
 
 from sqlmodel import select
 
-from bot.pull_requests import connections
+from bot import pull_requests
 from storage.audit import AuditEvent
 from storage.pull_requests import LoginLink, Repository, WebhookConnection
 from tests.harness.bot import SIGNING_SECRET, blocks_text
@@ -38,8 +38,8 @@ def test_a_lead_gets_the_webhook_url_events_and_a_secret_shown_once(bot):
     assert SECRET.findall(second) == [] and "rotate" in second
     with bot.db.transaction() as session:
         [row] = session.exec(select(WebhookConnection)).all()
-    assert secret not in (row.salt, row.secret_hash) and row.secret_hash == connections.hash_secret(secret)
-    assert connections.secret_for(SIGNING_SECRET, row.salt) == secret
+    assert secret not in (row.salt, row.secret_hash) and row.secret_hash == pull_requests.hash_secret(secret)
+    assert pull_requests.secret_for(SIGNING_SECRET, row.salt) == secret
 
 
 def test_the_url_is_the_public_one_when_it_is_set(bot, database, slack):

@@ -20,16 +20,28 @@ from typing import Iterable
 
 from sqlmodel import Session
 
-from bot import assignment as rule
-from bot import reviews
-from bot import reviews_notify as notify
 from bot import teams
-from bot.assignment import Candidate
-from bot.reviews import Filed, RequestForm
+from bot.reviews import messages as notify
+from bot.reviews import rules as rule
+from bot.reviews import service as reviews
+from bot.reviews.rules import Candidate, RequestForm
+from bot.reviews.service import Filed
 from storage import audit
 from storage import reviews as store
-from storage.reviews import (ACCEPTED, ASSIGNED, CLOSED, DONE, FINISHED, MERGED, PRIMARY, REMOVED, SECONDARY, WITHDRAWN,
-                             ReviewAssignment, ReviewRequest)
+from storage.reviews import (
+    ACCEPTED,
+    ASSIGNED,
+    CLOSED,
+    DONE,
+    FINISHED,
+    MERGED,
+    PRIMARY,
+    REMOVED,
+    SECONDARY,
+    WITHDRAWN,
+    ReviewAssignment,
+    ReviewRequest,
+)
 from storage.teams import Team
 
 # Why someone named on the code host did not become a reviewer.
@@ -245,7 +257,7 @@ def _name(session: Session, team: Team, request: ReviewRequest, user_id: str, *,
     candidate = Candidate(user_id=user_id, tier=row.tier, specializations=tuple(row.specializations),
                           capacity=row.capacity, open_reviews=store.open_counts(session, team.workspace_id,
                                                                                  [user_id])[user_id],
-                          away=teams.is_away(row, reviews.local_today(team, now)))
+                          away=teams.is_away(row, teams.local_today(team, now)))
     if candidate.away:
         return Named(user_id, why_not=AWAY)
     if candidate.is_full:
@@ -262,7 +274,7 @@ def _name(session: Session, team: Team, request: ReviewRequest, user_id: str, *,
                                   reviewer_id=user_id, role=role, tier=row.tier, assigned_at=now, requested_on=source)
     session.add(assignment)
     session.flush()
-    audit.record(session, workspace_id=team.workspace_id, actor_id=reviews.BOT_ACTOR, entity_type="review",
+    audit.record(session, workspace_id=team.workspace_id, actor_id=audit.BOT_ACTOR, entity_type="review",
                  entity_id=request.id, action="assigned", at=now,
                  after={"reviewer": user_id, "role": role, "requested_on": source})
     return Named(user_id, assignment=assignment, replaced=replaced)

@@ -3,11 +3,11 @@
 import yaml
 from sqlmodel import select
 
-from bot.pull_requests import connections
-from bot.pull_requests.rules import Rules
+from bot import pull_requests
+from bot.pull_requests import Rules
 from storage.pull_requests import LoginLink, Repository
 from storage.teams import Team
-from tests.bot.test_teams_config import export, import_, line_of, problems
+from tests.bot.teams_as_code.test_service import export, import_, line_of, problems
 from tests.harness.teams import add_reviewer, make_team
 from tests.harness.webhooks import PROJECT, REPO, connect, link
 
@@ -20,7 +20,7 @@ def mapping(db):
         team = session.exec(select(Team).where(Team.name == "Payments")).one()
         repos = sorted((r.provider, r.name) for r in session.exec(select(Repository)))
         logins = sorted((l.provider, l.login, l.user_id) for l in session.exec(select(LoginLink)))
-        return repos, connections.rules_of(session, team), logins
+        return repos, pull_requests.rules_of(session, team), logins
 
 
 def connected(db):
