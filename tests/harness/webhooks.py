@@ -5,6 +5,7 @@ octokit/webhooks, and deliveries signed as the providers sign them, posted over 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -87,12 +88,18 @@ def octokit_payload(name: str) -> bytes:
     if not (mirror / "HEAD").exists() and not (mirror / ".git").exists():
         pytest.skip(f"no octokit/webhooks mirror at {mirror} (set {OCTOKIT_ENV} to a clone or git directory of "
                     f"github.com/octokit/webhooks): GitHub's example payloads are read from it")
-    git_dir = mirror / ".git" if (mirror / ".git").exists() else mirror
-    found = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"HEAD:payload-examples/api.github.com/{name}"],
-                           capture_output=True, timeout=30)
-    if found.returncode != 0:
+    found = _git_show(mirror, f"payload-examples/api.github.com/{name}")
+    if found is None:
         pytest.skip(f"the octokit/webhooks mirror at {mirror} has no payload-examples/api.github.com/{name}")
-    return found.stdout
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def _git_show(mirror: Path, path: str) -> bytes | None:
+    """One `git show` per example for the whole run, however many tests read it."""
+    git_dir = mirror / ".git" if (mirror / ".git").exists() else mirror
+    found = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"HEAD:{path}"], capture_output=True, timeout=30)
+    return found.stdout if found.returncode == 0 else None
 
 
 # --- payloads as GitHub documents them (docs.github.com: webhook events and payloads) ------------------

@@ -1,4 +1,4 @@
-"""/qms setup github|gitlab and /qms link, through signed requests over HTTP."""
+"""/qms setup github|gitlab, through signed requests over HTTP."""
 
 import re
 
@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from bot import pull_requests
 from storage.audit import AuditEvent
-from storage.pull_requests import LoginLink, Repository, WebhookConnection
+from storage.pull_requests import Repository, WebhookConnection
 from tests.harness.bot import SIGNING_SECRET, blocks_text
 from tests.harness.databases import count_rows
 from tests.harness.teams import make_team
@@ -42,7 +42,7 @@ def test_a_lead_gets_the_webhook_url_events_and_a_secret_shown_once(bot):
     assert pull_requests.secret_for(SIGNING_SECRET, row.salt) == secret
 
 
-def test_the_url_is_the_public_one_when_it_is_set(bot, database, slack):
+def test_the_url_is_the_public_one_when_it_is_set(database, slack):
     from tests.harness.bot import BotUnderTest
 
     public = BotUnderTest(database, slack, env={"PUBLIC_URL": "https://qms.example.com/"})
@@ -105,33 +105,3 @@ def test_an_unknown_setup_word_gets_the_usage(bot):
 
     assert "`sideways` is not a `/qms setup gitlab` command" in setup(bot, "gitlab sideways")
     assert "github" in setup(bot, "help")  # /qms setup help lists it among the setup commands
-
-
-def test_people_link_themselves_and_a_lead_links_others(bot):
-    make_team(bot.db)  # alice leads, bob manages
-
-    mine = bot.command("link github Octocat", user="dave").json["text"]
-    theirs = bot.command("link gitlab jsmith <@UEVE|eve>", user="alice").json["text"]
-    refused = bot.command("link github hubot <@UEVE|eve>", user="dave").json["text"]
-    stolen = bot.command("link github octocat", user="frank").json["text"]
-    listed = blocks_text(bot.command("link", user="dave").json)
-
-    assert "`octocat` on GitHub is you now" in mine
-    assert "`jsmith` on GitLab is <@UEVE> now" in theirs
-    assert "Only a team lead or engineering manager of <@UEVE>'s team" in refused
-    assert "Only a team lead or engineering manager of <@UDAVE>'s team" in stolen
-    assert "`octocat` on GitHub" in listed
-    with bot.db.transaction() as session:
-        assert sorted((l.provider, l.login, l.user_id) for l in session.exec(select(LoginLink))) == [
-            ("github", "octocat", "UDAVE"), ("gitlab", "jsmith", "UEVE")]
-    gone = bot.command("link github remove octocat", user="dave").json["text"]
-    assert "no longer linked to <@UDAVE>" in gone and count_rows(bot.db, LoginLink) == 1
-
-
-def test_a_login_that_is_no_login_or_a_bot_is_refused(bot):
-    make_team(bot.db)
-
-    assert "is not a GitHub login" in bot.command("link github not/a/login", user="dave").json["text"]
-    assert "is a bot" in bot.command("link github robo <@UROBOT|robot>", user="alice").json["text"]
-    assert "neither `github` nor `gitlab`" in blocks_text(bot.command("link bitbucket me", user="dave").json)
-    assert count_rows(bot.db, LoginLink) == 0
