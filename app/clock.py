@@ -21,9 +21,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.services import Runtime
-from bot import digests, incidents, reviews, risks
+from bot import digests, incidents, pull_requests, reviews, risks
 from bot.core.timeutil import utcnow
-from storage import pull_requests, runtime
+from storage import runtime
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,7 @@ def _deliver_outbox(services: Runtime, now: datetime) -> None:
 def _forget_old_events(services: Runtime, now: datetime) -> None:
     with services.db.transaction() as session:
         runtime.forget_events_before(session, now - runtime.event_retention())
-        # GitHub redelivers from its UI for 3 days; a week of delivery IDs is ample.
-        pull_requests.forget_deliveries_before(session, now - timedelta(days=7))
+        pull_requests.forget_old_deliveries(session, now=now)  # webhook deliveries: a week's IDs
 
 
 # The job registry: each domain's scheduled work, in one list. Later issues add their sweeps

@@ -41,8 +41,10 @@ from bot.pull_requests.rules import (
     specialization_of,
 )
 from bot.pull_requests.service import (
+    DELIVERY_RETENTION,
     OUTBOX_RESULTS,
     Handled,
+    forget_old_deliveries,
     handle,
     link_login,
 )
@@ -50,9 +52,9 @@ from bot.pull_requests.service import (
 PROVIDERS = (GITHUB, GITLAB)
 
 __all__ = [
-    "add_repository", "clean_login", "connect", "connection", "GITHUB", "github_sender", "GITLAB", "gitlab_sender",
-    "handle", "Handled", "hash_secret", "link_login", "Linked", "links_of", "links_of_people", "MalformedWebhook",
-    "OUTBOX_RESULTS", "PROVIDER_NAMES", "PROVIDERS", "provider_named", "remove_repository", "repositories",
-    "repository_name", "repository_owner", "rotate", "Rules", "rules_of", "save_rules", "secret_for",
-    "size_of", "specialization_of", "unlink_login",
+    "add_repository", "clean_login", "connect", "connection", "DELIVERY_RETENTION", "forget_old_deliveries",
+    "GITHUB", "github_sender", "GITLAB", "gitlab_sender", "handle", "Handled", "hash_secret", "link_login",
+    "Linked", "links_of", "links_of_people", "MalformedWebhook", "OUTBOX_RESULTS", "provider_named",
+    "PROVIDER_NAMES", "PROVIDERS", "remove_repository", "repositories", "repository_name", "repository_owner",
+    "rotate", "Rules", "rules_of", "save_rules", "secret_for", "size_of", "specialization_of", "unlink_login",
 ]

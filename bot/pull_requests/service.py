@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Outbox methods the sender calls GitHub's REST API for (with GITHUB_TOKEN set).
 GITHUB_REVIEWERS = "github.request_reviewers"
 GITHUB_FILES = "github.pull_files"  # a pull request's changed paths, for a team whose rules map paths
+# GitHub redelivers from its UI for 3 days; a week of delivery IDs is ample.
+DELIVERY_RETENTION = timedelta(days=7)
 
 
 @dataclass
@@ -86,6 +88,11 @@ def handle(session: Session, sender: WebhookConnection, provider: str, event_nam
         handled.team = team.name
         handled.did.append(_apply(session, team, event, handled, github_api=github_api, now=now))
     return handled
+
+
+def forget_old_deliveries(session: Session, *, now: datetime) -> int:
+    """Forget the IDs of deliveries older than DELIVERY_RETENTION (the clock's events.forget)."""
+    return store.forget_deliveries_before(session, now - DELIVERY_RETENTION)
 
 
 def _apply(session: Session, team: Team, event: Event, handled: Handled, *, github_api: bool,
