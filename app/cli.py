@@ -203,7 +203,7 @@ def status() -> None:
         sys.exit(1)
 
 
-# --- teams as code (bot/teams_as_code.py) -------------------------------------------------------
+# --- teams as code (bot/teams_as_code/) ---------------------------------------------------------
 @main.group()
 def team() -> None:
     """Teams as code: export a team to YAML, import (or just check) a YAML file, list teams."""
