@@ -56,7 +56,7 @@ def project_modules(root: Path) -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
         for path in (root / package).rglob("*.py"):
-            if "migrations" not in path.parts:
+            if "versions" not in path.parts:  # migrations' revisions import only Alembic
                 found[module_name(path, root)] = path
     return found
 

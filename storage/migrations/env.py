@@ -1,5 +1,7 @@
 """Alembic environment: `qms-bot migrate` passes its engine in; `alembic` on the command line
-reads DATABASE_URL like the bot does."""
+works on the database DATABASE_URL names."""
+
+import os
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -28,9 +30,11 @@ def _engine():
     engine = config.attributes.get("engine")
     if engine is not None:
         return engine
-    from bot.core.settings import Settings
-
-    return create_engine(Settings.from_env().database_url)
+    # Run as `alembic …` from a shell (README: adding a migration), on the database DATABASE_URL names.
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("alembic: set DATABASE_URL to the database to work on, e.g. sqlite:///dev.db")
+    return create_engine(url)
 
 
 def run_migrations_offline() -> None:
