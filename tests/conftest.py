@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+
 import freezegun
+import freezegun.api
 import pytest
 
 from app.local_slack import LocalSlack
@@ -15,21 +18,31 @@ from tests.harness.databases import PG_ENV, PostgresDatabase, SqliteTemplate, po
 freezegun.configure(extend_ignore_list=["waitress", "http.server", "socketserver", "selectors"])
 
 
-def _real_time_once_a_freeze_ends(should_use_real_time=freezegun.api._should_use_real_time):
-    """freezegun checks that a freeze is on, then reads its ignore list: a freeze that ends on the test's
-    thread in between (stop() pops the list) raises IndexError on the server's thread, which kills the
-    HTTP server's loop, and the test's next request times out. Once a freeze has ended, time is real."""
-
-    def checked() -> bool:
-        try:
-            return should_use_real_time()
-        except IndexError:
+def _should_use_real_time() -> bool:
+    """freezegun's own check, reading the freeze's ignore list once. freezegun checks that a freeze is on,
+    then reads the list: a freeze that ends on the test's thread in between (stop() pops the list) raised
+    IndexError on the HTTP server's thread, which killed its loop, and the test's next request timed out."""
+    limit = freezegun.api.call_stack_inspection_limit
+    if not limit:
+        return False
+    try:
+        ignored = freezegun.api.ignore_lists[-1]
+    except IndexError:  # the freeze has ended
+        return True
+    if not ignored:
+        return False
+    frame = inspect.currentframe().f_back.f_back  # who asked fake_time (or its siblings) for the time
+    for _ in range(limit):
+        if frame is None:
+            break
+        name = frame.f_globals.get("__name__")
+        if name and name.startswith(ignored):
             return True
+        frame = frame.f_back
+    return False
 
-    return checked
 
-
-freezegun.api._should_use_real_time = _real_time_once_a_freeze_ends()
+freezegun.api._should_use_real_time = _should_use_real_time
 
 both_databases = pytest.mark.parametrize("database", ["sqlite", "postgres"], indirect=True)
 
