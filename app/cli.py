@@ -89,7 +89,8 @@ def main() -> None:
 
     Settings come from the environment (see README): SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
     SLACK_APP_TOKEN, DATABASE_URL (default sqlite:///qms.db), SLACK_API_URL, PORT (default 3000),
-    QMS_TIMEZONE (default UTC), LOG_LEVEL (default INFO).
+    QMS_TIMEZONE (default UTC), LOG_LEVEL (default INFO), and for GitHub and GitLab webhooks
+    PUBLIC_URL, WEBHOOK_SECRET_KEY, GITHUB_TOKEN, GITHUB_API_URL.
     """
 
 
@@ -97,7 +98,8 @@ def main() -> None:
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
 @click.option("--threads", default=8, show_default=True, help="Worker threads of the HTTP server.")
 def serve(host: str, threads: int) -> None:
-    """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock."""
+    """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
+    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects."""
     import waitress
 
     from app.services import build_runtime
@@ -301,6 +303,72 @@ def _plain(mrkdwn: str) -> str:
 
     text = re.sub(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>", r"\1", mrkdwn)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# --- webhooks (app/webhooks.py) ---------------------------------------------------------------
+@main.group()
+def webhook() -> None:
+    """GitHub and GitLab webhooks: replay a payload file as if they had sent it."""
+
+
+@webhook.command("replay")
+@click.argument("file", type=click.File("rb"))
+@click.option("--event", default=None, metavar="NAME",
+              help="X-GitHub-Event (pull_request, pull_request_review, check_run, …) or X-Gitlab-Event; "
+                   "guessed from the payload when left out.")
+@click.option("--gitlab", is_flag=True, help="Send it as GitLab would (X-Gitlab-Token), to /webhooks/gitlab.")
+@click.option("--url", default=None, metavar="URL",
+              help="Where `qms-bot serve` runs. Default: PUBLIC_URL, else http://localhost:$PORT.")
+@click.option("--secret", envvar="QMS_WEBHOOK_SECRET", default=None, metavar="SECRET",
+              help="The webhook secret to sign with (or QMS_WEBHOOK_SECRET). Default: the secret of the team "
+                   "whose repository the payload names, made from this database and WEBHOOK_SECRET_KEY "
+                   "(or SLACK_SIGNING_SECRET), as serve does.")
+@click.option("--delivery", default=None, metavar="ID",
+              help="The delivery ID (a new one when left out; give the same one twice to see a redelivery "
+                   "handled once).")
+def webhook_replay(file, event: str | None, gitlab: bool, url: str | None, secret: str | None,
+                   delivery: str | None) -> None:
+    """Send a payload FILE to the running app, signed as GitHub (or GitLab) signs it.
+
+    `qms-bot webhook replay opened.json` posts it to /webhooks/github and prints the answer; the
+    flow (review request, card, DMs) is the one a real delivery runs. Exits 1 unless the answer is 2xx.
+    """
+    import urllib.error
+    import urllib.request
+
+    from app import webhook_requests
+
+    provider = "gitlab" if gitlab else "github"
+    body = file.read()
+    payload = webhook_requests.load(body)
+    settings = load_settings()
+    if secret is None:
+        if not settings.webhook_key:
+            raise Stop("no secret to sign with: give --secret, or set WEBHOOK_SECRET_KEY (or SLACK_SIGNING_SECRET) "
+                       "as for serve")
+        db = ready_database(settings)
+        with db.transaction() as session:
+            secret = webhook_requests.secret_for_payload(session, payload, provider, key=settings.webhook_key)
+        if secret is None:
+            raise Stop(f"no team has {webhook_requests.repository_of(payload, provider) or 'the repository'} "
+                       f"and a {provider} webhook: `/qms setup {provider} add …` first, or give --secret")
+    event = event or webhook_requests.event_of(payload, provider)
+    headers = webhook_requests.github_headers(secret, body, event=event, delivery=delivery) if provider == "github" \
+        else webhook_requests.gitlab_headers(secret, event=event, delivery=delivery)
+    target = f"{(url or settings.webhook_url).rstrip('/')}/webhooks/{provider}"
+    request = urllib.request.Request(target, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, answer = response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        status, answer = error.code, error.read().decode("utf-8", "replace")
+    except OSError as error:
+        raise Stop(f"cannot reach {target}: {getattr(error, 'reason', error)}") from None
+    click.echo(f"{event} → {target}: HTTP {status} {answer.strip()}")
+    if not 200 <= status < 300:
+        sys.exit(1)
+
+
 @main.group()
 def export() -> None:
     """Write records locally, as evidence for audits (risks, ...)."""

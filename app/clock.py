@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.services import Runtime
-from bot import digests, incidents, reviews, risks
+from bot import digests, incidents, pull_requests, reviews, risks
 from bot.core.timeutil import utcnow
 from storage import runtime
 
@@ -42,6 +42,7 @@ def _deliver_outbox(services: Runtime, now: datetime) -> None:
 def _forget_old_events(services: Runtime, now: datetime) -> None:
     with services.db.transaction() as session:
         runtime.forget_events_before(session, now - runtime.event_retention())
+        pull_requests.forget_old_deliveries(session, now=now)  # webhook deliveries: a week's IDs
 
 
 # The job registry: each domain's scheduled work, in one list. Later issues add their sweeps

@@ -32,6 +32,7 @@ PEOPLE = [  # the seed's review matrix, so the examples of the guide work as the
 CHANNELS = ["general", "payments", "platform", "incidents", "qms-digest"]
 TEAM_ID = "T0LOCAL"
 CLEAR = "-"  # typed for an optional field: empty it (Enter keeps what is there)
+CONSOLE_WEBHOOK_KEY = "qms-console-webhook-key"
 
 HELP = """\
 Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident list`.
@@ -40,6 +41,9 @@ Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident
   in CHANNEL       type in another channel (`channels` lists them)
   users, channels  who and where
   home             open the bot's App Home tab
+  webhook FILE     send a GitHub webhook payload file, signed as GitHub would (add --gitlab for
+                   GitLab, --event NAME to name its event); its repository must be a team's:
+                   `/qms setup github add owner/name`
   help             this text
 In a form, Enter keeps a field's current value and - empties it.
   quit             leave (Ctrl-D works too)"""
@@ -72,8 +76,11 @@ class Console:
         for name in CHANNELS:
             self.slack.add_channel("C" + name.upper().replace("-", ""), name, members=people)
         self.secret = secrets.token_hex(16)
+        # Webhook secrets are made from a key: a fixed one here, so that they outlive the console's run
+        # (its Slack signing secret is new each time).
         local = replace(settings, slack_api_url=self.slack.api_url, slack_signing_secret=self.secret,
-                        slack_bot_token="xoxb-local-console")
+                        slack_bot_token="xoxb-local-console",
+                        webhook_secret_key=settings.webhook_secret_key or CONSOLE_WEBHOOK_KEY)
         self.services = build_runtime(local)
         self.app = build_app(self.services, signing_secret=self.secret)
         self.user = self._user(user_name)
@@ -109,7 +116,7 @@ class Console:
             "help": lambda _: self.say(HELP), "as": self.switch_user, "in": self.switch_channel,
             "users": lambda _: self.say(", ".join(f"{u['name']} ({u['real_name']})" for u in self._people())),
             "channels": lambda _: self.say(", ".join("#" + c["name"] for c in self._channels())),
-            "press": self.press, "home": lambda _: self.open_home(),
+            "press": self.press, "home": lambda _: self.open_home(), "webhook": self.webhook,
         }
         if word in actions:
             return actions[word](rest.strip())
@@ -163,6 +170,39 @@ class Console:
             channel_id=control.channel, message=control.message, view=control.view)
         self.controls = []
         self.dispatch(slack_requests.interaction(payload))
+
+    def webhook(self, args: str) -> None:
+        """A payload file through POST /webhooks/github (or gitlab), signed with its team's secret."""
+        from app import webhook_requests
+        from app.web import create_web_app
+
+        words = args.split()
+        gitlab = "--gitlab" in words
+        event = words[words.index("--event") + 1] if "--event" in words[:-1] else None
+        paths = [w for i, w in enumerate(words) if not w.startswith("--") and (i == 0 or words[i - 1] != "--event")]
+        if len(paths) != 1:
+            return self.say("Usage: webhook FILE [--gitlab] [--event NAME]")
+        try:
+            with open(paths[0], "rb") as file:
+                body = file.read()
+        except OSError as error:
+            return self.say(f"Cannot read {paths[0]}: {error.strerror}.")
+        provider = "gitlab" if gitlab else "github"
+        payload = webhook_requests.load(body)
+        with self.services.db.transaction() as session:
+            secret = webhook_requests.secret_for_payload(session, payload, provider,
+                                                         key=self.services.settings.webhook_key)
+        if secret is None:
+            return self.say(f"No team has {webhook_requests.repository_of(payload, provider) or 'its repository'} "
+                            f"with a {provider} webhook yet: `/qms setup {provider} add …` in the team's channel.")
+        event = event or webhook_requests.event_of(payload, provider)
+        headers = webhook_requests.github_headers(secret, body, event=event) if provider == "github" \
+            else webhook_requests.gitlab_headers(secret, event=event)
+        web = create_web_app(self.app, self.services, signing_secret=self.secret)
+        answer = web.test_client().post(f"/webhooks/{provider}", data=body, headers=headers)
+        self.services.wait_idle()
+        self.say(f"({event}: HTTP {answer.status_code} {answer.get_data(as_text=True).strip()})")
+        self.show_new_calls()
 
     def open_home(self) -> None:
         """What Slack sends when you open the bot's Home tab."""

@@ -20,14 +20,18 @@ of the same message (the older was retried after the newer went out) is dropped,
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import socket
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 from urllib.error import URLError
+from urllib.parse import quote
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -49,6 +53,7 @@ class DeliveryReport:
     sent: int = 0
     retry: int = 0
     dead: int = 0
+    followed: int = 0  # answers handed on (`on_result`)
 
     def count(self, status: str) -> None:
         setattr(self, status, getattr(self, status) + 1)
@@ -62,6 +67,7 @@ class _Outcome:
     counts_as_attempt: bool = True
     channel: str | None = None
     ts: str | None = None
+    result: dict[str, Any] | None = None  # what a github.* call answered, for `on_result`
 
 
 class _RefNotYetKnown(Exception):
@@ -78,14 +84,27 @@ class _Superseded(Exception):
 
 class OutboxSender:
     def __init__(self, db: Database, client: WebClient, *, worker: str | None = None, lease: timedelta = LEASE,
-                 monotonic=time.monotonic):
+                 monotonic=time.monotonic, github: "GitHubApi | None" = None,
+                 on_result: dict[str, Callable[..., None]] | None = None):
         self.db = db
         self.client = client
+        self.github = github  # for the rows whose method is github.* (None: GITHUB_TOKEN is not set)
+        # By method: who is handed a call's answer (None when it was given up), in the transaction that
+        # records the row as sent or dead, so that what follows from it happens once.
+        self.on_result = on_result or {}
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease = lease
         self.monotonic = monotonic  # real elapsed time, whatever `now` the caller passes
 
     def deliver_due(self, *, now: datetime, limit: int = 50) -> DeliveryReport:
+        report = self._deliver_batch(now=now, limit=limit)
+        if report.followed:  # an answer queued messages of its own (a filed request's card): send them too
+            more = self._deliver_batch(now=now, limit=limit)
+            report.sent, report.retry, report.dead = (report.sent + more.sent, report.retry + more.retry,
+                                                      report.dead + more.dead)
+        return report
+
+    def _deliver_batch(self, *, now: datetime, limit: int) -> DeliveryReport:
         report = DeliveryReport()
         claimed_at = self.monotonic()
         with self.db.transaction() as session:
@@ -97,6 +116,10 @@ class OutboxSender:
             outcome = self._send(message)
             with self.db.transaction() as session:
                 self._record(session, message, outcome, now=now)
+                follow = self.on_result.get(message.method)
+                if follow is not None and outcome.status in ("sent", "dead"):
+                    follow(session, message, outcome.result if outcome.status == "sent" else None, now=now)
+                    report.followed += 1
             report.count(outcome.status)
         return report
 
@@ -130,11 +153,15 @@ class OutboxSender:
             return _Outcome("sent", error="superseded by a newer update")
         except SlackApiError as error:
             return _classify(error)
+        except GitHubApiError as error:
+            return error.outcome()
         except (URLError, SlackRequestError, OSError) as error:
             return _Outcome("retry", f"network: {error}")
         except Exception as error:  # a bug or a malformed row: retried a few times, then dead, never stuck
             log.exception("outbox %s: unexpected error", message.key)
             return _Outcome("retry", f"unexpected: {error!r}")
+        if message.method.startswith("github."):
+            return _Outcome("sent", result=response)
         return _Outcome("sent", channel=response.get("channel"), ts=response.get("ts"))
 
     def _resolve_refs(self, message: OutboxMessage) -> dict[str, Any]:
@@ -155,6 +182,10 @@ class OutboxSender:
         return args
 
     def _call(self, method: str, args: dict[str, Any]):
+        if method.startswith("github."):
+            if self.github is None:
+                raise GitHubApiError(0, "GITHUB_TOKEN is not set")
+            return self.github.call(method, args)
         if method == outbox.FILE_UPLOAD:
             content = base64.b64decode(args.pop("content_base64"))
             if args.get("channel", "")[:1] in ("U", "W"):  # a file for a person goes to their DM
@@ -180,3 +211,92 @@ def _classify(error: SlackApiError) -> _Outcome:
     if status >= 500 or code in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
         return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
     return _Outcome("dead", f"Slack refused: {code or status}")
+
+
+# --- GitHub's REST API, for the rows whose method is github.* --------------------------------------
+class GitHubApiError(Exception):
+    """GitHub refused or failed a call: 429, a rate-limited 403 and 5xx are retried, the rest is final."""
+
+    def __init__(self, status: int, message: str, *, retry_after: timedelta | None = None):
+        super().__init__(f"GitHub answered {status}: {message}" if status else message)
+        self.status, self.retry_after = status, retry_after
+
+    def outcome(self) -> _Outcome:
+        if self.status == 429 or self.status >= 500 or self.retry_after is not None:
+            return _Outcome("retry", str(self), retry_after=self.retry_after)
+        return _Outcome("dead", str(self))
+
+
+class GitHubApi:
+    """The few GitHub REST calls the bot makes (https://docs.github.com/rest), one attempt each: the
+    outbox schedules the retries. `base_url` is https://api.github.com/, or GitHub Enterprise's
+    https://HOST/api/v3/."""
+
+    CALLS = {"github.request_reviewers": "request_reviewers", "github.pull_files": "pull_files"}
+    FILES_MAX = 300  # three pages: enough to tell what a change is about
+
+    def __init__(self, token: str, base_url: str, *, timeout: float = 10.0):
+        self.token, self.base_url, self.timeout = token, base_url if base_url.endswith("/") else base_url + "/", timeout
+
+    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        name = self.CALLS.get(method)
+        if name is None:
+            raise GitHubApiError(0, f"no GitHub call {method!r}")
+        return getattr(self, name)(**args)
+
+    def request_reviewers(self, repository: str, number: int, reviewers: list[str]) -> dict[str, Any]:
+        """POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers"""
+        path = f"repos/{quote(repository, safe='/')}/pulls/{int(number)}/requested_reviewers"
+        self._post(path, {"reviewers": reviewers})
+        return {}
+
+    def pull_files(self, repository: str, number: int, **_snapshot: Any) -> dict[str, Any]:
+        """GET /repos/{owner}/{repo}/pulls/{number}/files: the paths a pull request changes."""
+        files: list[str] = []
+        path = f"repos/{quote(repository, safe='/')}/pulls/{int(number)}/files?per_page=100&page="
+        for page in range(1, self.FILES_MAX // 100 + 1):
+            found = self._call("GET", path + str(page))
+            if not isinstance(found, list):
+                raise GitHubApiError(0, "GitHub's list of files is not a list")
+            files += [item["filename"] for item in found if isinstance(item, dict) and isinstance(item.get("filename"), str)]
+            if len(found) < 100:
+                break
+        return {"files": files}
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        self._call("POST", path, body)
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            self.base_url + path, data=json.dumps(body).encode() if body is not None else None, method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
+                     "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
+                     "User-Agent": "qms-bot"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = response.read()
+        except urllib.error.HTTPError as error:
+            raise GitHubApiError(error.code, _github_message(error), retry_after=_rate_limited(error)) from None
+        try:
+            return json.loads(answer or b"null")
+        except ValueError:
+            raise GitHubApiError(0, "GitHub's answer is not JSON") from None
+
+
+def _github_message(error) -> str:
+    try:
+        return str(json.loads(error.read() or b"{}").get("message", ""))[:300]
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _rate_limited(error) -> timedelta | None:
+    """How long to wait when GitHub says its rate limit is spent (429, or 403 with no requests left)."""
+    headers = error.headers or {}
+    if error.code not in (403, 429):
+        return None
+    if headers.get("Retry-After", "").isdigit():
+        return timedelta(seconds=max(int(headers["Retry-After"]), 1))
+    if headers.get("X-RateLimit-Remaining") == "0" and headers.get("X-RateLimit-Reset", "").isdigit():
+        return timedelta(seconds=max(int(headers["X-RateLimit-Reset"]) - int(time.time()), 1))
+    return timedelta(minutes=1) if error.code == 429 else None

@@ -15,7 +15,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from app.sender import OutboxSender
+from app.sender import GitHubApi, OutboxSender
+from bot import pull_requests
 from bot.core.settings import Settings
 from bot.core.timeutil import utcnow
 from handlers.core.deps import Services
@@ -59,7 +60,9 @@ def build_runtime(settings: Settings, *, db: Database | None = None) -> Runtime:
     )
     # The sender schedules its own retries (a later not_before), so its client never sleeps.
     outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
-    return Runtime(settings=settings, db=db, slack=interactive, sender=OutboxSender(db, outgoing))
+    github = GitHubApi(settings.github_token, settings.github_api_url) if settings.github_token else None
+    sender = OutboxSender(db, outgoing, github=github, on_result=pull_requests.OUTBOX_RESULTS)
+    return Runtime(settings=settings, db=db, slack=interactive, sender=sender)
 
 
 class ListenerPool(ThreadPoolExecutor):

@@ -24,6 +24,7 @@ WAITING = "waiting"  # no primary reviewer could be assigned yet; the clock keep
 OPEN = "open"  # reviewers assigned, not every one of them done
 DONE = "done"
 WITHDRAWN = "withdrawn"
+MERGED = "merged"  # its pull request was merged before any review of it was done
 ACTIVE_REQUEST = (WAITING, OPEN)
 
 # An assignment's status.
@@ -33,6 +34,8 @@ FINISHED = "done"
 DECLINED = "declined"
 CANCELLED = "withdrawn"  # the request was withdrawn while this assignment was open
 REASSIGNED = "reassigned"  # the reviewer left the team's matrix; the role went on to the next
+REMOVED = "removed"  # taken off the pull request on GitHub or GitLab
+CLOSED = "closed"  # its pull request was merged or closed while this review was open
 ACTIVE_ASSIGNMENT = (ASSIGNED, ACCEPTED)
 
 PRIMARY, SECONDARY = "primary", "secondary"
@@ -56,7 +59,7 @@ class ReviewRequest(SQLModel, table=True):
     workspace_id: str = Field(max_length=32)
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE")
     number: int  # CR-007 is number 7 of its workspace
-    author_id: str = Field(max_length=32)
+    author_id: str = Field(max_length=64)  # a Slack user ID; "github:login" for a pull request's unlinked author
     channel_id: str = Field(max_length=32)  # where its card is posted
     url: str = Field(max_length=URL_MAX)
     summary: str | None = Field(default=None, sa_type=Text)
@@ -72,6 +75,10 @@ class ReviewRequest(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     turnaround_seconds: int | None = None  # working seconds from request to the last reviewer's Done
     rating: float | None = None  # the mean of the author's ratings of its reviews (1–10)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # no reminders: its pull request is a draft
+    merged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # when its pull request was merged
+    changes_requested_by: str | None = Field(default=None, max_length=64)  # the latest review asking for changes
+    changes_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def label(self) -> str:
@@ -110,6 +117,7 @@ class ReviewAssignment(SQLModel, table=True):
     turnaround_seconds: int | None = None  # working seconds from assignment to Done
     rating: int | None = None  # the author's 1–10
     rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    requested_on: str | None = Field(default=None, max_length=16)  # github | gitlab: named there, not by the matrix
 
     @property
     def is_active(self) -> bool:

@@ -32,8 +32,9 @@ DOMAINS: dict[str, set[str]] = {
     "incidents": {"teams"},
     "metrics": {"teams"},
     "digests": {"teams", "risks", "reviews", "incidents", "metrics"},
+    "pull_requests": {"teams", "reviews", "metrics"},
     "home": {"teams", "risks", "reviews", "incidents", "metrics", "digests"},
-    "teams_as_code": {"teams", "risks", "reviews", "incidents", "metrics", "digests"},
+    "teams_as_code": {"teams", "risks", "reviews", "incidents", "metrics", "digests", "pull_requests"},
 }
 
 
@@ -98,7 +99,8 @@ def ours(target: str, modules: dict[str, Path]) -> str | None:
 
 # The tables and queries of each domain; the rest of storage/ (db, outbox, audit, …) serves every one.
 STORED_DOMAINS = {"storage.teams": "teams", "storage.risks": "risks", "storage.reviews": "reviews",
-                  "storage.reviews_figures": "reviews", "storage.incidents": "incidents", "storage.metrics": "metrics"}
+                  "storage.reviews_figures": "reviews", "storage.incidents": "incidents", "storage.metrics": "metrics",
+                  "storage.pull_requests": "pull_requests"}
 
 
 def _packages_run_by(target: str, modules: dict[str, Path]) -> list[str]:

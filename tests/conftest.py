@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+
 import freezegun
+import freezegun.api
 import pytest
 
 from app.local_slack import LocalSlack
@@ -13,6 +16,33 @@ from tests.harness.databases import PG_ENV, PostgresDatabase, SqliteTemplate, po
 # The HTTP server and the Slack stand-in run on their own threads; their socket timeouts must
 # see real time even while a test has frozen the clock.
 freezegun.configure(extend_ignore_list=["waitress", "http.server", "socketserver", "selectors"])
+
+
+def _should_use_real_time() -> bool:
+    """freezegun's own check, reading the freeze's ignore list once. freezegun checks that a freeze is on,
+    then reads the list: a freeze that ends on the test's thread in between (stop() pops the list) raised
+    IndexError on the HTTP server's thread, which killed its loop, and the test's next request timed out."""
+    limit = freezegun.api.call_stack_inspection_limit
+    if not limit:
+        return False
+    try:
+        ignored = freezegun.api.ignore_lists[-1]
+    except IndexError:  # the freeze has ended
+        return True
+    if not ignored:
+        return False
+    frame = inspect.currentframe().f_back.f_back  # who asked fake_time (or its siblings) for the time
+    for _ in range(limit):
+        if frame is None:
+            break
+        name = frame.f_globals.get("__name__")
+        if name and name.startswith(ignored):
+            return True
+        frame = frame.f_back
+    return False
+
+
+freezegun.api._should_use_real_time = _should_use_real_time
 
 both_databases = pytest.mark.parametrize("database", ["sqlite", "postgres"], indirect=True)
 

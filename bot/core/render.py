@@ -58,12 +58,23 @@ def environment() -> jinja2.Environment:
     )
     env.filters["clip"] = clip
     env.filters["esc"] = escape
-    env.filters["mention"] = lambda user_id: f"<@{user_id}>" if user_id else "nobody"
+    env.filters["mention"] = mention
     env.filters["channel"] = lambda channel_id: f"<#{channel_id}>" if channel_id else "no channel"
     env.filters["when"] = _slack_date
     env.filters["duration"] = duration
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
     return env
+
+
+def mention(user_id: str | None) -> str:
+    """A Slack user as Slack shows them; a pull request's person nobody has linked ("github:octocat")
+    by their login, in the words of templates/common/phrases.j2."""
+    if not user_id:
+        return "nobody"
+    provider, colon, login = user_id.partition(":")
+    if colon:
+        return phrase("common.code_host_person", provider=provider, login=login)
+    return f"<@{user_id}>"
 
 
 def message(name: str, **context: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite:///qms.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_GITHUB_API_URL = "https://api.github.com/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -33,6 +34,10 @@ class Settings:
     port: int
     timezone: ZoneInfo
     log_level: str
+    public_url: str | None = None  # where serve is reached from outside: the webhook URLs /qms setup github shows
+    webhook_secret_key: str | None = None  # derives the teams' webhook secrets (default: the Slack signing secret)
+    github_token: str | None = None  # lets the bot request the reviewers it chose on GitHub too
+    github_api_url: str = DEFAULT_GITHUB_API_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -46,6 +51,10 @@ class Settings:
             port=_port(env),
             timezone=_timezone(env),
             log_level=_log_level(env),
+            public_url=_public_url(env),
+            webhook_secret_key=_optional(env, "WEBHOOK_SECRET_KEY"),
+            github_token=_optional(env, "GITHUB_TOKEN"),
+            github_api_url=_http_url(env, "GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
         )
 
     def require(self, *names: str, purpose: str) -> None:
@@ -53,6 +62,16 @@ class Settings:
         for name in names:
             if not getattr(self, name.lower()):
                 raise SettingsError(f"{name} is not set: {purpose} needs it")
+
+    @property
+    def webhook_url(self) -> str:
+        """The address GitHub and GitLab post to, without its /webhooks/… path."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def webhook_key(self) -> str | None:
+        """The key webhook secrets are derived from: WEBHOOK_SECRET_KEY, else the Slack signing secret."""
+        return self.webhook_secret_key or self.slack_signing_secret
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,6 +117,24 @@ def _slack_api_url(env: Mapping[str, str]) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise SettingsError(f"SLACK_API_URL is malformed: expected an http(s) URL, got {url!r}")
     return url if url.endswith("/") else url + "/"
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    url = _optional(env, name) or default
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{name} is malformed: expected an http(s) URL, got {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = _optional(env, "PUBLIC_URL")
+    if url is not None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise SettingsError(f"PUBLIC_URL is malformed: expected an http(s) URL such as https://qms.example.com, "
+                                f"got {url!r}")
+    return url
 
 
 def _port(env: Mapping[str, str]) -> int:

@@ -5,6 +5,7 @@
 """
 
 from bot.metrics.ci import (
+    GATE_ALIASES,
     RECORD_KINDS,
     TOKEN_VERBS,
     TOKENS_PER_TEAM,
@@ -14,6 +15,7 @@ from bot.metrics.ci import (
     create_token,
     hash_token,
     parse_batch,
+    parse_gate,
     require_token_manager,
     revoke_tokens,
     token_owner,
@@ -39,8 +41,9 @@ from bot.metrics.service import (
 from storage.metrics import DOD, DOR  # the two kinds of check: Definition of Ready, of Done
 
 __all__ = [
-    "BatchProblems", "CheckForm", "create_token", "DOD", "DOR", "Figure", "figures_by_key", "GATE_KPIS",
-    "GateFigure", "hash_token", "Kind", "KINDS", "kpi_values", "parse_batch", "parse_minutes", "parse_quick_check",
-    "Problem", "REASONS", "ReasonShare", "recent_bounds", "record_check", "RECORD_KINDS", "Report", "report",
-    "require_token_manager", "revoke_tokens", "token_owner", "TOKEN_VERBS", "TOKENS_PER_TEAM", "validate_check",
+    "BatchProblems", "CheckForm", "create_token", "DOD", "DOR", "Figure", "figures_by_key", "GATE_ALIASES",
+    "GATE_KPIS", "GateFigure", "hash_token", "Kind", "KINDS", "kpi_values", "parse_batch", "parse_gate",
+    "parse_minutes", "parse_quick_check", "Problem", "REASONS", "ReasonShare", "recent_bounds", "record_check",
+    "RECORD_KINDS", "Report", "report", "require_token_manager", "revoke_tokens", "token_owner", "TOKEN_VERBS",
+    "TOKENS_PER_TEAM", "validate_check",
 ]

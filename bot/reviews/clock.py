@@ -5,7 +5,8 @@
 - a request not done after the team's review-time target (working hours, default 6 h) is stalled:
   its open reviewers are reminded and the team leads told, once.
 
-Reminders go out only inside the team's working hours; a clock that was down catches up at the next
+Reminders go out only inside the team's working hours, and none while a request is paused (its
+pull request went back to draft); a clock that was down catches up at the next
 working moment. Each request is handled in its own transaction with its row locked, and every
 reminder is a compare-and-set on its row plus a unique outbox key, so two clocks never double one.
 A request that fails (a broken row, a team whose settings no longer parse) is rolled back, logged
@@ -75,7 +76,7 @@ def sweep_request(session: Session, workspace_id: str, request_id: int, *, now: 
     hours = teams.working_hours(team)
     if request.status == WAITING and _retry_assignment(session, team, request, now=now):
         report.assigned += 1
-    if not hours.is_working(now):
+    if not hours.is_working(now) or request.paused_at is not None:  # paused: its pull request is a draft
         return
     if _stall_if_late(session, team, request, hours, now=now):
         report.stalled += 1  # its reminder says everything the accept reminder would have said

@@ -10,7 +10,11 @@ Keys name the side effect, so a repeat (a second clock, a retried request) adds 
   are the clock's reminders, at most once each;
 - `review:{id}:author:v{version}` and `review:{id}:no_reviewer:{lead}:v{version}` tell the author
   and the team leads what happened when a reviewer declined or nobody was free;
-- `reviewer:{team}:{user}:removed:{time}` tells a reviewer taken out of a matrix where their reviews went.
+- `reviewer:{team}:{user}:removed:{time}` tells a reviewer taken out of a matrix where their reviews went;
+- `review:{id}:changes:v{version}` and `review:{id}:not_named:{user}:v{version}` tell the author of a
+  pull request that a review asked for changes, or that someone requested there could not be named.
+
+A pull request's author nobody has linked to a Slack person (author_id "github:login") gets no DMs.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ def _enqueue(session: Session, request: ReviewRequest, key: str, payload: dict[s
     method = "chat.update" if "update_ref" in payload else "chat.postMessage"
     return outbox.enqueue(session, workspace_id=request.workspace_id, key=key, method=method, payload=payload,
                           now=now, ref=ref)
+
+
+def is_person(user_id: str | None) -> bool:
+    """A Slack user, who can be sent a DM (not a pull request's unlinked author, "github:login")."""
+    return bool(user_id) and ":" not in user_id
 
 
 def card_ref(request: ReviewRequest) -> str:
@@ -80,6 +89,8 @@ def update_assignment(session: Session, request: ReviewRequest, assignment: Revi
 # --- the author's rating --------------------------------------------------------------------------
 def ask_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, quality_target: float,
                now: datetime) -> None:
+    if not is_person(request.author_id):
+        return
     message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment,
                              quality_target=quality_target)
     _enqueue(session, request, rating_ref(request, assignment), message | {"channel": request.author_id}, now=now,
@@ -88,6 +99,8 @@ def ask_rating(session: Session, request: ReviewRequest, assignment: ReviewAssig
 
 def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAssignment, *, quality_target: float,
                   now: datetime) -> None:
+    if not is_person(request.author_id):
+        return
     message = render.message("reviews/rating_dm.json.j2", request=request, assignment=assignment,
                              quality_target=quality_target)
     _enqueue(session, request, f"{rating_ref(request, assignment)}:v{request.version}",
@@ -97,6 +110,8 @@ def update_rating(session: Session, request: ReviewRequest, assignment: ReviewAs
 # --- telling the author and the leads -------------------------------------------------------------
 def tell_author_declined(session: Session, request: ReviewRequest, declined: ReviewAssignment,
                          replacement: ReviewAssignment | None, shortfall: Shortfall | None, *, now: datetime) -> None:
+    if not is_person(request.author_id):
+        return
     message = render.message("reviews/author_dm.json.j2", kind="declined", request=request, declined=declined,
                              replacement=replacement, shortfall=shortfall, team=None)
     _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
@@ -107,6 +122,8 @@ def tell_author_reassigned(session: Session, request: ReviewRequest, left: Revie
                            replacement: ReviewAssignment | None, shortfall: Shortfall | None, team: Team, *,
                            now: datetime) -> None:
     """A reviewer on the request left the team's matrix: who took over, or why nobody could."""
+    if not is_person(request.author_id):
+        return
     message = render.message("reviews/author_dm.json.j2", kind="reassigned", request=request, declined=left,
                              replacement=replacement, shortfall=shortfall, team=team)
     _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
@@ -116,9 +133,32 @@ def tell_author_reassigned(session: Session, request: ReviewRequest, left: Revie
 def tell_author_assigned(session: Session, request: ReviewRequest, primary: ReviewAssignment, *,
                          now: datetime) -> None:
     """A request that waited for a reviewer has one now."""
+    if not is_person(request.author_id):
+        return
     message = render.message("reviews/author_dm.json.j2", kind="assigned", request=request, declined=None,
                              replacement=primary, shortfall=None, team=None)
     _enqueue(session, request, f"review:{request.id}:author:v{request.version}",
+             message | {"channel": request.author_id}, now=now)
+
+
+def tell_author_changes_requested(session: Session, request: ReviewRequest, *, now: datetime) -> None:
+    """A review of the pull request asked for changes (who and when are on the request)."""
+    if not is_person(request.author_id):
+        return
+    message = render.message("reviews/changes_requested_dm.json.j2", request=request)
+    _enqueue(session, request, f"review:{request.id}:changes:v{request.version}",
+             message | {"channel": request.author_id}, now=now)
+
+
+def tell_author_not_named(session: Session, request: ReviewRequest, reviewer_id: str, why: str, source: str, *,
+                          now: datetime) -> None:
+    """Someone requested on GitHub or GitLab could not be made a reviewer (`why`: full, away,
+    no_free_role)."""
+    if not is_person(request.author_id):
+        return
+    message = render.message("reviews/not_named_dm.json.j2", request=request, reviewer_id=reviewer_id, why=why,
+                             source=source)
+    _enqueue(session, request, f"review:{request.id}:not_named:{reviewer_id}:v{request.version}",
              message | {"channel": request.author_id}, now=now)
 
 

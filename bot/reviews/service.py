@@ -28,12 +28,14 @@ from storage import teams as team_store
 from storage.reviews import (
     ACCEPTED,
     CANCELLED,
+    CLOSED,
     DECLINED,
     DONE,
     FINISHED,
     OPEN,
     PRIMARY,
     REASSIGNED,
+    REMOVED,
     SECONDARY,
     WAITING,
     WITHDRAWN,
@@ -58,6 +60,18 @@ class Filed:
 def file_request(session: Session, team: Team, form: RequestForm, *, author_id: str, channel_id: str | None,
                  now: datetime) -> Filed:
     """Store a request, post its card, and assign its reviewers: all in the caller's transaction."""
+    request = new_request(session, team, form, author_id=author_id, channel_id=channel_id, now=now)
+    choice, added = assign(session, team, request, need_primary=True, need_secondary=True, now=now)
+    told = _after_assignment(session, team, request, choice, now=now)
+    notify.post_card(session, request, card(session, team, request, now=now), now=now)
+    send_assignments(session, team, request, added, now=now)  # after the card: the channel sees it first
+    return Filed(request=request, assignments=added, choice=choice, told=told)
+
+
+def new_request(session: Session, team: Team, form: RequestForm, *, author_id: str, channel_id: str | None,
+                now: datetime, actor_id: str | None = None) -> ReviewRequest:
+    """The request validated, numbered, stored and audited, without reviewers yet (`file_request`
+    assigns them). `actor_id`: who filed it, when not its author (a pull request's webhook)."""
     form = validate_request(team, form, today=teams.local_today(team, now))
     request = ReviewRequest(
         workspace_id=team.workspace_id, team_id=team.id,
@@ -67,13 +81,9 @@ def file_request(session: Session, team: Team, form: RequestForm, *, author_id: 
         status=OPEN, created_at=now, updated_at=now)
     session.add(request)
     session.flush()
-    audit.record(session, workspace_id=team.workspace_id, actor_id=author_id, entity_type="review",
+    audit.record(session, workspace_id=team.workspace_id, actor_id=actor_id or author_id, entity_type="review",
                  entity_id=request.id, action="requested", after=describe(request), at=now)
-    choice, added = assign(session, team, request, need_primary=True, need_secondary=True, now=now)
-    told = _after_assignment(session, team, request, choice, now=now)
-    notify.post_card(session, request, card(session, team, request, now=now), now=now)
-    send_assignments(session, team, request, added, now=now)  # after the card: the channel sees it first
-    return Filed(request=request, assignments=added, choice=choice, told=told)
+    return request
 
 
 def assign(session: Session, team: Team, request: ReviewRequest, *, need_primary: bool, need_secondary: bool,
@@ -300,17 +310,20 @@ def remove_reviewer(session: Session, team: Team, user_id: str, *, actor_id: str
     return handed
 
 
-def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str, *, now: datetime) -> ReviewRequest:
+def finish(session: Session, workspace_id: str, assignment_id: int, user_id: str, *, now: datetime,
+           at: datetime | None = None) -> ReviewRequest:
     """Done: the reviewer's turnaround is stored, the author is asked to rate the review, and the
-    request is done once every reviewer on it is (its turnaround runs from the request)."""
+    request is done once every reviewer on it is (its turnaround runs from the request). `at`: when
+    the review was done, if earlier than `now` (a pull request approved before its webhook arrived)."""
     request, assignment, team = _reviewers_own(session, workspace_id, assignment_id, user_id, now=now)
     hours = teams.working_hours(team)
-    assignment.status, assignment.done_at, assignment.ended_at = FINISHED, now, now
-    assignment.accepted_at = assignment.accepted_at or now
-    assignment.turnaround_seconds = int(hours.elapsed(assignment.assigned_at, now).total_seconds())
+    at = now if at is None else min(max(at, assignment.assigned_at), now)
+    assignment.status, assignment.done_at, assignment.ended_at = FINISHED, at, at
+    assignment.accepted_at = assignment.accepted_at or at
+    assignment.turnaround_seconds = int(hours.elapsed(assignment.assigned_at, at).total_seconds())
     session.add(assignment)
     session.flush()
-    _done_if_everyone_is(session, team, request, now=now)
+    _done_if_everyone_is(session, team, request, now=at)
     _changed(session, team, request, assignment, action="done", actor_id=user_id, now=now,
              details={"turnaround_seconds": assignment.turnaround_seconds, "request_status": request.status})
     notify.ask_rating(session, request, assignment, quality_target=quality_target(session, team), now=now)
@@ -357,6 +370,10 @@ def own_open_review(session: Session, workspace_id: str, assignment_id: int, use
 def _no_longer_open(session: Session, request: ReviewRequest, assignment: ReviewAssignment) -> Refusal:
     if request.status == WITHDRAWN or assignment.status == CANCELLED:
         return Refusal("reviews.was_withdrawn", label=request.label, by=withdrawn_by(session, request))
+    if assignment.status == CLOSED:
+        return Refusal("reviews.pull_request_closed", label=request.label)
+    if assignment.status == REMOVED:
+        return Refusal("reviews.you_were_removed", label=request.label)
     if assignment.status in (DECLINED, REASSIGNED):
         now_with = [a.reviewer_id for a in store.assignments_of(session, request)
                     if a.role == assignment.role and a.is_active]
@@ -458,6 +475,23 @@ def rate_by_label(session: Session, workspace_id: str, label: str, user_id: str,
     if len(finished) > 1:
         raise Refusal("reviews.rate_which", label=request.label, reviewers=[a.reviewer_id for a in finished])
     return rate(session, workspace_id, finished[0].id, user_id, score, now=now)
+
+
+# --- for the pull-request flow (bot/reviews/pull_requests.py) -------------------------------------
+def settle_status(session: Session, team: Team, request: ReviewRequest, choice: Choice, *,
+                  now: datetime) -> Told | None:
+    """Open when the request has a primary reviewer, else waiting (the leads are told when it starts to)."""
+    return _after_assignment(session, team, request, choice, now=now)
+
+
+def done_if_everyone_is(session: Session, team: Team, request: ReviewRequest, *, now: datetime) -> None:
+    _done_if_everyone_is(session, team, request, now=now)
+
+
+def record_change(session: Session, team: Team, request: ReviewRequest, assignment: ReviewAssignment | None, *,
+                  action: str, actor_id: str, now: datetime, details: dict | None = None) -> None:
+    """Audit a change, update the card and (given one) that reviewer's DM."""
+    _changed(session, team, request, assignment, action=action, actor_id=actor_id, now=now, details=details)
 
 
 # --- shared ----------------------------------------------------------------------------------------

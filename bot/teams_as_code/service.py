@@ -1,8 +1,9 @@
 """Config as code: a team as a YAML file, and back.
 
 `qms-bot team export --team Payments > payments.yaml` writes a team (roles by Slack user ID,
-reviewers, targets, time zone, working hours, channels, the digest time, the escalation thresholds
-and the risk bands); `qms-bot team import payments.yaml` makes the team what the file says, so an
+reviewers, targets, time zone, working hours, channels, the digest time, the escalation thresholds,
+the risk bands, and its pull requests: repositories, labels, paths and checks, logins); `qms-bot
+team import payments.yaml` makes the team what the file says, so an
 organisation can keep its teams in git and review changes to them like code. The file is the whole
 team: a section left out means its default (nobody in a role, no reviewers, the guide's targets,
 digests at 09:00, the guide's 24 h / 48 h escalation and its risk bands).
@@ -27,6 +28,7 @@ from bot.core import render
 from bot.core.errors import Invalid, Phrase, Refusal
 from bot.risks import DEFAULT_BANDS, bands_from, parse_bands
 from bot.teams import CLOCK_TIME, DAY_NAMES, KPIS
+from bot.teams_as_code import pull_requests
 from bot.teams_as_code.yaml_file import Checker, ConfigError, Dumper, Lines, Path, Problem, load
 from storage import teams as store
 from storage.db import Database
@@ -35,7 +37,7 @@ from storage.teams import DEFAULT_DIGEST_TIME, DEFAULT_WORK_END, DEFAULT_WORK_ST
 VERSION = 1
 KEYS = ("version", "workspace", "team", "home_channel", "digest_channel", "timezone", "working_hours",
         "incident_channels", "digest_time", "escalation_hours", "risk_bands", "roles", "specializations",
-        "reviewers", "targets")
+        "reviewers", "targets", "pull_requests")
 HOURS_KEYS = ("days", "start", "end")
 REVIEWER_KEYS = ("user", "tier", "specializations", "capacity", "away_until")
 ROLE_KEYS = tuple(teams.ROLE_FIELDS.values())  # team_leads, engineering_managers, ...
@@ -67,11 +69,12 @@ class TeamFile:
     escalation_hours: dict[str, tuple[float, float]] = field(
         default_factory=lambda: dict.fromkeys(incidents.SEVERITIES, incidents.DEFAULT_HOURS))
     risk_bands: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BANDS))
+    pull_requests: pull_requests.PullRequestSection = field(default_factory=pull_requests.PullRequestSection)
 
     def user_ids(self) -> set[str]:
         """Every Slack user the file names, to check with Slack that they are people."""
         in_roles = {user for users in (self.form.roles.values() if self.form else ()) for user in users}
-        return in_roles | {form.user_id for _, form in self.reviewers if form.user_id}
+        return in_roles | {form.user_id for _, form in self.reviewers if form.user_id} | self.pull_requests.user_ids()
 
 
 @dataclass
@@ -132,6 +135,10 @@ def export_team(session: Session, team: Team) -> str:
         "specializations": list(team.specializations),
         "reviewers": [_reviewer_entry(r) for r in store.reviewers(session, team)],
     }
+    people = {user for users in roles.values() for user in users} | {r.user_id for r in store.reviewers(session, team)}
+    section = pull_requests.export(session, team, people)
+    if section is not None:
+        data[pull_requests.KEY] = section
     header = "".join(f"# {line}\n" for line in render.phrase("teams.config_header", team=team.name).splitlines())
     body = yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=1000)
     values = teams.target_values(session, team)
@@ -198,7 +205,8 @@ def read(text: str, *, workspace: str | None = None) -> TeamFile:
     targets = checker.mapping(data, ("targets",)) or {}
     return TeamFile(workspace, form, specializations, reviewers, targets, lines, checker.problems,
                     digest_time=_digest_time(checker, data), escalation_hours=_escalation_hours(checker, data),
-                    risk_bands=_risk_bands(checker, data))
+                    risk_bands=_risk_bands(checker, data),
+                    pull_requests=pull_requests.read(checker, data, specializations, USER_ID))
 
 
 def apply(session: Session, team_file: TeamFile, *, actor_id: str, now: datetime,
@@ -213,6 +221,7 @@ def apply(session: Session, team_file: TeamFile, *, actor_id: str, now: datetime
     already_wrong = {problem.where for problem in problems}  # one problem per line is enough
     problems += [p for p in _team_problems(session, team_file, existing, not_people) if p.where not in already_wrong]
     targets = _target_problems(team_file, problems)
+    problems += pull_requests.problems(session, workspace, existing, team_file.pull_requests, team_file.lines)
     if problems:
         raise ConfigError(problems)
 
@@ -232,6 +241,8 @@ def apply(session: Session, team_file: TeamFile, *, actor_id: str, now: datetime
     before_targets = teams.target_values(session, team)
     after_targets = teams.save_targets(session, team, targets, actor_id=actor_id, now=now)
     result.targets_changed = sum(before_targets[k] != after_targets[k] for k in after_targets)
+    if pull_requests.apply(session, team, team_file.pull_requests, actor_id=actor_id, now=now) and existing is not None:
+        result.settings.append(pull_requests.KEY)
     result.no_team_lead = not teams.has_team_lead(session, team)
     return result
 

@@ -100,6 +100,21 @@ SAMPLES = {
          "target_hours": 168.0},
         {"request": EXTREME.model_copy(update={"status": "waiting"}), "team": LONG_TEAM,
          "assignments": EXTREME_DECLINED, "target_hours": 168.0, "waiting": EXTREME_SHORTFALL},
+        # From a pull request: an unlinked author, a draft, changes asked for, merged, someone taken off.
+        {"request": request(author_id="github:octocat", paused_at=NOW, changes_requested_by="UEVE",
+                            changes_requested_at=NOW), "team": TEAM,
+         "assignments": [PRIMARY, assignment(id=15, reviewer_id="UBOB", role="secondary", status="removed")],
+         "target_hours": 6.0},
+        {"request": request(status="merged", merged_at=NOW), "team": TEAM,
+         "assignments": [assignment(status="closed", ended_at=NOW)], "target_hours": 6.0},
+        {"request": request(status="done", done_at=NOW, merged_at=NOW, turnaround_seconds=7200), "team": TEAM,
+         "assignments": [DONE], "target_hours": 6.0},
+        {"request": request(status="withdrawn", withdrawn_at=NOW, author_id="gitlab:" + "j" * 57), "team": TEAM,
+         "assignments": [], "target_hours": 6.0, "withdrawn_by": "gitlab:" + "j" * 57},
+        {"request": EXTREME.model_copy(update={"author_id": "github:" + "&<>" * 19, "paused_at": NOW,
+                                               "changes_requested_by": "github:" + "x" * 57,
+                                               "changes_requested_at": NOW}),
+         "team": LONG_TEAM, "assignments": [*EXTREME_DECLINED, PRIMARY, SECONDARY], "target_hours": 168.0},
     ]]),
     "reviews/assignment_dm.json.j2": ("message", [
         {"request": request(), "assignment": a, "team": TEAM, "withdrawn_by": None}
@@ -108,7 +123,23 @@ SAMPLES = {
           "team": TEAM, "withdrawn_by": "UALICE"},
          {"request": EXTREME, "assignment": assignment(status="declined", decline_reason=LONG), "team": LONG_TEAM,
           "withdrawn_by": None},
-         {"request": EXTREME, "assignment": PRIMARY, "team": LONG_TEAM, "withdrawn_by": None}]),
+         {"request": EXTREME, "assignment": PRIMARY, "team": LONG_TEAM, "withdrawn_by": None},
+         {"request": request(author_id="github:octocat"), "assignment": assignment(status="removed"), "team": TEAM,
+          "withdrawn_by": None},
+         {"request": request(merged_at=NOW), "assignment": assignment(status="closed"), "team": TEAM,
+          "withdrawn_by": None},
+         {"request": request(status="withdrawn", withdrawn_at=NOW), "assignment": assignment(status="closed"),
+          "team": TEAM, "withdrawn_by": "github:octocat"}]),
+    "reviews/changes_requested_dm.json.j2": ("message", [
+        {"request": request(changes_requested_by="UEVE", changes_requested_at=NOW)},
+        {"request": request(changes_requested_by="github:hubot", changes_requested_at=NOW)},
+        {"request": EXTREME.model_copy(update={"changes_requested_by": "gitlab:" + "&" * 57,
+                                               "changes_requested_at": NOW})},
+    ]),
+    "reviews/not_named_dm.json.j2": ("message", [
+        {"request": request(), "reviewer_id": "UEVE", "why": why, "source": source}
+        for why in ("full", "away", "no_free_role") for source in ("github", "gitlab")
+    ] + [{"request": EXTREME, "reviewer_id": "UEVE", "why": "full", "source": "gitlab"}]),
     "reviews/rating_dm.json.j2": ("message", [
         {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.0},
         {"request": request(), "assignment": DONE.model_copy(update={"rating": None}), "quality_target": 8.5},

@@ -261,7 +261,7 @@ def test_a_wrong_file_changes_nothing_and_names_every_wrong_line(database):
         (line_of(text, "coverage: 185"), "targets.coverage", "Enter a number from 0 to 100 (%)."),
         (line_of(text, "timzone"), "timzone", "`timzone` is not a setting I know. Known here: version, workspace, "
          "team, home_channel, digest_channel, timezone, working_hours, incident_channels, digest_time, "
-         "escalation_hours, risk_bands, roles, specializations, reviewers, targets."),
+         "escalation_hours, risk_bands, roles, specializations, reviewers, targets, pull_requests."),
     ]
     assert export(database) == before
     assert count_rows(database, AuditEvent) == events
