@@ -207,7 +207,7 @@ def shell(user: str, channel: str) -> None:
     try:
         console = Console(settings, user_name=user, channel_name=channel)
     except UnknownName as error:
-        raise Stop(str(error)) from None
+        raise Stop(excerpt(error, 300)) from None
     console.run()
 
 
