@@ -60,7 +60,7 @@ class Unreadable(ConfigError):
 
 FILE_MAX = 1_000_000  # bytes: an exported team of a thousand reviewers is about 150 kB
 DEPTH_MAX = 10  # levels of nesting: a team file has four (reviewers[0].specializations[0])
-NODES_MAX = 50_000  # values, keys included: a thousand reviewers are about 15,000
+NODES_MAX = 20_000  # values, keys included: an exported team of a thousand reviewers has about 13,000
 WHERE_MAX = 48  # a path of the file's keys: the longest a team file has is 29
 
 
@@ -261,7 +261,7 @@ def load(text: str) -> tuple[yaml.Node | None, Any]:
         raise Unreadable(line, "teams.config_not_yaml", problem=problem) from None
     except yaml.reader.ReaderError as error:
         raise Unreadable(text.count("\n", 0, error.position) + 1, "teams.config_not_yaml",
-                         problem=f"unprintable character {error.character!r}") from None
+                         problem=f"unprintable character #x{error.character:04x}") from None
     except yaml.YAMLError as error:
         raise Unreadable(1, "teams.config_not_yaml", problem=str(error)) from None
     finally:

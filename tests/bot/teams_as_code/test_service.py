@@ -367,12 +367,12 @@ HEAD = "workspace: T0TEST\nteam: Payments\nhome_channel: CPAYMENTS\n"
     (HEAD + "reviewers:" + " [" * 5000 + "\n", 4, "nests deeper than 10 levels"),
     (HEAD + "roles:\n" + "".join(f"{'  ' * depth}k{depth}:\n" for depth in range(1, 12)), 14,
      "nests deeper than 10 levels"),
-    (HEAD + "specializations: [" + "a, " * 60_000 + "]\n", 4, "more than 50,000 values"),
+    (HEAD + "specializations: [" + "a, " * 20_001 + "]\n", 4, "more than 20,000 values"),
     (HEAD + "# " + "x" * 1_000_000 + "\n", 4, "larger than 1 MB"),
     (HEAD + "team: &name Payments\n", 4, "anchors and aliases"),
     (HEAD + "reviewers:\n- &eve {user: UEVE, tier: gold}\n- *eve\n", 5, "anchors and aliases"),
     (HEAD + "<<: {timezone: UTC}\n", 4, "`<<` is not a setting"),  # a merge key is only a key without aliases
-    (HEAD + "team: \"\x1b[2J\"\n", 4, "not valid YAML: unprintable character"),
+    (HEAD + "team: \"\x1b[2J\"\n", 4, "not valid YAML: unprintable character #x001b"),
 ], ids=["deep-flow", "deep-block", "many-values", "huge", "anchor", "alias", "merge-key", "control-character"])
 def test_a_file_past_the_limits_or_with_aliases_is_refused_before_it_is_built(database, text, line, words):
     [(found_line, _, found_text)] = problems(database, text)
