@@ -50,6 +50,9 @@ class OneLineErrors(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
+        except BrokenPipeError:  # `qms-bot team export … | head`: the reader left, nothing to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -295,14 +298,12 @@ def team_import(path: str, workspace: str | None, check: bool) -> None:
     shown = excerpt(path, 200)
     try:
         workspace = teams_as_code.workspace_option(workspace)
-        text = teams_as_code.decode(_read_at_most(path, teams_as_code.FILE_MAX + 1))
+        text = teams_as_code.decode(_read_at_most(path, teams_as_code.FILE_MAX + 1, shown=shown))
         db = ready_database(settings)
         result = teams_as_code.import_text(db, text, actor_id=f"cli:{getpass.getuser()}"[:64], now=utcnow(),
                                          workspace=workspace, not_people=_slack_people_check(settings), check=check)
     except Refusal as refusal:
         raise Stop(_said(refusal.phrase)) from None
-    except OSError as error:
-        raise Stop(render.phrase("teams.config_cannot_read", file=shown, reason=_reason(error))) from None
     except teams_as_code.Unreadable as error:
         where = f"{shown}:{error.problem.line}"
         raise Stop(f"{where}: {render.phrase('teams.config_unreadable', problem=_said(error.problem.phrase))}") \
@@ -318,13 +319,18 @@ def team_import(path: str, workspace: str | None, check: bool) -> None:
         click.echo(f"qms-bot: {render.phrase('teams.config_warning', text=_plain(warning))}", err=True)
 
 
-def _read_at_most(path: str, size: int) -> bytes:
+def _read_at_most(path: str, size: int, *, shown: str) -> bytes:
     """The first `size` bytes of a file (or of stdin for -): enough to know one is too large, and
-    never a whole /dev/zero."""
-    if path == "-":
-        return sys.stdin.buffer.read(size)
-    with open(path, "rb") as file:
-        return file.read(size)
+    never a whole /dev/zero. A file that cannot be read stops the command in one line."""
+    from bot.core import render
+
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read(size)
+        with open(path, "rb") as file:
+            return file.read(size)
+    except OSError as error:
+        raise Stop(render.phrase("teams.config_cannot_read", file=shown, reason=_reason(error))) from None
 
 
 def _reason(error: OSError) -> str:

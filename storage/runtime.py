@@ -47,12 +47,13 @@ class ModalOrigin(SQLModel, table=True):
     workspace_id: str = Field(max_length=32)
     user_id: str = Field(max_length=32)  # who pressed the button: only their submission finds it
     response_url: str | None = Field(default=None, max_length=1000)
-    channel_id: str | None = Field(default=None, max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)  # CHANNEL_ID_MAX
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 ORIGIN_KEPT = timedelta(days=1)  # a response_url lives 30 minutes; the channel is worth a day to a modal left open
 RESPONSE_URL_MAX = 1000
+CHANNEL_ID_MAX = 32
 
 
 def remember_origin(session: Session, *, workspace_id: str, user_id: str, response_url: str | None,

@@ -62,11 +62,11 @@ def is_workspace_admin(client: WebClient, user_id: str) -> bool:
 def remember_origin(session: Session, body: dict[str, Any], *, now: datetime) -> dict[str, str]:
     """Keep where a pressed button's message is; what the modal it opens carries in its
     private_metadata to find it again: {"origin": key}."""
+    channel = field(body, "container", "channel_id", default=None) or field(body, "channel", "id", default=None)
     key = runtime.remember_origin(
         session, workspace_id=field(body, "team", "id"), user_id=field(body, "user", "id"),
         response_url=field(body, "response_url", default=None),
-        channel_id=field(body, "container", "channel_id", default=None) or field(body, "channel", "id", default=None),
-        now=now)
+        channel_id=channel if channel and len(channel) <= runtime.CHANNEL_ID_MAX else None, now=now)
     return {"origin": key}
 
 
