@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.core.settings import Settings, SettingsError
+from bot.core.untrusted import excerpt
 
 if TYPE_CHECKING:  # imported where used: `qms-bot --help` loads no database or Slack code
     from app.services import Runtime
@@ -23,6 +24,36 @@ class Stop(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"qms-bot: {self.message}", err=True)
+
+
+class OneLineErrors(click.Group):
+    """Every refusal of the command line in one line on stderr, a wrong argument's too: click's own
+    usage errors (an unknown command or option, a value of the wrong kind) are said as
+    "qms-bot: Missing argument 'FILE': see `qms-bot team import --help`.", never with a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:  # `qms-bot` alone: the help
+            error.show()
+            sys.exit(error.exit_code)
+        except click.UsageError as error:
+            command = error.ctx.command_path if error.ctx else "qms-bot"
+            said = excerpt(error.format_message(), 300).rstrip(".")
+            click.echo(f"qms-bot: {said}: see `{command} --help`.", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except BrokenPipeError:  # `qms-bot team export … | head`: the reader left, nothing to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def load_settings() -> Settings:
@@ -83,7 +114,7 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """QMS Bot: risks, reviews, incidents and quality metrics, in Slack.
 
@@ -96,7 +127,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
-@click.option("--threads", default=8, show_default=True, help="Worker threads of the HTTP server.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Worker threads of the HTTP server.")
 def serve(host: str, threads: int) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
     webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects."""
@@ -111,8 +143,13 @@ def serve(host: str, threads: int) -> None:
     services = build_runtime(settings)
     app = connected_app(services, signing_secret=settings.slack_signing_secret)
     web = create_web_app(app, services, signing_secret=settings.slack_signing_secret)
+    try:
+        server = waitress.create_server(web, host=host, port=settings.port, threads=threads, ident="qms-bot")
+    except OSError as error:  # the port is taken, the host is no address of this machine
+        raise Stop(f"cannot listen on {excerpt(host, 100)}:{settings.port}: {_reason(error)}") from None
     log.info("serving Slack requests on http://%s:%d/slack/events", host, settings.port)
-    waitress.serve(web, host=host, port=settings.port, threads=threads, ident="qms-bot")
+    server.print_listen("Serving on http://{}:{}")
+    server.run()
 
 
 @main.command()
@@ -175,7 +212,7 @@ def shell(user: str, channel: str) -> None:
     try:
         console = Console(settings, user_name=user, channel_name=channel)
     except UnknownName as error:
-        raise Stop(str(error)) from None
+        raise Stop(excerpt(error, 300)) from None
     console.run()
 
 
@@ -230,45 +267,77 @@ def team_export(name: str, workspace: str | None) -> None:
     from bot import teams_as_code
     from bot.core.errors import Refusal
 
-    db = ready_database(load_settings())
-    with db.transaction() as session:
-        try:
+    settings = load_settings()
+    try:
+        name, workspace = teams_as_code.team_name_option(name), teams_as_code.workspace_option(workspace)
+        db = ready_database(settings)
+        with db.transaction() as session:
             found = teams_as_code.find_team(session, name, workspace)
-        except Refusal as refusal:
-            raise Stop(_said(refusal.phrase)) from None
-        click.echo(teams_as_code.export_team(session, found), nl=False)
+            click.echo(teams_as_code.export_team(session, found), nl=False)
+    except Refusal as refusal:
+        raise Stop(_said(refusal.phrase)) from None
 
 
 @team.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("path", metavar="FILE")
 @click.option("--workspace", default=None, metavar="T…", help="Import into this workspace instead of the file's.")
 @click.option("--check", is_flag=True, help="Validate the file and say what would change, changing nothing.")
-def team_import(file, workspace: str | None, check: bool) -> None:
+def team_import(path: str, workspace: str | None, check: bool) -> None:
     """Make a team what a YAML file says (FILE, or - for stdin). Nothing changes when any line is wrong.
 
     With SLACK_BOT_TOKEN set, every user ID is checked with Slack (bots and deactivated accounts
-    are refused); without it, only their form is checked.
+    are refused); without it, only their form is checked. A file over 1 MB, or one with YAML
+    anchors or aliases, is refused unread.
     """
     import getpass
 
     from bot import teams_as_code
     from bot.core import render
+    from bot.core.errors import Refusal
     from bot.core.timeutil import utcnow
 
     settings = load_settings()
-    db = ready_database(settings)
+    shown = excerpt(path, 200)
     try:
-        result = teams_as_code.import_text(db, file.read(), actor_id=f"cli:{getpass.getuser()}"[:64], now=utcnow(),
+        workspace = teams_as_code.workspace_option(workspace)
+        text = teams_as_code.decode(_read_at_most(path, teams_as_code.FILE_MAX + 1, shown=shown))
+        db = ready_database(settings)
+        result = teams_as_code.import_text(db, text, actor_id=f"cli:{getpass.getuser()}"[:64], now=utcnow(),
                                          workspace=workspace, not_people=_slack_people_check(settings), check=check)
+    except Refusal as refusal:
+        raise Stop(_said(refusal.phrase)) from None
+    except teams_as_code.Unreadable as error:
+        where = f"{shown}:{error.problem.line}"
+        raise Stop(f"{where}: {render.phrase('teams.config_unreadable', problem=_said(error.problem.phrase))}") \
+            from None
     except teams_as_code.ConfigError as error:
         for problem in error.problems:
             where = f" {problem.where}:" if problem.where else ""
-            click.echo(f"{file.name}:{problem.line}:{where} {_said(problem.phrase)}", err=True)
+            click.echo(f"{shown}:{problem.line}:{where} {_said(problem.phrase)}", err=True)
         raise Stop(render.phrase("teams.config_rejected", count=len(error.problems))) from None
     click.echo(f"qms-bot: {_said(result.phrase(check=check))}")
     if result.no_team_lead:
         warning = render.phrase("teams.no_team_lead", team=result.team)
         click.echo(f"qms-bot: {render.phrase('teams.config_warning', text=_plain(warning))}", err=True)
+
+
+def _read_at_most(path: str, size: int, *, shown: str) -> bytes:
+    """The first `size` bytes of a file (or of stdin for -): enough to know one is too large, and
+    never a whole /dev/zero. A file that cannot be read stops the command in one line."""
+    from bot.core import render
+
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read(size)
+        with open(path, "rb") as file:
+            return file.read(size)
+    except OSError as error:
+        raise Stop(render.phrase("teams.config_cannot_read", file=shown, reason=_reason(error))) from None
+
+
+def _reason(error: OSError) -> str:
+    """Why a file could not be read or written, as the system says it ("No such file or directory")."""
+    return error.strerror or excerpt(error)
 
 
 def _slack_people_check(settings: Settings):
@@ -383,11 +452,17 @@ def export() -> None:
               help="The Slack workspace ID, when several workspaces have a team of that name.")
 def export_risks(team_name: str, fmt: str, output: str, workspace: str | None) -> None:
     """Write a team's risk register, open and closed, as CSV or JSON."""
-    from bot import risks
+    from bot import risks, teams_as_code
+    from bot.core import render
+    from bot.core.errors import Refusal
     from bot.core.timeutil import utcnow
     from storage import teams as team_store
 
     settings = load_settings()
+    try:
+        team_name, workspace = teams_as_code.team_name_option(team_name), teams_as_code.workspace_option(workspace)
+    except Refusal as refusal:
+        raise Stop(_said(refusal.phrase)) from None
     db = ready_database(settings)
     now = utcnow()
     with db.transaction() as session:
@@ -406,10 +481,14 @@ def export_risks(team_name: str, fmt: str, output: str, workspace: str | None) -
             else risks.to_csv(views, excel=output != "-")
     if output == "-":
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         with open(output, "w", encoding="utf-8", newline="") as file:
             file.write(text)
-        click.echo(f"qms-bot: wrote {len(views)} risks of {team.name} to {output}", err=True)
+    except OSError as error:
+        raise Stop(render.phrase("teams.config_cannot_write", file=excerpt(output, 200), reason=_reason(error))) \
+            from None
+    click.echo(f"qms-bot: wrote {len(views)} risks of {team.name} to {excerpt(output, 200)}", err=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import Float, Index, UniqueConstraint, and_, case, func, update
+from sqlalchemy import Float, Index, Text, UniqueConstraint, and_, case, delete, func, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, Session, SQLModel, select
@@ -107,6 +107,26 @@ class ApiToken(SQLModel, table=True):
     revoked_by: str | None = Field(default=None, max_length=32)
 
 
+class IdempotencyKey(SQLModel, table=True):
+    """A CI batch posted with an Idempotency-Key header, and the answer it got: a retry with the same
+    key within a day is given that answer again and stores nothing (bot/metrics/ci.py)."""
+
+    __tablename__ = "ci_idempotency_key"
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_ci_idempotency_key"),
+        Index("ix_ci_idempotency_key_age", "team_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=32)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE")
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)  # SHA-256 of the endpoint and the body: the same batch, or not
+    status: int  # the HTTP status answered
+    response: str = Field(sa_type=Text)  # the JSON body answered, byte for byte
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class DigestRun(SQLModel, table=True):
     """That a team's digest for a period was posted or skipped: inserted once, by one clock."""
 
@@ -149,6 +169,43 @@ def _insert_new(session: Session, model, rows: list[dict[str, Any]]) -> int:
         .returning(table.c.id)
     )
     return len(session.execute(statement).all())
+
+
+# --- idempotency keys ------------------------------------------------------------------------------
+def idempotent_answer(session: Session, workspace_id: str, team_id: int, key: str, *,
+                      since: datetime) -> IdempotencyKey | None:
+    """The answer a batch posted under `key` got, if it was posted at `since` or later."""
+    query = select(IdempotencyKey).where(IdempotencyKey.workspace_id == workspace_id,
+                                         IdempotencyKey.team_id == team_id, IdempotencyKey.key == key,
+                                         IdempotencyKey.created_at >= since)
+    return session.exec(query).first()
+
+
+def claim_idempotency_key(session: Session, *, workspace_id: str, team_id: int, key: str, fingerprint: str,
+                          now: datetime, since: datetime) -> bool:
+    """Take `key` for a batch being stored in this transaction, forgetting the team's keys older than
+    `since` on the way. False when another batch holds it: on PostgreSQL, a concurrent one with the
+    same key waits here for the first to commit (the unique index), then gets False."""
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.workspace_id == workspace_id,
+                                                 IdempotencyKey.team_id == team_id,
+                                                 IdempotencyKey.created_at < since))
+    table = IdempotencyKey.__table__
+    statement = (
+        dialect_insert(session, table)
+        .values(workspace_id=workspace_id, team_id=team_id, key=key, fingerprint=fingerprint, status=0,
+                response="", created_at=now)
+        .on_conflict_do_nothing(index_elements=[table.c.team_id, table.c.key])
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def record_idempotent_answer(session: Session, workspace_id: str, team_id: int, key: str, *, status: int,
+                             response: str) -> None:
+    session.execute(update(IdempotencyKey)
+                    .where(IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.team_id == team_id,
+                           IdempotencyKey.key == key)
+                    .values(status=status, response=response))
 
 
 # --- tokens ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 import templates
+from bot.core.untrusted import link_url
 
 TEMPLATES = Path(templates.__file__).parent
 MESSAGE_BLOCKS_MAX = 50
@@ -46,6 +47,17 @@ def escape(value: Any) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_link(url: Any, text: Any, limit: int | None = None) -> str:
+    """`<url|text>` when `url` is one Slack may show as a link (bot.core.untrusted.link_url) and no
+    longer than `limit`; else `text` alone. A URL is never clipped (that would change where it goes),
+    and one that could pose as something else is never linked: the text says what the link opens."""
+    url = link_url(url)
+    shown = escape(text)
+    if url is None or (limit is not None and len(url) > limit):
+        return shown
+    return f"<{escape(url)}|{shown}>"
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -58,6 +70,8 @@ def environment() -> jinja2.Environment:
     )
     env.filters["clip"] = clip
     env.filters["esc"] = escape
+    env.filters["link"] = slack_link  # {{ request.url | link(request.label) }}
+    env.filters["link_url"] = link_url  # a button's url, or None
     env.filters["mention"] = mention
     env.filters["channel"] = lambda channel_id: f"<#{channel_id}>" if channel_id else "no channel"
     env.filters["when"] = _slack_date

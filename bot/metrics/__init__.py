@@ -6,14 +6,21 @@
 
 from bot.metrics.ci import (
     GATE_ALIASES,
+    KEY_KEPT,
     RECORD_KINDS,
     TOKEN_VERBS,
     TOKENS_PER_TEAM,
+    Answer,
     BatchProblems,
     Kind,
     Problem,
+    answered_before,
+    batch_fingerprint,
+    claim_key,
     create_token,
     hash_token,
+    idempotency_key,
+    keep_answer,
     parse_batch,
     parse_gate,
     require_token_manager,
@@ -41,6 +48,7 @@ from bot.metrics.service import (
 from storage.metrics import DOD, DOR  # the two kinds of check: Definition of Ready, of Done
 
 __all__ = [
+    "Answer", "answered_before", "batch_fingerprint", "claim_key", "idempotency_key", "keep_answer", "KEY_KEPT",
     "BatchProblems", "CheckForm", "create_token", "DOD", "DOR", "Figure", "figures_by_key", "GATE_ALIASES",
     "GATE_KPIS", "GateFigure", "hash_token", "Kind", "KINDS", "kpi_values", "parse_batch", "parse_gate",
     "parse_minutes", "parse_quick_check", "Problem", "REASONS", "ReasonShare", "recent_bounds", "record_check",

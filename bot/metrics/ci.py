@@ -3,6 +3,11 @@
 A token is `qms_` and 256 random bits, shown once when `/qms setup token` creates it; only its
 SHA-256 is stored. A record is one quality-gate result or one defect; `parse_batch` turns a request
 body into rows or into problems that name the record and the field, never into half a batch.
+
+CI retries a post that timed out, and a batch whose records carry no `id` would then be stored
+twice. A batch sent with an `Idempotency-Key` header is stored once: a retry under the same key
+within KEY_KEPT is answered as the first post was (`Idempotent-Replayed: true`) and stores nothing;
+the same key with another batch is refused (`key_reused`). Keys are each team's own.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before this a timestamp is a bug 
 DURATION_MAX = 30 * 24 * 3600  # seconds: no CI gate runs for a month
 VALUE_MAX = 10**12  # a gate's value either side of 0: far beyond any real one, and sums stay finite in SQL
 GATE_NAME_MAX = 40
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: a UUID, "$GITHUB_RUN_ID-…"
+KEY_KEPT = timedelta(hours=24)  # how long a retry with the same key is answered as the first post
 # What no database stores as text: NUL (PostgreSQL refuses it) and lone UTF-16 surrogates (not UTF-8).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 TEXT_MAX = {"commit": 64, "ref": 255, "id": 100, "title": 200, "severity": 20}
@@ -221,6 +228,55 @@ def _timestamp(record: dict[str, Any], index: int, now: datetime) -> datetime:
 # --- the endpoints' kinds ---------------------------------------------------------------------------
 RECORD_KINDS = {"gates": Kind("gates", parse_gate, store.add_gate_results),
          "defects": Kind("defects", parse_defect, store.add_defects)}
+
+
+# --- retries --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Answer:
+    """What the API answered a batch: kept under its Idempotency-Key, and given again to a retry."""
+
+    status: int
+    body: str  # JSON, byte for byte
+    replayed: bool = False
+
+
+def idempotency_key(header: str | None) -> str | None:
+    """The Idempotency-Key a request names, or None when it names none; Problem when it is not one."""
+    if header is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(header):
+        raise Problem("bad_idempotency_key")
+    return header
+
+
+def batch_fingerprint(kind: Kind, body: bytes) -> str:
+    """What makes a retry the same batch: the same endpoint and the same body."""
+    return hashlib.sha256(kind.name.encode() + b"\n" + body).hexdigest()
+
+
+def answered_before(session: Session, team: Team, key: str, fingerprint: str, *, now: datetime) -> Answer | None:
+    """The answer a batch posted under `key` in the last KEY_KEPT got, to give a retry again; None when
+    the key is new. Problem("key_reused") when the key came with a different batch."""
+    kept = store.idempotent_answer(session, team.workspace_id, team.id, key, since=now - KEY_KEPT)
+    if kept is None:
+        return None
+    if kept.fingerprint != fingerprint:
+        raise Problem("key_reused", hours=int(KEY_KEPT.total_seconds() // 3600))
+    return Answer(kept.status, kept.response, replayed=True)
+
+
+def claim_key(session: Session, team: Team, key: str, fingerprint: str, *, now: datetime) -> Answer | None:
+    """Take `key` for the batch this transaction stores; when another post took it first (a retry that
+    overtook the original), its answer instead, and this transaction must store nothing."""
+    if store.claim_idempotency_key(session, workspace_id=team.workspace_id, team_id=team.id, key=key,
+                                   fingerprint=fingerprint, now=now, since=now - KEY_KEPT):
+        return None
+    return answered_before(session, team, key, fingerprint, now=now)
+
+
+def keep_answer(session: Session, team: Team, key: str, answer: Answer) -> None:
+    store.record_idempotent_answer(session, team.workspace_id, team.id, key, status=answer.status,
+                                   response=answer.body)
 
 
 # --- tokens ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Iterable
 from urllib.parse import urlsplit
 
 from bot.core.errors import Problems
+from bot.core.untrusted import link_url
 from storage import reviews as store
 from storage.teams import Team
 
@@ -159,21 +160,17 @@ class RequestForm:
 
 def clean_url(raw: str | None) -> str | None:
     """A link as Slack sends it (`<https://…>` or `<https://…|label>`) or as typed, if it is an
-    http(s) URL with a host; else None. A URL with `<` or `>` in it is refused: they are never
-    part of a real one (browsers encode them), and in Slack they would make `<!channel>` a ping."""
+    http(s) URL with a host that Slack can show as a link; else None. `<`, `>` and `|` are refused
+    (bot.core.untrusted.link_url): never part of a real URL (browsers encode them), they would make
+    `<!channel>` a ping, or let a URL's tail pose as its text ("https://evil.example/|https://github.com/…")."""
     text = (raw or "").strip()
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].split("|", 1)[0]
-    if not text or len(text) > store.URL_MAX or any(c.isspace() or c in "<>" for c in text):
+    url = link_url(text) if len(text) <= store.URL_MAX else None
+    host = urlsplit(url).hostname if url else None
+    if not host or not ("." in host or host == "localhost"):
         return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    host = parts.hostname or ""
-    if parts.scheme.lower() not in ("http", "https") or not host or not ("." in host or host == "localhost"):
-        return None
-    return text
+    return url
 
 
 def match_specialization(team: Team, name: str | None) -> str | None:

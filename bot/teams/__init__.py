@@ -30,6 +30,7 @@ from bot.teams.service import (
     MANAGING_ROLES,
     ROLE_FIELDS,
     ROLES,
+    TEAM_NAME_MAX,
     TeamForm,
     describe,
     describe_form,
@@ -67,6 +68,6 @@ __all__ = [
     "may_manage", "no_team_lead_warning", "parse_specializations", "parse_targets", "people_in", "remove_reviewer",
     "replace_specializations", "require_manager", "reset_targets", "reviewer_data", "ReviewerForm", "ROLE_FIELDS",
     "ROLES", "save_reviewer", "save_specializations", "save_targets", "save_team", "set_away",
-    "SPECIALIZATIONS_MAX", "target_rows", "target_values", "TargetRow", "TeamForm", "validate_reviewer",
+    "SPECIALIZATIONS_MAX", "target_rows", "target_values", "TargetRow", "TEAM_NAME_MAX", "TeamForm", "validate_reviewer",
     "validate_specializations", "validate_team", "working_hours", "WorkingHours",
 ]

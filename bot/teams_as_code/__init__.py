@@ -8,11 +8,17 @@ from bot.teams_as_code.service import (
     export_team,
     find_team,
     import_text,
+    team_name_option,
+    workspace_option,
 )
 from bot.teams_as_code.yaml_file import (
+    FILE_MAX,
     ConfigError,
+    Unreadable,
+    decode,
 )
 
 __all__ = [
-    "ConfigError", "export_team", "find_team", "import_text",
+    "ConfigError", "decode", "export_team", "FILE_MAX", "find_team", "import_text", "team_name_option",
+    "Unreadable", "workspace_option",
 ]

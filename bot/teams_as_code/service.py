@@ -27,9 +27,10 @@ from bot import digests, incidents, reviews, risks, teams
 from bot.core import render
 from bot.core.errors import Invalid, Phrase, Refusal
 from bot.risks import DEFAULT_BANDS, bands_from, parse_bands
-from bot.teams import CLOCK_TIME, DAY_NAMES, KPIS
+from bot.core.untrusted import excerpt
+from bot.teams import CLOCK_TIME, DAY_NAMES, KPIS, TEAM_NAME_MAX
 from bot.teams_as_code import pull_requests
-from bot.teams_as_code.yaml_file import Checker, ConfigError, Dumper, Lines, Path, Problem, load
+from bot.teams_as_code.yaml_file import Checker, ConfigError, Dumper, Lines, Path, Problem, Unreadable, load
 from storage import teams as store
 from storage.db import Database
 from storage.teams import DEFAULT_DIGEST_TIME, DEFAULT_WORK_END, DEFAULT_WORK_START, Team
@@ -104,8 +105,24 @@ class ImportResult:
 
 
 # --- export --------------------------------------------------------------------------------------
+def workspace_option(value: str | None) -> str | None:
+    """A workspace named on the command line (--workspace), checked as the file's `workspace:` is."""
+    if value is not None and not WORKSPACE_ID.match(value):
+        raise Refusal("teams.config_bad_workspace_option", value=excerpt(value))
+    return value
+
+
+def team_name_option(value: str) -> str:
+    """A team named on the command line (--team): a name a team may have."""
+    name = value.strip()
+    if not name or len(name) > TEAM_NAME_MAX or not name.isprintable():
+        raise Refusal("teams.config_bad_team_option", value=excerpt(value), limit=TEAM_NAME_MAX)
+    return name
+
+
 def find_team(session: Session, name: str, workspace_id: str | None = None) -> Team:
     """The team called `name`, in `workspace_id` or, when that is None, in whichever workspace has one."""
+    name, workspace_id = team_name_option(name), workspace_option(workspace_id)
     workspaces = [workspace_id] if workspace_id else store.workspaces(session)
     found = [team for ws in workspaces if (team := store.team_by_name(session, ws, name)) is not None]
     if not found:
@@ -186,13 +203,17 @@ class _RollBack(Exception):
 
 
 def read(text: str, *, workspace: str | None = None) -> TeamFile:
-    """Parse and type-check a team file. Raises ConfigError only when it cannot be read at all."""
+    """Parse and type-check a team file. Raises ConfigError only when it cannot be read at all
+    (Unreadable); Refusal when `workspace` is not a workspace ID."""
+    workspace = workspace_option(workspace)
     node, data = load(text)
     lines = Lines(node)
     checker = Checker(lines)
     checker.problems.extend(lines.problems)
     if not isinstance(data, dict):
-        raise ConfigError([Problem(1, "", Phrase("teams.config_not_a_team"))])
+        raise Unreadable(1, "teams.config_not_a_team")
+    if not any(key in KEYS for key in data):  # some other file: quote none of it
+        raise Unreadable(1, "teams.config_not_a_team_file")
     checker.keys(data, (), KEYS)
     if "version" in data and data["version"] != VERSION:
         checker.problem(("version",), "teams.config_bad_version", version=data["version"])

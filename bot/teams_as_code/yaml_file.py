@@ -1,5 +1,10 @@
 """Team files as YAML: read with the line of every key, type-checked, each problem kept with its
 line, so that `qms-bot team import` can name every wrong line at once (see bot/teams_as_code/service.py).
+
+A team file may come from anywhere, so reading one is bounded before anything is built from it: at
+most FILE_MAX bytes, DEPTH_MAX levels and NODES_MAX values, and no anchors or aliases (a team file
+needs none, and nine levels of nine aliases grow to gigabytes). What a problem quotes of the file is
+a short excerpt with its control characters escaped (`excerpt`), never a whole line of it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any, Iterable
 import yaml
 
 from bot.core.errors import Phrase
+from bot.core.untrusted import excerpt
 from bot.teams import CLOCK_TIME
 
 Path = tuple[str | int, ...]
@@ -25,6 +31,12 @@ class Problem:
     where: str  # "reviewers[2].capacity"
     phrase: Phrase
 
+    def __post_init__(self) -> None:
+        # Whatever a problem quotes of the file is cut short and escaped, wherever it was made.
+        object.__setattr__(self, "where", excerpt(self.where, WHERE_MAX))
+        object.__setattr__(self, "phrase", Phrase(self.phrase.key, {
+            name: _quoted(value) for name, value in self.phrase.params.items()}))
+
 
 class ConfigError(Exception):
     """The file is wrong; nothing was changed. `problems` are in line order."""
@@ -32,6 +44,48 @@ class ConfigError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: p.line)
         super().__init__(f"{len(self.problems)} problems")
+
+
+class Unreadable(ConfigError):
+    """The file cannot be read as a team file at all (too large, not YAML, aliases, no team keys):
+    one problem, said in one line."""
+
+    def __init__(self, line: int, key: str, **params: Any):
+        super().__init__([Problem(line, "", Phrase(key, params))])
+
+    @property
+    def problem(self) -> Problem:
+        return self.problems[0]
+
+
+FILE_MAX = 1_000_000  # bytes: an exported team of a thousand reviewers is about 150 kB
+DEPTH_MAX = 10  # levels of nesting: a team file has four (reviewers[0].specializations[0])
+NODES_MAX = 20_000  # values, keys included: an exported team of a thousand reviewers has about 13,000
+WHERE_MAX = 48  # a path of the file's keys: the longest a team file has is 29
+
+
+def _quoted(value: Any) -> Any:
+    """A phrase parameter as a problem may show it: texts as excerpts, lists of them shortened."""
+    if isinstance(value, str):
+        return excerpt(value)
+    if isinstance(value, (list, tuple)):
+        return [_quoted(item) for item in value[:20]]
+    return value
+
+
+def _too_large(data: bytes) -> Unreadable:
+    """A file over FILE_MAX, named by the line that crosses the limit."""
+    return Unreadable(data.count(b"\n", 0, FILE_MAX) + 1, "teams.config_too_large", limit=FILE_MAX)
+
+
+def decode(data: bytes) -> str:
+    """A team file's bytes as text: at most FILE_MAX bytes of UTF-8, else Unreadable."""
+    if len(data) > FILE_MAX:
+        raise _too_large(data)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Unreadable(data.count(b"\n", 0, error.start) + 1, "teams.config_not_utf8") from None
 
 
 class Checker:
@@ -127,13 +181,48 @@ Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
 
 
 # --- YAML with line numbers --------------------------------------------------------------------------
+_INT, _FLOAT, _MERGE = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:merge"
+
+
+class _Refused(Exception):
+    def __init__(self, mark: yaml.Mark, key: str, **params: Any):
+        super().__init__(key)
+        self.line, self.key, self.params = mark.line + 1, key, params
+
+
 class _Loader(yaml.SafeLoader):
-    """YAML as people write it: 17:00 stays a clock time (YAML 1.1 would read it as the number 1020)."""
+    """YAML as people write it: 17:00 stays a clock time (YAML 1.1 would read it as the number 1020).
+
+    Bounded as it reads: each event is looked at before a node is built from it, so an alias, an
+    anchor, the eleventh level of nesting or the 50,001st value stops the reading right there."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None \
+                or getattr(event, "tag", None) == _MERGE:
+            raise _Refused(event.start_mark, "teams.config_no_aliases")
+        self._nodes += 1
+        if self._nodes > NODES_MAX:
+            raise _Refused(event.start_mark, "teams.config_too_many_values", limit=NODES_MAX)
+        nests = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if nests:
+            self._depth += 1
+            if self._depth > DEPTH_MAX:
+                raise _Refused(event.start_mark, "teams.config_too_deep", limit=DEPTH_MAX)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= nests
 
 
-_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+# `<<` is a key like any other here: a merge key is what aliases are for, and a team file has none.
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_INT, _FLOAT)]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_INT, _FLOAT, _MERGE)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 _Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 _Loader.add_implicit_resolver(_FLOAT, re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
@@ -154,20 +243,30 @@ _Loader.add_constructor(_INT, _decimal)
 
 
 def load(text: str) -> tuple[yaml.Node | None, Any]:
-    loader = _Loader(text)
+    """The document's node tree and its data, or Unreadable naming the line that stopped it."""
+    if len(text) > FILE_MAX or len(text.encode("utf-8", "surrogatepass")) > FILE_MAX:
+        raise _too_large(text.encode("utf-8", "surrogatepass"))
+    loader = None
     try:
+        loader = _Loader(text)  # the reader refuses unprintable characters here already
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except _Refused as refused:
+        raise Unreadable(refused.line, refused.key, **refused.params) from None
     except yaml.MarkedYAMLError as error:
         # Where the unclosed bracket or quote began says more than where the parser gave up.
         mark = error.context_mark or error.problem_mark
         line = mark.line + 1 if mark else 1
         problem = ", ".join(part for part in (error.context, error.problem) if part) or str(error)
-        raise ConfigError([Problem(line, "", Phrase("teams.config_not_yaml", {"problem": problem}))]) from None
+        raise Unreadable(line, "teams.config_not_yaml", problem=problem) from None
+    except yaml.reader.ReaderError as error:
+        raise Unreadable(text.count("\n", 0, error.position) + 1, "teams.config_not_yaml",
+                         problem=f"unprintable character #x{error.character:04x}") from None
     except yaml.YAMLError as error:
-        raise ConfigError([Problem(1, "", Phrase("teams.config_not_yaml", {"problem": str(error)}))])
+        raise Unreadable(1, "teams.config_not_yaml", problem=str(error)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return node, data
 
 

@@ -26,7 +26,8 @@ from handlers.core.deps import Services
 from handlers.core.payload import MalformedPayload, field, metadata, view_values
 from handlers.core.press import Press
 from handlers.core.replies import inline_errors, refused
-from handlers.teams.replies import ephemeral, is_workspace_admin, origin, page, replace_message, team_id, team_of, text
+from handlers.teams.replies import (ephemeral, is_workspace_admin, page, remember_origin, replace_message, team_id,
+                                   team_of, text)
 from storage import teams as team_store
 from storage.teams import Team
 
@@ -160,10 +161,11 @@ def open_modal(services: Services, ack: Ack, body: dict[str, Any], respond: Resp
     user, trigger_id = press.user_id, press.trigger_id
     ack()
     admin, now = is_workspace_admin(client, user), utcnow()
-    remembered = {"team": state["team"], "user": state.get("user"), "page": state["page"], **origin(body)}
     try:
         with services.transaction() as session:
             team = team_of(session, press.workspace_id, state)
+            remembered = {"team": state["team"], "user": state.get("user"), "page": state["page"],
+                          **remember_origin(session, body, now=now)}
             view = modal(session, team, user, admin, now, remembered)
     except Refusal as refusal:
         return press.refuse(respond, client, refusal, title="Reviewer matrix")
@@ -229,7 +231,7 @@ def submit(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, A
     except IntegrityError:  # two people added the same reviewer at the same moment
         return ack(**inline_errors(Invalid({"reviewer": Phrase("teams.already_a_reviewer")})))
     ack()
-    replace_message(client, state, user, payload)
+    replace_message(services, client, state, workspace_id, user, payload)
 
 
 def reviewer_change(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> Submission:

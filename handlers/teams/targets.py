@@ -23,7 +23,7 @@ from handlers.core.deps import Services
 from handlers.core.payload import field, metadata, view_values
 from handlers.core.press import Press
 from handlers.core.replies import inline_errors, refused
-from handlers.teams.replies import ephemeral, is_workspace_admin, origin, replace_message, team_id, team_of
+from handlers.teams.replies import ephemeral, is_workspace_admin, remember_origin, replace_message, team_id, team_of
 from storage.teams import Team
 
 EDIT, RESET = "targets_edit", "targets_reset"
@@ -82,7 +82,7 @@ def open_editor(services: Services, ack: Ack, body: dict[str, Any], respond: Res
             team = team_of(session, workspace_id, state)
             teams.require_manager(session, team, user, workspace_admin=admin, action="change_targets")
             view = render.view("teams/targets_modal.json.j2", team=team, rows=teams.target_rows(session, team),
-                               metadata=json.dumps({"team": team.id, **origin(body)}))
+                               metadata=json.dumps({"team": team.id, **remember_origin(session, body, now=utcnow())}))
     except Refusal as refusal:
         return press.refuse(respond, client, refusal, title="KPI targets")
     client.views_open(trigger_id=trigger_id, view=view)
@@ -123,7 +123,7 @@ def save_targets(services: Services, ack: Ack, body: dict[str, Any], view: dict[
     except Refusal as refusal:
         return ack(**refused(refusal, title="KPI targets"))
     ack()
-    replace_message(client, state, user, payload)
+    replace_message(services, client, state, workspace_id, user, payload)
 
 
 def _changes(before: dict[str, float], after: dict[str, float]) -> int:

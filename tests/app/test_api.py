@@ -1,9 +1,12 @@
 """The CI ingestion API over HTTP: a team's bearer token, whole batches or nothing, clear JSON errors."""
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from freezegun import freeze_time
 from sqlmodel import select
 
 from bot import metrics
@@ -360,3 +363,85 @@ def test_a_wrong_result_is_named_by_its_start_or_its_kind(bot):
     assert [p["message"] for p in reply.json["problems"]] == [
         '"result" must be "pass" or "fail", not "an array".', '"result" must be "pass" or "fail", not "x\ufffd".',
         '"result" must be "pass" or "fail", not "' + "7" * 40 + '".']
+
+
+# --- retries: an Idempotency-Key makes a batch without ids safe to post again ---------------------
+UNNAMED = [{"gate": "unit", "result": "pass"}, {"gate": "coverage", "result": "pass", "value": 81.0}]  # no ids
+
+
+def keyed(key):
+    return {"Idempotency-Key": key}
+
+
+@both_databases
+def test_a_batch_without_ids_retried_with_its_idempotency_key_is_stored_once_and_answered_as_the_first_time(bot):
+    token = token_for(bot.db)
+
+    first = post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed("run-4711-1-gates"))
+    retry = post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed("run-4711-1-gates"))
+
+    assert (first.status, first.json) == (201, {"stored": 2, "duplicates": 0, "not_run": 0, "team": "Payments"})
+    assert (retry.status, retry.body) == (first.status, first.body)
+    assert retry.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    assert len(stored_gates(bot.db)) == 2
+    with bot.db.transaction() as session:
+        assert len(session.exec(select(AuditEvent).where(AuditEvent.entity_type == "gates")).all()) == 1
+
+
+@both_databases
+def test_retries_of_one_batch_arriving_together_store_it_once(bot):
+    token = token_for(bot.db)
+    start = threading.Barrier(4)
+
+    def retry():
+        start.wait(timeout=10)
+        return post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed("run-4712-1-gates"))
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: retry(), range(4)))
+
+    assert {reply.status for reply in replies} == {201}
+    assert len({reply.body for reply in replies}) == 1
+    assert sum(reply.headers.get("Idempotent-Replayed") == "true" for reply in replies) == 3
+    assert len(stored_gates(bot.db)) == 2
+
+
+def test_a_key_used_again_for_another_batch_is_a_422_and_stores_nothing_more(bot):
+    token = token_for(bot.db)
+    post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed("nightly"))
+
+    other = post(bot, "/api/v1/gates", UNNAMED[:1], token, headers=keyed("nightly"))
+    elsewhere = post(bot, "/api/v1/defects", {"found": "production"}, token, headers=keyed("nightly"))
+
+    assert other.status == elsewhere.status == 422
+    assert other.json == {"error": "This Idempotency-Key was used for a different batch in the last 24 hours: "
+                                   "send a new batch under a new key."}
+    assert len(stored_gates(bot.db)) == 2 and count_rows(bot.db, Defect) == 0
+
+
+def test_keys_are_each_teams_own_and_forgotten_after_a_day(bot):
+    token, platform = token_for(bot.db), token_for(bot.db, "Platform", "platform")
+
+    with freeze_time("2026-03-09 15:00:00"):
+        post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed("build-1"))
+        theirs = post(bot, "/api/v1/gates", UNNAMED, platform, headers=keyed("build-1"))
+    with freeze_time("2026-03-10 14:59:00"):
+        within = post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed("build-1"))
+    with freeze_time("2026-03-10 15:00:01"):
+        after = post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed("build-1"))
+
+    assert (theirs.status, theirs.json["team"], "Idempotent-Replayed" in theirs.headers) == (201, "Platform", False)
+    assert within.headers.get("Idempotent-Replayed") == "true"
+    assert (after.status, after.json["stored"], "Idempotent-Replayed" in after.headers) == (201, 2, False)
+    assert len(stored_gates(bot.db)) == 6
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "naïve-key", "tab\tinside"])
+def test_an_idempotency_key_that_is_not_1_to_255_visible_ascii_characters_is_a_400(bot, key):
+    token = token_for(bot.db)
+
+    reply = post(bot, "/api/v1/gates", UNNAMED, token, headers=keyed(key))
+
+    assert reply.status == 400
+    assert reply.json["error"].startswith("The Idempotency-Key header must be 1 to 255 visible ASCII characters")
+    assert stored_gates(bot.db) == []

@@ -3,6 +3,8 @@ from a git repository of team files."""
 
 from datetime import date
 
+import pytest
+
 from bot import teams
 from storage import teams as team_store
 from storage.audit import AuditEvent
@@ -109,4 +111,94 @@ def test_export_of_an_unknown_team_says_so_in_one_line(sqlite_template, tmp_path
 
     assert result.returncode == 1
     assert result.stderr == "qms-bot: there is no team called Nobody.\n"
+    db.dispose()
+
+
+# --- hostile files and arguments ---------------------------------------------------------------
+TEAM_HEAD = "workspace: T0TEST\nteam: Payments\nhome_channel: CPAYMENTS\n"
+# Nine levels of nine aliases: 9⁹ copies of "lol" once expanded (the "billion laughs").
+LAUGHS = TEAM_HEAD + "lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"lol{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]\n" for level in range(1, 10))
+
+
+@pytest.mark.parametrize("text, line, words", [
+    (LAUGHS, 4, "anchors and aliases"),
+    (TEAM_HEAD + "specializations: &s [Security, *s]\n", 4, "anchors and aliases"),  # refers to itself
+    (TEAM_HEAD + "specializations: [" + "a, " * 400_000 + "]\n", 4, "larger than 1 MB"),
+], ids=["billion-laughs", "self-reference", "huge"])  # deeper and longer ones: tests/bot/teams_as_code
+def test_a_hostile_team_file_is_refused_in_one_line_naming_its_line_within_a_memory_limit(sqlite_template, tmp_path,
+                                                                                          text, line, words):
+    db = database_in(sqlite_template, tmp_path / "db")
+    (tmp_path / "team.yaml").write_text(text, encoding="utf-8")
+
+    result = processes.run("team", "import", "--check", "team.yaml", cwd=tmp_path,
+                           env=processes.environment(DATABASE_URL=db.url), memory_mb=512, cpu_seconds=30)
+
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stdout == ""
+    [said] = result.stderr.splitlines()
+    assert said.startswith(f"qms-bot: team.yaml:{line}: ") and words in said, said
+    assert said.endswith("Nothing was imported.")
+    assert count_rows(db, team_store.Team) == 0
+    db.dispose()
+
+
+def test_a_file_that_is_no_team_file_is_refused_without_quoting_any_of_it(sqlite_template, tmp_path):
+    db = database_in(sqlite_template, tmp_path / "db")
+    (tmp_path / "shadow").write_text("root:$6$Jq2pX0$SecretHashOfRoot0123456789:20228:0:99999:7:::\n"
+                                     "alice:$6$Zz91kQ$SecretHashOfAlice987654321:20228:0:99999:7:::\n", encoding="utf-8")
+
+    result = processes.run("team", "import", "--check", "shadow", cwd=tmp_path,
+                           env=processes.environment(DATABASE_URL=db.url))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "qms-bot: shadow:1: this is not a team file: none of its keys is one a team file has (workspace, team, "
+        "home_channel, …, as `qms-bot team export` writes them). Nothing was imported."]
+    db.dispose()
+
+
+def test_what_a_wrong_line_says_of_the_file_is_a_short_excerpt_with_control_characters_escaped(sqlite_template,
+                                                                                               tmp_path):
+    db = database_in(sqlite_template, tmp_path / "db")
+    secret = "Europe/Berlin-" + "s3cr3t" * 40
+    (tmp_path / "team.yaml").write_text(
+        TEAM_HEAD + f"timezone: {secret}\n\"\\e]0;owned\\a\\e[2J\": 1\nroles:\n  team_leads: [{'U' + 'X' * 300}]\n",
+        encoding="utf-8")
+
+    result = processes.run("team", "import", "team.yaml", cwd=tmp_path,
+                           env=processes.environment(DATABASE_URL=db.url))
+
+    assert result.returncode == 1
+    said = result.stderr.splitlines()
+    assert len(said) == 4, said
+    assert said[0].startswith("team.yaml:4: timezone: \"Europe/Berlin-s3cr3ts3cr3t")
+    assert said[1].startswith("team.yaml:5: \\x1b]0;owned\\x07\\x1b[2J: `\\x1b]0;owned\\x07\\x1b[2J` is not a setting")
+    assert said[2].startswith("team.yaml:7: roles.team_leads: \"UXXXXXXX")
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert result.stderr.count("s3cr3t") <= 5 and "X" * 40 not in result.stderr
+    assert said[3] == "qms-bot: nothing was imported: 3 problems above."
+    db.dispose()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["team", "import", "--workspace", "T0X'; DROP TABLE team; --", "team.yaml"],
+     "qms-bot: --workspace: \"T0X'; DROP TABLE team; --\" is not a Slack workspace ID (T… or E…, like T0123ABCD)."),
+    (["export", "risks", "--team", "Payments", "-o", "no/such/folder/risks.csv"],
+     "qms-bot: cannot write no/such/folder/risks.csv: No such file or directory."),
+    (["team", "import", "missing.yaml"],
+     "qms-bot: cannot read missing.yaml: No such file or directory. Nothing was imported."),
+], ids=["workspace-flag", "output-path", "missing-file"])
+def test_a_wrong_argument_is_refused_in_one_line_and_changes_nothing(sqlite_template, tmp_path, args, said):
+    db = database_in(sqlite_template, tmp_path / "db")
+    make_team(db)
+    (tmp_path / "team.yaml").write_text("workspace: T0TEST\nteam: Platform\nhome_channel: CPLATFORM\n"
+                                        "roles:\n  team_leads: [UBOB]\n", encoding="utf-8")
+    events = count_rows(db, AuditEvent)
+
+    result = processes.run(*args, cwd=tmp_path, env=processes.environment(DATABASE_URL=db.url))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [said]
+    assert count_rows(db, team_store.Team) == 1 and count_rows(db, AuditEvent) == events
     db.dispose()

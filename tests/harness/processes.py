@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -25,9 +26,25 @@ def environment(**settings: str) -> dict[str, str]:
     return {**keep, **settings}
 
 
-def run(*args: str, env: dict[str, str], cwd: Path, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+def run(*args: str, env: dict[str, str], cwd: Path, stdin: str = "", timeout: float = 60,
+        memory_mb: int | None = None, cpu_seconds: int | None = None) -> subprocess.CompletedProcess:
+    """Run `qms-bot`; with `memory_mb` / `cpu_seconds`, under those limits (setrlimit), so that a
+    process that would eat the machine fails instead, however fast or slow the machine is."""
     return subprocess.run([QMS_BOT, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=_limits(memory_mb, cpu_seconds))
+
+
+def _limits(memory_mb: int | None, cpu_seconds: int | None):
+    if memory_mb is None and cpu_seconds is None:
+        return None
+
+    def apply() -> None:  # runs in the child, between fork and exec
+        if memory_mb is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 2**20, memory_mb * 2**20))
+        if cpu_seconds is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+
+    return apply
 
 
 def start(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen:

@@ -357,3 +357,48 @@ def test_import_into_another_workspace_than_the_files(database):
 
     assert result.created and result.workspace == "T0OTHER"
     assert "workspace: T0OTHER\n" in export(database, "Payments", "T0OTHER")
+
+
+# --- files nobody should be able to feed us ------------------------------------------------------
+HEAD = "workspace: T0TEST\nteam: Payments\nhome_channel: CPAYMENTS\n"
+
+
+@pytest.mark.parametrize("text, line, words", [
+    (HEAD + "reviewers:" + " [" * 5000 + "\n", 4, "nests deeper than 10 levels"),
+    (HEAD + "roles:\n" + "".join(f"{'  ' * depth}k{depth}:\n" for depth in range(1, 12)), 14,
+     "nests deeper than 10 levels"),
+    (HEAD + "specializations: [" + "a, " * 20_001 + "]\n", 4, "more than 20,000 values"),
+    (HEAD + "# " + "x" * 1_000_000 + "\n", 4, "larger than 1 MB"),
+    (HEAD + "team: &name Payments\n", 4, "anchors and aliases"),
+    (HEAD + "reviewers:\n- &eve {user: UEVE, tier: gold}\n- *eve\n", 5, "anchors and aliases"),
+    (HEAD + "<<: {timezone: UTC}\n", 4, "`<<` is not a setting"),  # a merge key is only a key without aliases
+    (HEAD + "team: \"\x1b[2J\"\n", 4, "not valid YAML: unprintable character #x001b"),
+], ids=["deep-flow", "deep-block", "many-values", "huge", "anchor", "alias", "merge-key", "control-character"])
+def test_a_file_past_the_limits_or_with_aliases_is_refused_before_it_is_built(database, text, line, words):
+    [(found_line, _, found_text)] = problems(database, text)
+
+    assert found_line == line and words in found_text, found_text
+    with database.transaction() as session:
+        assert team_store.teams(session, "T0TEST") == []
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_the_line():
+    with pytest.raises(teams_as_code.Unreadable) as refused:
+        teams_as_code.decode(HEAD.encode() + b"timezone: Europe/Z\xfcrich\n")
+
+    assert refused.value.problem.line == 4
+    assert render.phrase(refused.value.problem.phrase.key) == "the file is not UTF-8 text."
+
+
+def test_a_workspace_or_team_named_on_the_command_line_is_checked_as_the_files_are(database):
+    make_team(database)
+
+    with pytest.raises(Refusal) as bad_workspace:
+        import_(database, HEAD, workspace="T0X'; DROP TABLE team; --")
+    with pytest.raises(Refusal) as bad_team, database.transaction() as session:
+        teams_as_code.find_team(session, "Pay\x1b[2Jments" + "s" * 100)
+
+    assert render.phrase(bad_workspace.value.phrase.key, **bad_workspace.value.phrase.params) == \
+        "--workspace: \"T0X'; DROP TABLE team; --\" is not a Slack workspace ID (T… or E…, like T0123ABCD)."
+    assert render.phrase(bad_team.value.phrase.key, **bad_team.value.phrase.params) == \
+        "--team: \"Pay\\x1b[2Jmentsssssssssssssssss…\" is not a team's name (up to 80 printable characters)."
