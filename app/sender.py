@@ -1,20 +1,26 @@
 """Delivers the outbox to Slack: the one path every lasting message takes.
 
-A sender claims due rows for a lease, sends each, and records the outcome:
+A sender works in rounds. Each round claims a few due rows per channel (best priority first:
+escalation pings before cards, cards before digests and exports), for a short lease that it renews
+while it sends, and sends them paced per channel (about one message a second with short bursts, as
+Slack allows), the channels interleaved so that one busy channel never holds up another. Rounds
+follow each other until nothing is due, so throughput is bounded by Slack, not by a batch size.
+
+What a send comes to is decided in one place (`_decide`):
 - sent → marked sent (and where it landed is remembered under its `ref`);
-- HTTP 429 → retried after Slack's Retry-After; 5xx and network errors → retried with
-  exponential backoff; retries are rows with a later `not_before`, never a sleep, so a
-  rate-limited channel does not hold up the clock;
-- any other Slack error (channel_not_found, ...) → marked dead and logged: retrying won't help.
+- HTTP 429 → the row waits for Slack's Retry-After, and so does the rest of that channel; a rate
+  limit is not a failure and uses up no attempt;
+- 5xx, network errors, Slack being down → retried with exponential backoff capped at
+  `MAX_BACKOFF`, however long Slack is away, until the row is `give_up_after` old (a day); a few such
+  failures in a row end the round, handing the rest back untouched;
+- an answer that no retry can change (channel_not_found, invalid_blocks, ...) → dead, at once.
 
-If the process dies between Slack's answer and our commit, the lease runs out and the row is
-sent again: the one message in flight at a crash is the only one that can repeat. A sender that is
-still working through its batch when half its lease has passed (Slack is slow) hands the rest back
-unsent rather than risk another sender taking them over while it sends.
-
-A row that updates or threads under a message we have not posted yet waits for it without using up
-its attempts, and gives up only when that message itself gave up. An update overtaken by a newer one
-of the same message (the older was retried after the newer went out) is dropped, not sent.
+If the process dies between Slack's answer and our commit, the row is sent again when its lease runs
+out (seconds): the one message in flight at a crash is the only one that can repeat. A row that
+updates or threads under a message we have not posted yet waits for it without using up attempts,
+and gives up only when that message itself gave up. An update overtaken by a newer one of the same
+message is dropped, not sent. `stop()` ends the round under way after the send in flight and hands
+the rest back (a clean shutdown).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,10 +49,19 @@ from storage.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # a send takes at most ~90 s (files: 3 calls × 30 s); we stop at half
-MAX_ATTEMPTS = 10
-MAX_BACKOFF = timedelta(minutes=15)
-WAIT_FOR_REF = timedelta(seconds=5)
+LEASE = timedelta(seconds=15)  # renewed every third of it while a round sends
+MAX_ATTEMPTS_UNEXPECTED = 10  # a bug or a malformed row: a few tries, then dead, never stuck
+MAX_BACKOFF = timedelta(seconds=30)  # so that within a minute of Slack coming back, everything goes out
+GIVE_UP_AFTER = timedelta(days=1)
+WAIT_FOR_REF = timedelta(seconds=2)
+CHANNEL_RATE = 1.0  # messages per second per channel (Slack: about one)
+CHANNEL_BURST = 3  # ... with bursts of this many
+ROUND_LIMIT = 100  # rows claimed at most per round
+FAILURES_END_A_ROUND = 3  # transient failures in a row: Slack is down; hand the rest back
+PERMANENT = frozenset({"channel_not_found", "invalid_blocks", "invalid_blocks_format", "msg_too_long",
+                       "no_text", "not_in_channel", "is_archived", "cant_update_message", "message_not_found",
+                       "user_not_found", "invalid_arguments", "unknown_method", "edit_window_closed",
+                       "too_many_attachments", "restricted_action", "channel_is_archived", "invalid_arg_name"})
 
 
 @dataclass
@@ -54,9 +70,14 @@ class DeliveryReport:
     retry: int = 0
     dead: int = 0
     followed: int = 0  # answers handed on (`on_result`)
+    handed_back: int = 0  # claimed but not sent this round (paced, stopped, Slack down)
 
     def count(self, status: str) -> None:
         setattr(self, status, getattr(self, status) + 1)
+
+    def add(self, other: "DeliveryReport") -> None:
+        for name in ("sent", "retry", "dead", "followed", "handed_back"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -65,6 +86,8 @@ class _Outcome:
     error: str = ""
     retry_after: timedelta | None = None
     counts_as_attempt: bool = True
+    rate_limited: bool = False  # a 429: the whole channel waits for Retry-After
+    unexpected: bool = False  # our bug, not Slack's trouble: given up after a few attempts
     channel: str | None = None
     ts: str | None = None
     result: dict[str, Any] | None = None  # what a github.* call answered, for `on_result`
@@ -82,69 +105,185 @@ class _Superseded(Exception):
     """A newer update of the same message has already been sent."""
 
 
+class ChannelPacer:
+    """Per channel: at most `rate` messages a second, with bursts of `burst` (a GCRA token bucket,
+    reckoned on the sender's monotonic clock). A 429 holds the channel for its Retry-After."""
+
+    def __init__(self, rate: float, burst: int, monotonic: Callable[[], float]):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.tolerance = self.interval * (max(burst, 1) - 1)
+        self.monotonic = monotonic
+        self._next: dict[str, float] = {}  # per channel: the theoretical arrival time of the next message
+        self._lock = threading.Lock()
+
+    def wait(self, channel: str | None, *, ahead: int = 0) -> float:
+        """Seconds until `channel` may take a message (after `ahead` more already planned)."""
+        if channel is None or self.interval == 0:
+            return 0.0
+        with self._lock:
+            at = max(self._next.get(channel, 0.0), self.monotonic()) + ahead * self.interval
+            return max(0.0, at - self.tolerance - self.monotonic())
+
+    def take(self, channel: str | None) -> None:
+        if channel is None or self.interval == 0:
+            return
+        with self._lock:
+            now = self.monotonic()
+            self._next[channel] = max(self._next.get(channel, 0.0), now) + self.interval
+
+    def hold(self, channel: str | None, seconds: float) -> None:
+        if channel is None:
+            return
+        with self._lock:
+            until = self.monotonic() + seconds + self.tolerance
+            self._next[channel] = max(self._next.get(channel, 0.0), until)
+
+
 class OutboxSender:
     def __init__(self, db: Database, client: WebClient, *, worker: str | None = None, lease: timedelta = LEASE,
-                 monotonic=time.monotonic, github: "GitHubApi | None" = None,
-                 on_result: dict[str, Callable[..., None]] | None = None):
+                 monotonic=time.monotonic, sleep=time.sleep, github: "GitHubApi | None" = None,
+                 on_result: dict[str, Callable[..., None]] | None = None, channel_rate: float = CHANNEL_RATE,
+                 channel_burst: int = CHANNEL_BURST, give_up_after: timedelta = GIVE_UP_AFTER,
+                 round_limit: int = ROUND_LIMIT):
         self.db = db
         self.client = client
         self.github = github  # for the rows whose method is github.* (None: GITHUB_TOKEN is not set)
         # By method: who is handed a call's answer (None when it was given up), in the transaction that
         # records the row as sent or dead, so that what follows from it happens once.
         self.on_result = on_result or {}
-        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.lease = lease
         self.monotonic = monotonic  # real elapsed time, whatever `now` the caller passes
+        self.sleep = sleep
+        self.burst = max(int(channel_burst), 1)
+        self.pacer = ChannelPacer(channel_rate, self.burst, monotonic)
+        self.give_up_after = give_up_after
+        self.round_limit = round_limit
+        self._stopping = threading.Event()
 
-    def deliver_due(self, *, now: datetime, limit: int = 50) -> DeliveryReport:
-        report = self._deliver_batch(now=now, limit=limit)
-        if report.followed:  # an answer queued messages of its own (a filed request's card): send them too
-            more = self._deliver_batch(now=now, limit=limit)
-            report.sent, report.retry, report.dead = (report.sent + more.sent, report.retry + more.retry,
-                                                      report.dead + more.dead)
-        return report
+    def stop(self) -> None:
+        """End the round under way after the send in flight; what is left is handed back."""
+        self._stopping.set()
 
-    def _deliver_batch(self, *, now: datetime, limit: int) -> DeliveryReport:
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def deliver_due(self, *, now: datetime, limit: int | None = None, max_seconds: float = 10.0) -> DeliveryReport:
+        """Send what is due at `now`, round after round, until nothing is due (or `max_seconds` have
+        passed, or `stop()`). Later rounds reckon `now` forward by the real time elapsed."""
         report = DeliveryReport()
-        claimed_at = self.monotonic()
-        with self.db.transaction() as session:
-            claimed = outbox.claim_due(session, now=now, worker=self.worker, lease=self.lease, limit=limit)
-        for index, message in enumerate(claimed):
-            if timedelta(seconds=self.monotonic() - claimed_at) > self.lease / 2:
-                self._hand_back(claimed[index:])
+        started = self.monotonic()
+        for _ in range(1000):  # rounds; a safety bound, never reached in practice
+            elapsed = self.monotonic() - started
+            if self.stopping or elapsed > max_seconds:
                 break
-            outcome = self._send(message)
+            at = self._at(now, started)
             with self.db.transaction() as session:
-                self._record(session, message, outcome, now=now)
-                follow = self.on_result.get(message.method)
-                if follow is not None and outcome.status in ("sent", "dead"):
-                    follow(session, message, outcome.result if outcome.status == "sent" else None, now=now)
-                    report.followed += 1
-            report.count(outcome.status)
+                claimed = outbox.claim_due(session, now=at, worker=self.worker, lease=self.lease,
+                                           limit=min(limit or self.round_limit, self.round_limit),
+                                           per_channel=self.burst)
+            if not claimed:
+                break
+            done, slack_down = self._send_round(claimed, now=now, started=started)
+            report.add(done)
+            if slack_down or (done.sent + done.dead + done.followed == 0):
+                break
         return report
 
-    def _hand_back(self, messages: list[OutboxMessage]) -> None:
-        log.warning("outbox: handing back %d unsent messages: half the lease is gone", len(messages))
+    def _at(self, now: datetime, started: float, ahead: float = 0.0) -> datetime:
+        """`now` moved on by the real time elapsed since `started`, in whole seconds (a caller's `now`
+        stays exact for the first second)."""
+        return now + timedelta(seconds=int(self.monotonic() - started + ahead))
+
+    # --- one round --------------------------------------------------------------------------------
+    def _plan(self, claimed: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Interleave the channels: each row goes when its channel's pace allows, oldest first
+        within a channel (posts before their updates), best priority first among equals."""
+        ahead: dict[str | None, int] = {}
+        timed = []
+        for message in sorted(claimed, key=lambda m: m.id):
+            lane = _lane(message)
+            position = ahead.get(lane, 0)
+            ahead[lane] = position + 1
+            timed.append((self.pacer.wait(lane, ahead=position), message.priority, position, message.id, message))
+        return [entry[-1] for entry in sorted(timed, key=lambda entry: entry[:4])]
+
+    def _send_round(self, claimed: list[OutboxMessage], *, now: datetime, started: float) -> tuple[DeliveryReport, bool]:
+        report = DeliveryReport()
+        plan = self._plan(claimed)
+        renewed = self.monotonic()
+        failures = 0
+        for index, message in enumerate(plan):
+            if self.stopping or failures >= FAILURES_END_A_ROUND:
+                report.handed_back += self._hand_back(plan[index:])
+                return report, failures >= FAILURES_END_A_ROUND
+            if self.monotonic() - renewed > self.lease.total_seconds() / 3:
+                plan, renewed = self._renew(plan, index, now=now, started=started), self.monotonic()
+                if message not in plan:
+                    continue
+            lane = _lane(message)
+            wait = self.pacer.wait(lane)
+            if wait > self.lease.total_seconds() / 3:  # held by a 429 for longer than a round: later
+                at = self._at(now, started, wait)
+                report.handed_back += self._hand_back([message], not_before=at)
+                continue
+            if wait > 0:
+                self.sleep(wait)
+            self.pacer.take(lane)
+            outcome = self._send(message)
+            at = self._at(now, started)
+            with self.db.transaction() as session:
+                status = self._decide(session, message, outcome, now=at)
+                follow = self.on_result.get(message.method)
+                if follow is not None and status in ("sent", "dead"):
+                    follow(session, message, outcome.result if status == "sent" else None, now=at)
+                    report.followed += 1
+            report.count(status)
+            if outcome.rate_limited:
+                self.pacer.hold(lane, outcome.retry_after.total_seconds())
+            failures = failures + 1 if status == "retry" and outcome.counts_as_attempt else 0
+        return report, failures >= FAILURES_END_A_ROUND
+
+    def _renew(self, plan: list[OutboxMessage], index: int, *, now: datetime, started: float) -> list[OutboxMessage]:
+        """Extend the claim on what is left of the round; drop what another sender took over."""
+        rest = plan[index:]
+        until = self._at(now, started) + self.lease
+        with self.db.transaction() as session:
+            held = outbox.renew(session, rest, worker=self.worker, until=until)
+        lost = [m for m in rest if m.id not in held]
+        if lost:
+            log.warning("outbox: %d claims were taken over while this sender was slow; leaving them", len(lost))
+        return plan[:index] + [m for m in rest if m.id in held]
+
+    def _hand_back(self, messages: list[OutboxMessage], *, not_before: datetime | None = None) -> int:
         with self.db.transaction() as session:
             for message in messages:
-                outbox.release(session, message, worker=self.worker)
+                outbox.release(session, message, worker=self.worker, not_before=not_before)
+        return len(messages)
 
-    def _record(self, session, message: OutboxMessage, outcome: _Outcome, *, now: datetime) -> None:
+    # --- the one place an outcome is decided ------------------------------------------------------
+    def _decide(self, session, message: OutboxMessage, outcome: _Outcome, *, now: datetime) -> str:
+        """Record what a send came to; returns the row's new state ("sent", "retry" or "dead")."""
         if outcome.status == "sent":
             outbox.mark_sent(session, message, worker=self.worker, now=now, channel=outcome.channel, ts=outcome.ts)
-        elif outcome.status == "retry" and (not outcome.counts_as_attempt or message.attempts + 1 < MAX_ATTEMPTS):
-            delay = outcome.retry_after or min(timedelta(seconds=2 ** (message.attempts + 1)), MAX_BACKOFF)
+            return "sent"
+        too_old = outcome.counts_as_attempt and now - message.created_at >= self.give_up_after
+        too_many = outcome.unexpected and message.attempts + 1 >= MAX_ATTEMPTS_UNEXPECTED
+        if outcome.status == "retry" and not too_old and not too_many:
+            delay = outcome.retry_after or min(timedelta(seconds=2 ** min(message.attempts + 1, 16)), MAX_BACKOFF)
             log.warning("outbox %s: %s; retrying in %s", message.key, outcome.error, delay)
             outbox.mark_retry(session, message, worker=self.worker, retry_at=now + delay, error=outcome.error,
                               count_attempt=outcome.counts_as_attempt)
-        else:
-            log.error("outbox %s: giving up after %d attempts: %s", message.key, message.attempts + 1, outcome.error)
-            outbox.mark_dead(session, message, worker=self.worker, error=outcome.error)
+            return "retry"
+        log.error("outbox %s: giving up after %d attempts: %s", message.key, message.attempts + 1, outcome.error)
+        outbox.mark_dead(session, message, worker=self.worker, error=outcome.error)
+        return "dead"
 
     def _send(self, message: OutboxMessage) -> _Outcome:
         try:
             args = self._resolve_refs(message)
-            response = self._call(message.method, args)
+            response = self._call(message, args)
         except _RefNotYetKnown as missing:
             return _Outcome("retry", f"waiting for {missing}", retry_after=WAIT_FOR_REF, counts_as_attempt=False)
         except _RefGaveUp as dead:
@@ -159,7 +298,7 @@ class OutboxSender:
             return _Outcome("retry", f"network: {error}")
         except Exception as error:  # a bug or a malformed row: retried a few times, then dead, never stuck
             log.exception("outbox %s: unexpected error", message.key)
-            return _Outcome("retry", f"unexpected: {error!r}")
+            return _Outcome("retry", f"unexpected: {error!r}", unexpected=True)
         if message.method.startswith("github."):
             return _Outcome("sent", result=response)
         return _Outcome("sent", channel=response.get("channel"), ts=response.get("ts"))
@@ -181,17 +320,30 @@ class OutboxSender:
                     apply(args, found.channel, found.ts)
         return args
 
-    def _call(self, method: str, args: dict[str, Any]):
-        if method.startswith("github."):
+    # --- the one place a row's client is chosen ---------------------------------------------------
+    def _client_for(self, message: OutboxMessage) -> "WebClient | GitHubApi":
+        if message.method.startswith("github."):
             if self.github is None:
                 raise GitHubApiError(0, "GITHUB_TOKEN is not set")
-            return self.github.call(method, args)
+            return self.github
+        return self.client
+
+    def _call(self, message: OutboxMessage, args: dict[str, Any]):
+        client = self._client_for(message)
+        method = message.method
+        if isinstance(client, GitHubApi):
+            return client.call(method, args)
         if method == outbox.FILE_UPLOAD:
             content = base64.b64decode(args.pop("content_base64"))
             if args.get("channel", "")[:1] in ("U", "W"):  # a file for a person goes to their DM
-                args["channel"] = self.client.conversations_open(users=args["channel"])["channel"]["id"]
-            return self.client.files_upload_v2(content=content, **args)
-        return self.client.api_call(method, json=args)
+                args["channel"] = client.conversations_open(users=args["channel"])["channel"]["id"]
+            return client.files_upload_v2(content=content, **args)
+        return client.api_call(method, json=args)
+
+
+def _lane(message: OutboxMessage) -> str | None:
+    """What a row is paced by: its channel (GitHub's calls are not paced)."""
+    return None if message.method.startswith("github.") else message.channel
 
 
 def _as_update_target(args: dict[str, Any], channel: str, ts: str) -> None:
@@ -206,11 +358,17 @@ def _classify(error: SlackApiError) -> _Outcome:
     status = error.response.status_code
     code = error.response.get("error") if isinstance(error.response.data, dict) else None
     if status == 429 or code == "ratelimited":
-        seconds = int(error.response.headers.get("Retry-After", error.response.headers.get("retry-after", 1)) or 1)
-        return _Outcome("retry", "rate limited", retry_after=timedelta(seconds=max(seconds, 1)))
-    if status >= 500 or code in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
-        return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
-    return _Outcome("dead", f"Slack refused: {code or status}")
+        headers = error.response.headers or {}
+        raw = headers.get("Retry-After", headers.get("retry-after", 1))
+        try:
+            seconds = int(raw[0] if isinstance(raw, list) else raw)
+        except (TypeError, ValueError):
+            seconds = 1
+        return _Outcome("retry", "rate limited", retry_after=timedelta(seconds=min(max(seconds, 1), 3600)),
+                        counts_as_attempt=False, rate_limited=True)
+    if code in PERMANENT or (400 <= status < 500 and status not in (408, 429)):
+        return _Outcome("dead", f"Slack refused: {code or status}")
+    return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
 
 
 # --- GitHub's REST API, for the rows whose method is github.* --------------------------------------

@@ -4,7 +4,12 @@ A row is written in the same transaction as the state change that causes it, und
 key (`escalation:{incident}:{level}`, `digest:{team}:{kind}:{period}`, ...). Slack's
 chat.postMessage has no idempotency key, so this table is the only guard against doubles.
 Senders claim due rows (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite takes its write lock at
-BEGIN) and hold them for a lease while they talk to Slack, so two senders never send one row.
+BEGIN) and hold them for a short lease, renewed while they talk to Slack, so two senders never send
+one row and a crashed sender's rows come back within seconds.
+
+Each row knows the channel it goes to (for an update or a thread reply: its parent's channel) and a
+priority (escalations first, bulk digests and exports last). A claim takes a few rows per channel,
+best priority first, so one busy channel never holds up another.
 
 Where a posted message lands is remembered under its `ref` (e.g. "risk:12:card") in
 `slack_message`, so later rows can update it or reply in its thread.
@@ -17,18 +22,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, or_, update
+from sqlalchemy import func as sa_func
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.db import dialect_insert
 from storage.types import UTCDateTime
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+URGENT, NORMAL, BULK = 0, 100, 200  # priorities: lower goes first
 FILE_UPLOAD = "files.upload_v2"  # the method name of a file row: slack_sdk's WebClient.files_upload_v2
 
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_due", "status", "not_before"),)
+    __table_args__ = (Index("ix_outbox_message_due", "status", "not_before"),
+                      Index("ix_outbox_message_lane", "status", "channel", "priority", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(max_length=32)
@@ -36,6 +44,8 @@ class OutboxMessage(SQLModel, table=True):
     method: str = Field(max_length=64)  # chat.postMessage, chat.update, files.upload_v2
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     ref: str | None = Field(default=None, max_length=128)
+    channel: str | None = Field(default=None, max_length=64)  # where it goes, for pacing and fairness
+    priority: int = NORMAL
     status: str = Field(default=PENDING, max_length=16)
     attempts: int = 0
     not_before: datetime = Field(sa_type=UTCDateTime)
@@ -84,6 +94,8 @@ def enqueue(
             method=method,
             payload=payload,
             ref=ref,
+            channel=_channel_of(session, workspace_id, payload),
+            priority=priority_of(key, method),
             status=PENDING,
             attempts=0,
             not_before=now,
@@ -96,6 +108,29 @@ def enqueue(
     if added:
         session.info[QUEUED] = True
     return added
+
+
+def priority_of(key: str, method: str) -> int:
+    """Escalation pings go before everything; digests, exports and files after everything."""
+    if key.startswith("escalation:"):
+        return URGENT
+    if key.startswith("digest:") or ":export:" in key or method == FILE_UPLOAD or method.startswith("github."):
+        return BULK
+    return NORMAL
+
+
+def _channel_of(session: Session, workspace_id: str, payload: dict[str, Any]) -> str | None:
+    channel = payload.get("channel")
+    if isinstance(channel, str) and channel:
+        return channel[:64]
+    parent = payload.get("update_ref") or payload.get("thread_ref")
+    if not parent:
+        return None
+    found = session.get(SlackMessage, (workspace_id, parent))
+    if found is not None:
+        return found.channel
+    query = select(OutboxMessage.channel).where(OutboxMessage.workspace_id == workspace_id, OutboxMessage.ref == parent)
+    return session.exec(query).first()
 
 
 def queued(session: Session) -> bool:
@@ -122,17 +157,38 @@ def enqueue_file(
     return enqueue(session, workspace_id=workspace_id, key=key, method=FILE_UPLOAD, payload=payload, now=now)
 
 
+def _claimable(now: datetime):
+    return (OutboxMessage.status == PENDING, OutboxMessage.not_before <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+
+
 def claim_due(
-    session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 50
+    session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 50, per_channel: int | None = None,
+    skip_channels: set[str] | frozenset[str] = frozenset(),
 ) -> list[OutboxMessage]:
+    """Claim up to `limit` due rows for `lease`, best priority first, then oldest; with `per_channel`,
+    at most that many rows of any one channel (each channel's own best first), so that a channel
+    with ten thousand rows queued takes no more of a round than one with a single row.
+    `skip_channels`: channels the caller cannot send to yet (paced); rows without a channel always
+    qualify."""
+    conditions = list(_claimable(now))
+    if skip_channels:
+        conditions.append(or_(OutboxMessage.channel.is_(None), OutboxMessage.channel.not_in(sorted(skip_channels))))
+    if per_channel is not None:
+        lane = sa_func.coalesce(OutboxMessage.channel, sa_func.cast(OutboxMessage.id, Text))
+        ranked = (
+            select(OutboxMessage.id.label("id"),
+                   sa_func.row_number().over(partition_by=lane,
+                                             order_by=(OutboxMessage.priority, OutboxMessage.id)).label("place"))
+            .where(*conditions)
+            .subquery()
+        )
+        chosen = select(ranked.c.id).where(ranked.c.place <= per_channel)
+        conditions = [*_claimable(now), OutboxMessage.id.in_(chosen)]
     query = (
         select(OutboxMessage)
-        .where(
-            OutboxMessage.status == PENDING,
-            OutboxMessage.not_before <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        .order_by(OutboxMessage.id)
+        .where(*conditions)
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -167,9 +223,23 @@ def mark_retry(
     )
 
 
-def release(session: Session, message: OutboxMessage, *, worker: str) -> bool:
-    """Hand a claimed row back unsent, for any sender to take at once."""
-    return _update_claimed(session, message, worker, claimed_by=None, claimed_until=None)
+def release(session: Session, message: OutboxMessage, *, worker: str, not_before: datetime | None = None) -> bool:
+    """Hand a claimed row back unsent, for any sender to take at once (or from `not_before`)."""
+    values = {} if not_before is None else {"not_before": not_before}
+    return _update_claimed(session, message, worker, claimed_by=None, claimed_until=None, **values)
+
+
+def renew(session: Session, messages: list[OutboxMessage], *, worker: str, until: datetime) -> set[int]:
+    """Extend this worker's claim on `messages` to `until`; returns the ids it still holds."""
+    if not messages:
+        return set()
+    table = OutboxMessage.__table__
+    ids = [m.id for m in messages]
+    session.execute(update(table).where(table.c.id.in_(ids), table.c.claimed_by == worker,
+                                        table.c.status == PENDING).values(claimed_until=until))
+    held = select(OutboxMessage.id).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker,
+                                          OutboxMessage.status == PENDING)
+    return set(session.exec(held))
 
 
 def newer_update_sent(session: Session, message: OutboxMessage, update_ref: str) -> bool:
