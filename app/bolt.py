@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.error import URLError
 
 from slack_bolt import App, BoltResponse
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
 from app.services import ListenerPool, Runtime
+from bot.core import render
 from bot.core.timeutil import utcnow
 from handlers.core.payload import MalformedPayload
 from storage import runtime
@@ -58,10 +63,47 @@ def _handle_each_event_once(services: Runtime):
 
 
 def _answer_errors(error, body, response, logger):
-    """A malformed payload is the sender's fault (400); anything else is ours, and logged."""
+    """A malformed payload is the sender's fault (400). Anything else is ours: logged, and the person
+    is told politely (the database or Slack being away, or something failing), never a 500: a modal
+    keeps its input and shows the sentence under its first field, a command answers ephemerally."""
     if isinstance(error, MalformedPayload):
         logger.warning("malformed payload: %s", error)
         if response is not None:
             response.status, response.body = 400, '{"error": "malformed payload"}'
         return
-    logger.exception("unhandled error in a listener", exc_info=error)
+    key = _trouble(error)
+    if key == "common.something_failed":
+        logger.exception("unhandled error in a listener", exc_info=error)
+    else:
+        logger.warning("could not answer a request: %s: %s", type(error).__name__, str(error).splitlines()[0][:300]
+                       if str(error) else "")
+    if response is None:  # already acknowledged: nothing more to say over HTTP
+        return
+    response.status, response.headers = 200, {"content-type": ["application/json;charset=utf-8"]}
+    response.body = json.dumps(_polite_answer(body if isinstance(body, dict) else {}, render.phrase(key)))
+
+
+def _trouble(error: BaseException) -> str:
+    if isinstance(error, (SQLAlchemyError, DatabaseUnavailable)):
+        return "common.database_unreachable"
+    if isinstance(error, (SlackApiError, SlackRequestError, URLError, TimeoutError, ConnectionError)):
+        return "common.slack_trouble"
+    return "common.something_failed"
+
+
+def _polite_answer(body: dict, sentence: str) -> dict:
+    if body.get("type") == "view_submission":
+        blocks = (body.get("view") or {}).get("blocks") or []
+        field = next((b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"
+                      and isinstance(b.get("block_id"), str)), None)
+        if field:
+            return {"response_action": "errors", "errors": {field: sentence}}
+        return {"response_action": "update", "view": render.view("common/notice_modal.json.j2", title="QMS Bot",
+                                                                 text=sentence)}
+    if "command" in body:
+        return {"response_type": "ephemeral", "text": sentence}
+    return {}
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer in time."""

@@ -78,7 +78,7 @@ def ready_database(settings: Settings):
     starting together never race on a schema change."""
     from storage.db import Database
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeout=settings.database_timeout)
     if not db.is_reachable():
         raise Stop(f"cannot reach the database at DATABASE_URL ({_redacted(settings.database_url)})")
     if not db.is_migrated():
@@ -186,7 +186,7 @@ def migrate() -> None:
     from storage.db import Database
 
     settings = load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeout=settings.database_timeout)
     if not db.is_reachable():
         raise Stop(f"cannot reach the database at DATABASE_URL ({_redacted(settings.database_url)})")
     db.migrate()

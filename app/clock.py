@@ -48,7 +48,7 @@ def _forget_old_events(services: Runtime, now: datetime) -> None:
 # The job registry: each domain's scheduled work, in one list. Later issues add their sweeps
 # here (escalations, review nudges, digests); the outbox job sends what they queue.
 JOBS: list[Job] = [
-    Job("outbox.deliver", _deliver_outbox, timedelta(seconds=15)),
+    Job("outbox.deliver", _deliver_outbox, timedelta(seconds=5)),  # each run sends until nothing is due
     Job("events.forget", _forget_old_events, timedelta(hours=1)),
     Job("incidents.escalate", lambda services, now: incidents.sweep(services.db, now=now), timedelta(minutes=1)),
     Job("incidents.review_reminders", lambda services, now: incidents.remind_reviews(services.db, now=now),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +60,8 @@ class LocalSlack:
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._holds: dict[str, threading.Event] = {}
+        self.down = False  # an outage: while True, every call answers HTTP 503
+        self.latency = 0.0  # seconds every call takes (Slack being slow)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
@@ -162,7 +165,13 @@ class LocalSlack:
         gate = self._holds.get(method)
         if gate is not None:
             gate.wait(timeout=60)
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
+            if self.down:
+                body = {"ok": False, "error": "service_unavailable"}
+                self.calls.append(Call(method, args, 503, body))
+                return 503, body, {}
             if self._faults.get(method):
                 fault = self._faults[method].popleft()
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}

@@ -7,6 +7,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -47,7 +48,7 @@ class Runtime(Services):
 
 
 def build_runtime(settings: Settings, *, db: Database | None = None) -> Runtime:
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, timeout=settings.database_timeout)
     token = settings.slack_bot_token
     interactive = WebClient(
         token=token,
@@ -59,9 +60,12 @@ def build_runtime(settings: Settings, *, db: Database | None = None) -> Runtime:
         ],
     )
     # The sender schedules its own retries (a later not_before), so its client never sleeps.
-    outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
+    outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[], timeout=15)
     github = GitHubApi(settings.github_token, settings.github_api_url) if settings.github_token else None
-    sender = OutboxSender(db, outgoing, github=github, on_result=pull_requests.OUTBOX_RESULTS)
+    sender = OutboxSender(db, outgoing, github=github, on_result=pull_requests.OUTBOX_RESULTS,
+                          channel_rate=settings.slack_channel_rate,
+                          lease=timedelta(seconds=settings.outbox_lease_seconds),
+                          give_up_after=timedelta(hours=settings.outbox_give_up_hours))
     return Runtime(settings=settings, db=db, slack=interactive, sender=sender)
 
 

@@ -13,7 +13,7 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from app import api, clock, webhooks
+from app import api, clock, guard, webhooks
 from app.services import Runtime
 from bot.core.timeutil import utcnow
 from storage import runtime
@@ -40,6 +40,11 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
         if not verifier.is_valid_request(body, headers):
             return _error(401, "invalid or missing Slack signature")
         try:
+            guard.check(body, request.content_type or "")
+        except guard.Malformed as error:
+            log.warning("malformed Slack request: %s", error)
+            return _error(400, "malformed body")
+        try:
             bolt_request = BoltRequest(body=body, query=request.query_string.decode(), headers=headers)
         except Exception as error:  # Bolt's body parser: bad JSON, a list instead of an object, ...
             log.warning("malformed Slack request: %s", error)
@@ -53,9 +58,9 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
 
     @web.get("/healthz")
     def healthz() -> Response:
-        if services.db.is_reachable():
+        if services.db.is_ready():
             return jsonify(status="ok", database="ok")
-        return _error(503, "database unreachable")
+        return _error(503, "database unreachable or not migrated")
 
     @web.get("/healthz/clock")
     def clock_health() -> Response:

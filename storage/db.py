@@ -22,14 +22,27 @@ class Database:
     """One engine per process. Every unit of work opens its own session: Bolt runs listeners
     on a thread pool, and a session must never be shared across threads."""
 
-    def __init__(self, url: str, *, pool: bool = True):
+    def __init__(self, url: str, *, pool: bool = True, timeout: float | None = None):
+        """`timeout` (seconds; PostgreSQL): how long connecting may take, and any one statement or
+        wait for a lock, so that a database that stops answering is an error, never a hang."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.timeout = timeout
         kwargs = {} if pool else {"poolclass": NullPool}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs.update(pool_pre_ping=True)
+            if timeout:
+                millis = int(timeout * 1000)
+                kwargs["pool_timeout"] = timeout
+                kwargs["connect_args"] = {
+                    "connect_timeout": max(int(timeout + 0.999), 1),
+                    "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
+                    # a silent server (a network gone quiet) is noticed by TCP within about `timeout`
+                    "keepalives": 1, "keepalives_idle": max(int(timeout), 1), "keepalives_interval": 1,
+                    "keepalives_count": 2, "tcp_user_timeout": millis,
+                }
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -45,6 +58,15 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def is_ready(self) -> bool:
+        """Reachable, and its schema is there (a re-created empty database is not ready)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1 FROM outbox_message WHERE 1 = 0"))
             return True
         except Exception:
             return False

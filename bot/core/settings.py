@@ -38,6 +38,10 @@ class Settings:
     webhook_secret_key: str | None = None  # derives the teams' webhook secrets (default: the Slack signing secret)
     github_token: str | None = None  # lets the bot request the reviewers it chose on GitHub too
     github_api_url: str = DEFAULT_GITHUB_API_URL
+    slack_channel_rate: float = 1.0  # outbox messages per second per channel (Slack allows about one)
+    outbox_lease_seconds: float = 15.0  # how long a sender holds rows it claimed (renewed while sending)
+    outbox_give_up_hours: float = 24.0  # a message Slack keeps failing is given up after this long
+    database_timeout: float = 5.0  # seconds: connecting to, and each statement on, PostgreSQL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -55,6 +59,10 @@ class Settings:
             webhook_secret_key=_optional(env, "WEBHOOK_SECRET_KEY"),
             github_token=_optional(env, "GITHUB_TOKEN"),
             github_api_url=_http_url(env, "GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
+            slack_channel_rate=_number(env, "SLACK_CHANNEL_RATE", 1.0, low=0.0),
+            outbox_lease_seconds=_number(env, "OUTBOX_LEASE_SECONDS", 15.0, low=3.0),
+            outbox_give_up_hours=_number(env, "OUTBOX_GIVE_UP_HOURS", 24.0, low=0.01),
+            database_timeout=_number(env, "DATABASE_TIMEOUT", 5.0, low=0.5),
         )
 
     def require(self, *names: str, purpose: str) -> None:
@@ -135,6 +143,19 @@ def _public_url(env: Mapping[str, str]) -> str | None:
             raise SettingsError(f"PUBLIC_URL is malformed: expected an http(s) URL such as https://qms.example.com, "
                                 f"got {url!r}")
     return url
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float) -> float:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= low or value > 1e6:
+        raise SettingsError(f"{name} is malformed: expected a number of at least {low:g}, got {raw!r}")
+    return value
 
 
 def _port(env: Mapping[str, str]) -> int:

@@ -296,3 +296,152 @@ def test_an_unexpected_error_on_one_message_does_not_stop_the_others(database, s
 
     assert (report.sent, report.retry) == (1, 1)
     assert [m["text"] for m in slack.posted("CGENERAL")] == ["still sent"]
+
+
+# --- reliability under fire: outages, rate limits, pacing, fairness, crashes --------------------------
+class FakeClock:
+    """Monotonic time for a sender, moved on by its own sleeps (and by each call it makes)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+class ClockedClient(WebClient):
+    """Slack's client, noting the fake time of every call."""
+
+    def __init__(self, clock: FakeClock, **kwargs):
+        super().__init__(**kwargs)
+        self.clock, self.times = clock, []
+
+    def api_call(self, method, *args, **kwargs):
+        self.times.append((self.clock(), (kwargs.get("json") or {}).get("channel")))
+        self.clock.sleep(0.01)
+        return super().api_call(method, *args, **kwargs)
+
+
+def paced_sender(database, slack, clock, **options):
+    client = ClockedClient(clock, token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
+    return OutboxSender(database, client, worker="paced", monotonic=clock, sleep=clock.sleep, **options), client
+
+
+@both_databases
+def test_a_ten_minute_slack_outage_gives_up_nothing_and_everything_goes_out_within_a_minute_after(database, slack):
+    queue(database, "incident:1:card", ref="incident:1:card", text="INC-001")
+    with database.transaction() as session:
+        outbox.enqueue(session, workspace_id="T0TEST", key="incident:1:checklist", method="chat.postMessage",
+                       payload={"thread_ref": "incident:1:card", "text": "checklist"}, now=T0)
+        outbox.enqueue(session, workspace_id="T0TEST", key="incident:1:card:v2", method="chat.update",
+                       payload={"update_ref": "incident:1:card", "text": "INC-001 (L2)"}, now=T0)
+    for n in range(5):
+        queue(database, f"risk:{n}:card", ref=f"risk:{n}:card", channel="CPAYMENTS", text=f"risk {n}")
+    queue(database, "escalation:1:1", channel="UBOB", text="Level 1")
+    sender = sender_for(database, slack)
+
+    slack.down = True
+    for second in range(0, 600, 5):  # the clock's ticks through ten minutes of Slack failing
+        sender.deliver_due(now=T0 + timedelta(seconds=second))
+    with database.transaction() as session:
+        states = {m.key: (m.status, m.attempts) for m in outbox.messages(session, "T0TEST")}
+    assert {status for status, _ in states.values()} == {"pending"}, states
+    assert states["incident:1:checklist"][1] == 0  # waiting on its card uses up nothing
+
+    slack.down = False
+    for second in range(600, 660, 5):
+        sender.deliver_due(now=T0 + timedelta(seconds=second))
+
+    with database.transaction() as session:
+        assert {m.status for m in outbox.messages(session, "T0TEST")} == {"sent"}
+    texts = [m["text"] for m in slack.posted("CGENERAL")]
+    assert texts == ["INC-001 (L2)", "checklist"]  # the card, updated in place, and its reply under it
+    assert sorted(m["text"] for m in slack.posted("CPAYMENTS")) == [f"risk {n}" for n in range(5)]
+    assert len(slack.calls_to("chat.postMessage")) == 8  # each once
+
+
+@both_databases
+def test_a_message_slack_keeps_failing_is_given_up_after_a_day_not_after_ten_tries(database, slack):
+    queue(database, "nudge:1")
+    sender = sender_for(database, slack)
+    slack.down = True
+
+    for minute in range(0, 60 * 24, 30):
+        sender.deliver_due(now=T0 + timedelta(minutes=minute))
+    assert status_of(database, "nudge:1").status == "pending"
+    sender.deliver_due(now=T0 + timedelta(hours=24, minutes=1))
+    assert status_of(database, "nudge:1").status == "dead"
+
+
+@both_databases
+def test_rate_limits_on_a_busy_channel_kill_nothing_and_count_no_attempt(database, slack):
+    for n in range(30):
+        queue(database, f"ping:{n}", channel="CBUSY", text=f"ping {n}")
+    slack.add_channel("CBUSY", "busy")
+    slack.rate_limit("chat.postMessage", retry_after=2, times=5)
+    clock = FakeClock()
+    sender, _ = paced_sender(database, slack, clock)
+
+    for second in range(0, 120, 5):
+        sender.deliver_due(now=T0 + timedelta(seconds=second))
+        clock.seconds = max(clock.seconds, second + 5.0)
+
+    with database.transaction() as session:
+        rows = outbox.messages(session, "T0TEST")
+    assert {(m.status, m.attempts) for m in rows} == {("sent", 1)}
+    assert sorted(m["text"] for m in slack.posted("CBUSY")) == sorted(f"ping {n}" for n in range(30))
+
+
+@both_databases
+def test_each_channel_is_paced_to_about_one_message_a_second_with_short_bursts(database, slack):
+    slack.add_channel("CBUSY", "busy")
+    for n in range(12):
+        queue(database, f"ping:{n}", channel="CBUSY", text=f"ping {n}")
+    clock = FakeClock()
+    sender, client = paced_sender(database, slack, clock, channel_rate=1.0, channel_burst=3)
+
+    report = sender.deliver_due(now=T0, max_seconds=60)
+
+    assert report.sent == 12
+    times = [t for t, _ in client.times]
+    for i, start in enumerate(times):  # in any window of w seconds: at most 3 + w messages
+        for end in times[i:]:
+            assert sum(start <= t <= end for t in times) <= 3 + (end - start) + 0.05
+    assert times[-1] <= 10.5  # and not slower than the pace: 3 at once, then one a second
+
+
+@both_databases
+def test_one_busy_channel_never_holds_up_another_and_escalations_go_first(database, slack):
+    slack.add_channel("CBUSY", "busy")
+    for n in range(200):
+        queue(database, f"digest:{n}", channel="CBUSY", text=f"digest {n}")
+    queue(database, "risk:1:card", channel="CPAYMENTS", text="a card")
+    queue(database, "escalation:9:2", channel="CBUSY", text="Level 2")
+    clock = FakeClock()
+    sender, client = paced_sender(database, slack, clock, channel_rate=1.0, channel_burst=3)
+
+    sender.deliver_due(now=T0, max_seconds=5)
+
+    sent = {channel: t for t, channel in reversed(client.times)}  # each channel's first call
+    assert sent["CPAYMENTS"] < 1.0
+    first_busy = [m["text"] for m in slack.posted("CBUSY")][0]
+    assert first_busy == "Level 2"  # the escalation overtakes the two hundred digests queued before it
+
+
+@both_databases
+def test_a_crashed_senders_claims_come_back_within_thirty_seconds(database, slack):
+    for n in range(12):
+        slack.add_channel(f"C{n:03d}", f"team-{n}")
+    for n in range(36):
+        queue(database, f"escalation:{n}:2", channel=f"C{n % 12:03d}", text=f"ping {n}")
+    with database.transaction() as session:  # a sender claimed a round and was killed (kill -9)
+        claimed = outbox.claim_due(session, now=T0, worker="killed", lease=sender_for(database, slack).lease,
+                                   limit=100, per_channel=3)
+    assert len(claimed) == 36
+    survivor = sender_for(database, slack, worker="survivor")
+
+    assert survivor.deliver_due(now=T0 + timedelta(seconds=10)).sent == 0  # still leased
+    assert survivor.deliver_due(now=T0 + timedelta(seconds=16)).sent == 36

@@ -102,6 +102,7 @@ class BotUnderTest:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": db.url,
+            "SLACK_CHANNEL_RATE": "0",  # unpaced: the pacing has tests of its own (tests/app/test_sender.py)
             **(env or {}),
         })
         self.services: Runtime = build_runtime(self.settings, db=db)
