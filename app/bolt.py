@@ -8,6 +8,7 @@ from urllib.error import URLError
 
 from slack_bolt import App, BoltResponse
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
@@ -77,10 +78,12 @@ def _answer_errors(error, body, response, logger):
     else:
         logger.warning("could not answer a request: %s: %s", type(error).__name__, str(error).splitlines()[0][:300]
                        if str(error) else "")
-    if response is None:  # already acknowledged: nothing more to say over HTTP
+    body = body if isinstance(body, dict) else {}
+    if response is None:  # already acknowledged: say it beside what they did, when Slack gave us the way
+        _say_later(body, render.phrase(key), logger)
         return
     response.status, response.headers = 200, {"content-type": ["application/json;charset=utf-8"]}
-    response.body = json.dumps(_polite_answer(body if isinstance(body, dict) else {}, render.phrase(key)))
+    response.body = json.dumps(polite_answer(body, key))
 
 
 def _trouble(error: BaseException) -> str:
@@ -91,7 +94,19 @@ def _trouble(error: BaseException) -> str:
     return "common.something_failed"
 
 
-def _polite_answer(body: dict, sentence: str) -> dict:
+def _say_later(body: dict, sentence: str, logger) -> None:
+    url = body.get("response_url")
+    if not isinstance(url, str) or not url.startswith(("https://hooks.slack.com/", "http://127.0.0.1", "http://localhost")):
+        return
+    try:
+        WebhookClient(url, timeout=3).send(text=sentence, response_type="ephemeral", replace_original=False)
+    except Exception as error:  # Slack is away too: nothing more we can do for this person
+        logger.warning("could not tell the person either: %s", error)
+
+
+def polite_answer(body: dict, key: str) -> dict:
+    """What a person is told over HTTP when their request could not be done: `key` names the phrase."""
+    sentence = render.phrase(key)
     if body.get("type") == "view_submission":
         blocks = (body.get("view") or {}).get("blocks") or []
         field = next((b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"

@@ -117,8 +117,11 @@ def _check_interaction(payload: dict[str, Any]) -> None:
         raise Malformed("payload.type is missing or not text")
     _common(payload, "payload")
     kind = payload["type"]
-    if kind in ("view_submission", "view_closed") and not isinstance(payload.get("view"), dict):
-        raise Malformed("payload.view is not an object")
+    if kind in ("view_submission", "view_closed") and not (isinstance(payload.get("view"), dict)
+                                                           and isinstance(payload["view"].get("type"), str)):
+        raise Malformed("payload.view is not an object with a type")
+    if kind == "block_actions" and not (isinstance(payload.get("actions"), list) and payload["actions"]):
+        raise Malformed("payload.actions is not a list of actions")
     if "actions" in payload and not _list_of_objects(payload["actions"]):
         raise Malformed("payload.actions is not a list of objects")
     for action in payload.get("actions") or ():

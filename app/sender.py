@@ -1,7 +1,7 @@
 """Delivers the outbox to Slack: the one path every lasting message takes.
 
 A sender works in rounds. Each round claims a few due rows per channel (best priority first:
-escalation pings before cards, cards before digests and exports), for a short lease that it renews
+escalation pings, cards and DMs before digests and exports), for a short lease that it renews
 while it sends, and sends them paced per channel (about one message a second with short bursts, as
 Slack allows), the channels interleaved so that one busy channel never holds up another. Rounds
 follow each other until nothing is due, so throughput is bounded by Slack, not by a batch size.

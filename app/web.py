@@ -6,14 +6,18 @@ malformed one would otherwise surface as a 500. Forged or stale → 401; signed 
 
 from __future__ import annotations
 
+import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import parse_qs
 
 from flask import Flask, Response, jsonify, request
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from app import api, clock, guard, webhooks
+from app.bolt import polite_answer
 from app.services import Runtime
 from bot.core.timeutil import utcnow
 from storage import runtime
@@ -21,12 +25,17 @@ from storage import runtime
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+ANSWER_WITHIN = 2.5  # seconds a Slack request may take before the person is told what is wrong
+HEALTH_WITHIN = 1.5  # seconds /healthz waits for the database before it answers 503
+PROBE_WITHIN = 0.3
 
 
 def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> Flask:
     web = Flask("qms-bot")
     web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     verifier = SignatureVerifier(signing_secret)
+    dispatcher = ThreadPoolExecutor(max_workers=32, thread_name_prefix="slack-request")
+    checker = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-probe")
 
     @web.post("/slack/events")
     def slack_events() -> Response:
@@ -49,7 +58,17 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
         except Exception as error:  # Bolt's body parser: bad JSON, a list instead of an object, ...
             log.warning("malformed Slack request: %s", error)
             return _error(400, "malformed body")
-        bolt_response = bolt_app.dispatch(bolt_request)
+        # Slack waits 3 s for an answer. A database gone silent must not hold the person up: past
+        # ANSWER_WITHIN, they are told what is wrong while the listener finishes (or times out) behind.
+        work = dispatcher.submit(_dispatch, bolt_app, bolt_request)
+        try:
+            bolt_response = work.result(timeout=ANSWER_WITHIN)
+        except FutureTimeout:
+            log.warning("a Slack request took longer than %.1f s; answered without waiting", ANSWER_WITHIN)
+            database_ok = _ready_within(services, checker, PROBE_WITHIN)
+            answer = polite_answer(bolt_request.body, "common.something_failed" if database_ok
+                                   else "common.database_unreachable")
+            return Response(json.dumps(answer) if answer else "", 200, content_type="application/json")
         response = Response(bolt_response.body, bolt_response.status)
         for name, values in bolt_response.headers.items():
             for value in values:
@@ -58,7 +77,7 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
 
     @web.get("/healthz")
     def healthz() -> Response:
-        if services.db.is_ready():
+        if _ready_within(services, checker, HEALTH_WITHIN):
             return jsonify(status="ok", database="ok")
         return _error(503, "database unreachable or not migrated")
 
@@ -85,6 +104,24 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
         return _error(413, "body too large")
 
     return web
+
+
+def _dispatch(bolt_app: App, bolt_request: BoltRequest) -> BoltResponse:
+    """Bolt's dispatch; Bolt's own payload checks raising on a shape the guard let through is still
+    the sender's fault (400), not ours."""
+    try:
+        return bolt_app.dispatch(bolt_request)
+    except (KeyError, IndexError, TypeError, AttributeError) as error:
+        log.warning("malformed Slack request (Bolt could not read it): %r", error)
+        return BoltResponse(status=400, body='{"error": "malformed body"}')
+
+
+def _ready_within(services: Runtime, checker: ThreadPoolExecutor, seconds: float) -> bool:
+    """Whether the database answers, with its schema, within `seconds` (a silent one does not)."""
+    try:
+        return checker.submit(services.db.is_ready).result(timeout=seconds)
+    except FutureTimeout:
+        return False
 
 
 def _error(status: int, message: str) -> Response:

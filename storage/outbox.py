@@ -8,7 +8,7 @@ BEGIN) and hold them for a short lease, renewed while they talk to Slack, so two
 one row and a crashed sender's rows come back within seconds.
 
 Each row knows the channel it goes to (for an update or a thread reply: its parent's channel) and a
-priority (escalations first, bulk digests and exports last). A claim takes a few rows per channel,
+priority (bulk digests and exports after everything else). A claim takes a few rows per channel,
 best priority first, so one busy channel never holds up another.
 
 Where a posted message lands is remembered under its `ref` (e.g. "risk:12:card") in
@@ -29,7 +29,7 @@ from storage.db import dialect_insert
 from storage.types import UTCDateTime
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
-URGENT, NORMAL, BULK = 0, 100, 200  # priorities: lower goes first
+NORMAL, BULK = 100, 200  # priorities: lower goes first
 FILE_UPLOAD = "files.upload_v2"  # the method name of a file row: slack_sdk's WebClient.files_upload_v2
 
 
@@ -111,9 +111,8 @@ def enqueue(
 
 
 def priority_of(key: str, method: str) -> int:
-    """Escalation pings go before everything; digests, exports and files after everything."""
-    if key.startswith("escalation:"):
-        return URGENT
+    """Digests, exports, files and GitHub calls go after everything else (escalation pings, cards,
+    DMs), which goes in the order it was queued (a card before the ping that names it)."""
     if key.startswith("digest:") or ":export:" in key or method == FILE_UPLOAD or method.startswith("github."):
         return BULK
     return NORMAL

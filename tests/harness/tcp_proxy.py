@@ -1,0 +1,86 @@
+"""A TCP proxy in front of PostgreSQL that a test can cut (connections refused and dropped), silence
+(connections accepted, nothing ever answered) and restore."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.mode = "open"  # "open" | "cut" | "silent"
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
+
+    def cut(self) -> None:
+        self.mode = "cut"
+        self._drop_all()
+
+    def silence(self) -> None:
+        self.mode = "silent"
+
+    def restore(self) -> None:
+        self.mode = "open"
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        self._drop_all()
+
+    def _drop_all(self) -> None:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.mode == "cut":
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                client.close()  # a reset: as a database that is down
+                continue
+            with self._lock:
+                self._conns.append(client)
+            threading.Thread(target=self._pipe, args=(client,), daemon=True).start()
+
+    def _pipe(self, client: socket.socket) -> None:
+        upstream = None
+        try:
+            if self.mode == "open":
+                upstream = socket.create_connection(self.target, timeout=5)
+                with self._lock:
+                    self._conns.append(upstream)
+            while not self._closed:
+                sockets = [client] + ([upstream] if upstream else [])
+                ready, _, _ = select.select(sockets, [], [], 0.1)
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    if self.mode == "silent" or upstream is None:
+                        continue  # swallowed: the database never answers
+                    (upstream if sock is client else client).sendall(data)
+        except OSError:
+            return
+        finally:
+            for sock in (client, upstream):
+                if sock is not None:
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
