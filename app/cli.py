@@ -127,29 +127,43 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--workers", default=None, type=click.IntRange(1, 256),
+              help="Worker processes. Default: WEB_CONCURRENCY, else one per CPU.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Worker threads of the HTTP server.")
-def serve(host: str, threads: int) -> None:
+              help="Threads per worker process.")
+def serve(host: str, workers: int | None, threads: int) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
-    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects."""
-    import waitress
-
+    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects.
+    Runs gunicorn: worker processes x threads; SIGTERM stops within 10 s, answering what is in flight."""
+    from app import server
     from app.services import build_runtime
     from app.web import create_web_app
 
     settings = load_settings()
     require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
-    ready_database(settings)
-    services = build_runtime(settings)
-    app = connected_app(services, signing_secret=settings.slack_signing_secret)
-    web = create_web_app(app, services, signing_secret=settings.slack_signing_secret)
     try:
-        server = waitress.create_server(web, host=host, port=settings.port, threads=threads, ident="qms-bot")
-    except OSError as error:  # the port is taken, the host is no address of this machine
-        raise Stop(f"cannot listen on {excerpt(host, 100)}:{settings.port}: {_reason(error)}") from None
-    log.info("serving Slack requests on http://%s:%d/slack/events", host, settings.port)
-    server.print_listen("Serving on http://{}:{}")
-    server.run()
+        workers = workers or server.default_workers()
+    except ValueError as error:
+        raise Stop(str(error)) from None
+    ready_database(settings).dispose()
+    checked = build_runtime(settings)  # the token is checked once here, before any worker starts
+    connected_app(checked, signing_secret=settings.slack_signing_secret)
+    checked.db.dispose()
+    problem = server.port_is_free(host, settings.port)
+    if problem is not None:  # the port is taken, the host is no address of this machine
+        raise Stop(f"cannot listen on {excerpt(host, 100)}:{settings.port}: {_reason(problem)}")
+
+    def build_web():  # in each worker, after the fork: its own pool, clients and pump
+        services = build_runtime(settings)
+        web = create_web_app(connected_app(services, signing_secret=settings.slack_signing_secret), services,
+                             signing_secret=settings.slack_signing_secret)
+        web.config["QMS_SERVICES"] = services
+        return web
+
+    log.info("serving Slack requests on http://%s:%d/slack/events (%d workers x %d threads)",
+             host, settings.port, workers, threads)
+    server.QmsServer(build_web, host=host, port=settings.port, workers=workers, threads=threads,
+                     log_level=settings.log_level).run()
 
 
 @main.command()

@@ -77,3 +77,14 @@ def wait_for_line(stream, needle: str, timeout: float = 30) -> str:
         if needle in line:
             return line
     raise AssertionError(f"{needle!r} never appeared in: {''.join(seen)}")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (Linux: /proc/<pid>/task/*/children)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
