@@ -131,3 +131,19 @@ def test_thousands_of_signed_mutated_requests_get_no_5xx_and_no_traceback(bot, c
 ])
 def test_bodies_bolt_would_answer_500_are_a_400(bot, body, content_type):
     assert bot.signed_post(body, content_type=content_type).status == 400
+
+
+def test_when_slacks_api_is_down_a_command_that_needs_it_still_tells_the_person(bot, slack):
+    slack.down = True
+    reply = bot.command("setup", user="UNEWCOMER")
+
+    assert reply.status == 200
+    told = reply.text + " ".join(str(r.get("text", "")) for r in bot.responses())
+    assert "Slack is having trouble" in told, (reply.body, bot.responses())
+
+
+def test_a_forty_thousand_character_command_is_answered_within_slacks_limits(bot):
+    reply = bot.command("zz" + "x" * 40_000)
+
+    assert reply.status == 200 and "didn't understand" in reply.text
+    assert len(reply.body) < 12_000 and len(reply.json.get("text", "")) <= 4_000
