@@ -80,7 +80,8 @@ class Console:
         # (its Slack signing secret is new each time).
         local = replace(settings, slack_api_url=self.slack.api_url, slack_signing_secret=self.secret,
                         slack_bot_token="xoxb-local-console",
-                        webhook_secret_key=settings.webhook_secret_key or CONSOLE_WEBHOOK_KEY)
+                        webhook_secret_key=settings.webhook_secret_key or CONSOLE_WEBHOOK_KEY,
+                        slack_channel_rate=0)  # the local stand-in has no rate limit to keep to
         self.services = build_runtime(local)
         self.app = build_app(self.services, signing_secret=self.secret)
         self.user = self._user(user_name)

@@ -95,7 +95,8 @@ def declare(database, team, title="Checkout fails", *, severity="SEV1", now=T0):
 
 def services_for(database, slack):
     settings = Settings.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url,
-                                  "DATABASE_URL": database.url})
+                                  "DATABASE_URL": database.url,
+                                  "SLACK_CHANNEL_RATE": "0"})  # unpaced: pacing is tested in test_sender.py
     return build_runtime(settings, db=database)
 
 
