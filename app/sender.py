@@ -36,6 +36,7 @@ from urllib.parse import quote
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from app import metrics
 from storage import outbox
 from storage.db import Database
 from storage.outbox import OutboxMessage
@@ -121,6 +122,7 @@ class OutboxSender:
                     follow(session, message, outcome.result if outcome.status == "sent" else None, now=now)
                     report.followed += 1
             report.count(outcome.status)
+            metrics.sent(message, outcome.status, outcome.error, now=now)
         return report
 
     def _hand_back(self, messages: list[OutboxMessage]) -> None:

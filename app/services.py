@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from app import metrics
 from app.sender import GitHubApi, OutboxSender
 from bot import pull_requests
 from bot.core.settings import Settings
@@ -48,6 +49,7 @@ class Runtime(Services):
 
 def build_runtime(settings: Settings, *, db: Database | None = None) -> Runtime:
     db = db or Database(settings.database_url)
+    metrics.watch_database(db)
     token = settings.slack_bot_token
     interactive = WebClient(
         token=token,

@@ -13,7 +13,9 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from app import api, clock, webhooks
+import time
+
+from app import api, clock, metrics, webhooks
 from app.services import Runtime
 from bot.core.timeutil import utcnow
 from storage import runtime
@@ -44,7 +46,9 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
         except Exception as error:  # Bolt's body parser: bad JSON, a list instead of an object, ...
             log.warning("malformed Slack request: %s", error)
             return _error(400, "malformed body")
+        started = time.monotonic()
         bolt_response = bolt_app.dispatch(bolt_request)
+        metrics.request_handled(*metrics.request_kind(bolt_request.body), time.monotonic() - started)
         response = Response(bolt_response.body, bolt_response.status)
         for name, values in bolt_response.headers.items():
             for value in values:
@@ -74,6 +78,7 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
 
     web.register_blueprint(api.blueprint(services))  # POST /api/v1/gates, /api/v1/defects (CI)
     web.register_blueprint(webhooks.blueprint(services))  # POST /webhooks/github, /webhooks/gitlab
+    web.register_blueprint(metrics.blueprint(services.db, services.settings.metrics_token))  # GET /metrics
 
     @web.errorhandler(413)
     def too_large(_error_) -> Response:

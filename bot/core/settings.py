@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_DATABASE_URL = "sqlite:///qms.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_GITHUB_API_URL = "https://api.github.com/"
+DEFAULT_CLOCK_METRICS_PORT = 9464
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -38,6 +39,8 @@ class Settings:
     webhook_secret_key: str | None = None  # derives the teams' webhook secrets (default: the Slack signing secret)
     github_token: str | None = None  # lets the bot request the reviewers it chose on GitHub too
     github_api_url: str = DEFAULT_GITHUB_API_URL
+    metrics_token: str | None = None  # lets a scraper that is not on loopback read /metrics (as a bearer token)
+    clock_metrics_port: int = DEFAULT_CLOCK_METRICS_PORT  # where `clock` serves /metrics; 0: not at all
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -55,6 +58,8 @@ class Settings:
             webhook_secret_key=_optional(env, "WEBHOOK_SECRET_KEY"),
             github_token=_optional(env, "GITHUB_TOKEN"),
             github_api_url=_http_url(env, "GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
+            metrics_token=_optional(env, "METRICS_TOKEN"),
+            clock_metrics_port=_port(env, "CLOCK_METRICS_PORT", DEFAULT_CLOCK_METRICS_PORT, allow_zero=True),
         )
 
     def require(self, *names: str, purpose: str) -> None:
@@ -137,10 +142,11 @@ def _public_url(env: Mapping[str, str]) -> str | None:
     return url
 
 
-def _port(env: Mapping[str, str]) -> int:
-    raw = _optional(env, "PORT") or "3000"
-    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 5) or not 0 < int(raw) < 65536:
-        raise SettingsError(f"PORT is malformed: expected a number from 1 to 65535, got {raw!r}")
+def _port(env: Mapping[str, str], name: str = "PORT", default: int = 3000, *, allow_zero: bool = False) -> int:
+    raw = _optional(env, name) or str(default)
+    lowest = 0 if allow_zero else 1
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 5) or not lowest <= int(raw) < 65536:
+        raise SettingsError(f"{name} is malformed: expected a number from {lowest} to 65535, got {raw!r}")
     return int(raw)
 
 
