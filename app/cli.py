@@ -138,7 +138,8 @@ def serve(host: str, threads: int) -> None:
     from app.web import create_web_app
 
     settings = load_settings()
-    require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
+    require(settings, *(() if settings.oauth else ("SLACK_BOT_TOKEN",)), "SLACK_SIGNING_SECRET",
+            purpose="`qms-bot serve`")
     ready_database(settings)
     services = build_runtime(settings)
     app = connected_app(services, signing_secret=settings.slack_signing_secret)
@@ -175,7 +176,8 @@ def clock() -> None:
     from app.services import build_runtime
 
     settings = load_settings()
-    require(settings, "SLACK_BOT_TOKEN", purpose="`qms-bot clock`")
+    if not settings.oauth:  # OAuth mode: each workspace's token comes from its installation
+        require(settings, "SLACK_BOT_TOKEN", purpose="`qms-bot clock`")
     ready_database(settings)
     clock_process.run(build_runtime(settings))
 

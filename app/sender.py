@@ -86,9 +86,11 @@ class _Superseded(Exception):
 class OutboxSender:
     def __init__(self, db: Database, client: WebClient, *, worker: str | None = None, lease: timedelta = LEASE,
                  monotonic=time.monotonic, github: "GitHubApi | None" = None,
-                 on_result: dict[str, Callable[..., None]] | None = None):
+                 on_result: dict[str, Callable[..., None]] | None = None,
+                 client_for: Callable[[str], WebClient | None] | None = None):
         self.db = db
         self.client = client
+        self.client_for = client_for  # a workspace's own client (OAuth: its token); None: not installed there
         self.github = github  # for the rows whose method is github.* (None: GITHUB_TOKEN is not set)
         # By method: who is handed a call's answer (None when it was given up), in the transaction that
         # records the row as sent or dead, so that what follows from it happens once.
@@ -146,7 +148,10 @@ class OutboxSender:
     def _send(self, message: OutboxMessage) -> _Outcome:
         try:
             args = self._resolve_refs(message)
-            response = self._call(message.method, args)
+            client = self.client_for(message.workspace_id) if self.client_for else self.client
+            if client is None and not message.method.startswith("github."):
+                return _Outcome("dead", "the app is not installed in the workspace")
+            response = self._call(message.method, args, client)
         except _RefNotYetKnown as missing:
             return _Outcome("retry", f"waiting for {missing}", retry_after=WAIT_FOR_REF, counts_as_attempt=False)
         except _RefGaveUp as dead:
@@ -183,7 +188,8 @@ class OutboxSender:
                     apply(args, found.channel, found.ts)
         return args
 
-    def _call(self, method: str, args: dict[str, Any]):
+    def _call(self, method: str, args: dict[str, Any], client: WebClient | None = None):
+        client = client or self.client
         if method.startswith("github."):
             if self.github is None:
                 raise GitHubApiError(0, "GITHUB_TOKEN is not set")
@@ -191,9 +197,9 @@ class OutboxSender:
         if method == outbox.FILE_UPLOAD:
             content = base64.b64decode(args.pop("content_base64"))
             if args.get("channel", "")[:1] in ("U", "W"):  # a file for a person goes to their DM
-                args["channel"] = self.client.conversations_open(users=args["channel"])["channel"]["id"]
-            return self.client.files_upload_v2(content=content, **args)
-        return self.client.api_call(method, json=args)
+                args["channel"] = client.conversations_open(users=args["channel"])["channel"]["id"]
+            return client.files_upload_v2(content=content, **args)
+        return client.api_call(method, json=args)
 
 
 def _as_update_target(args: dict[str, Any], channel: str, ts: str) -> None:

@@ -55,6 +55,17 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
                 response.headers.add(name, value)
         return response
 
+    if bolt_app.oauth_flow is not None:  # OAuth mode: install from Slack into any number of workspaces
+        flow = bolt_app.oauth_flow
+
+        @web.get(flow.install_path)
+        def slack_install() -> Response:
+            return _flask_response(flow.handle_installation(_get_request()))
+
+        @web.get(flow.redirect_uri_path)
+        def slack_oauth_redirect() -> Response:
+            return _flask_response(flow.handle_callback(_get_request()))
+
     @web.get("/healthz")
     def healthz() -> Response:
         if services.db.is_reachable():
@@ -85,6 +96,19 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
         return _error(413, "body too large")
 
     return web
+
+
+def _get_request() -> BoltRequest:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return BoltRequest(body="", query=request.query_string.decode(), headers=headers)
+
+
+def _flask_response(bolt_response) -> Response:
+    response = Response(bolt_response.body, bolt_response.status)
+    for name, values in bolt_response.headers.items():
+        for value in values:
+            response.headers.add(name, value)
+    return response
 
 
 def _error(status: int, message: str) -> Response:

@@ -18,6 +18,7 @@ DEFAULT_DATABASE_URL = "sqlite:///qms.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_GITHUB_API_URL = "https://api.github.com/"
 DEFAULT_CLOCK_METRICS_PORT = 9464
+DEFAULT_UNINSTALL_GRACE_DAYS = 30
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -41,6 +42,10 @@ class Settings:
     github_api_url: str = DEFAULT_GITHUB_API_URL
     metrics_token: str | None = None  # lets a scraper that is not on loopback read /metrics (as a bearer token)
     clock_metrics_port: int = DEFAULT_CLOCK_METRICS_PORT  # where `clock` serves /metrics; 0: not at all
+    slack_client_id: str | None = None  # with the secret and the state secret: install from Slack (OAuth)
+    slack_client_secret: str | None = None
+    slack_state_secret: str | None = None
+    uninstall_grace_days: int = DEFAULT_UNINSTALL_GRACE_DAYS  # an uninstalled workspace's data is kept this long
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -60,6 +65,10 @@ class Settings:
             github_api_url=_http_url(env, "GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
             metrics_token=_optional(env, "METRICS_TOKEN"),
             clock_metrics_port=_port(env, "CLOCK_METRICS_PORT", DEFAULT_CLOCK_METRICS_PORT, allow_zero=True),
+            slack_client_id=_optional(env, "SLACK_CLIENT_ID"),
+            slack_client_secret=_optional(env, "SLACK_CLIENT_SECRET"),
+            slack_state_secret=_optional(env, "SLACK_STATE_SECRET"),
+            uninstall_grace_days=_days(env, "UNINSTALL_GRACE_DAYS", DEFAULT_UNINSTALL_GRACE_DAYS),
         )
 
     def require(self, *names: str, purpose: str) -> None:
@@ -77,6 +86,11 @@ class Settings:
     def webhook_key(self) -> str | None:
         """The key webhook secrets are derived from: WEBHOOK_SECRET_KEY, else the Slack signing secret."""
         return self.webhook_secret_key or self.slack_signing_secret
+
+    @property
+    def oauth(self) -> bool:
+        """Installed from Slack in any number of workspaces (OAuth), rather than with one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_state_secret)
 
     @property
     def is_sqlite(self) -> bool:
@@ -163,3 +177,10 @@ def _log_level(env: Mapping[str, str]) -> str:
     if level not in LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
     return level
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _optional(env, name) or str(default)
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 4):
+        raise SettingsError(f"{name} is malformed: expected a number of days from 0 to 9999, got {raw!r}")
+    return int(raw)
