@@ -244,6 +244,31 @@ def status() -> None:
         sys.exit(1)
 
 
+# --- workspaces (OAuth mode: app/workspaces.py) -------------------------------------------------
+@main.group()
+def workspace() -> None:
+    """The workspaces the bot holds data for."""
+
+
+@workspace.command("purge")
+@click.argument("workspace_id", metavar="T…")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def workspace_purge(workspace_id: str, yes: bool) -> None:
+    """Delete every row of workspace T… at once (its teams, risks, reviews, incidents, metrics, messages,
+    tokens), instead of UNINSTALL_GRACE_DAYS after it uninstalled the app."""
+    from storage import workspaces as workspace_store
+
+    if not (workspace_id.isascii() and workspace_id.isalnum() and workspace_id[:1] in "TE" and len(workspace_id) <= 32):
+        raise Stop(f"not a workspace ID: {excerpt(workspace_id, 40)} (expected T… or E…)")
+    db = ready_database(load_settings())
+    if not yes:
+        click.confirm(f"Delete all data of workspace {workspace_id}?", abort=True)
+    with db.transaction() as session:
+        deleted = workspace_store.purge(session, workspace_id)
+    click.echo(f"{workspace_id}: " + (", ".join(f"{n} {table}" for table, n in sorted(deleted.items()))
+                                      or "no rows") + " deleted")
+
+
 # --- teams as code (bot/teams_as_code/) ---------------------------------------------------------
 @main.group()
 def team() -> None:

@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from app import metrics
+from app import metrics, workspaces
 from app.services import Runtime
 from bot import digests, incidents, pull_requests, reviews, risks
 from bot.core.timeutil import utcnow
@@ -61,6 +61,8 @@ JOBS: list[Job] = [
         timedelta(minutes=10)),
     Job("reviews.sweep", lambda services, now: reviews.sweep(services.db, now=now), timedelta(minutes=1)),
     Job("digests.post", lambda services, now: digests.post_due(services.db, now=now), timedelta(minutes=1)),
+    Job("workspaces.purge", lambda services, now: workspaces.purge_expired(
+        services.db, now=now, grace=timedelta(days=services.settings.uninstall_grace_days)), timedelta(hours=1)),
 ]
 
 

@@ -149,6 +149,19 @@ class Workspaces:
         log.warning("workspace %s: uninstalled or tokens revoked; %d queued messages dropped", workspace_id, stopped)
 
 
+def purge_expired(db: Database, *, now: datetime, grace: timedelta) -> list[str]:
+    """The clock's job: delete the data of the workspaces uninstalled more than `grace` ago."""
+    with db.transaction() as session:
+        expired = store.uninstalled_before(session, now - grace)
+    for workspace_id in expired:
+        with db.transaction() as session:
+            if store.is_uninstalled(session, workspace_id):  # not reinstalled meanwhile
+                deleted = store.purge(session, workspace_id)
+                log.warning("workspace %s: data deleted after the grace period (%s)", workspace_id,
+                            ", ".join(f"{n} {table}" for table, n in sorted(deleted.items())) or "no rows")
+    return expired
+
+
 def register(app: App, workspaces: Workspaces) -> None:
     """The events that end an installation."""
 

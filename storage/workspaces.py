@@ -68,3 +68,19 @@ def stop_sending(session: Session, workspace_id: str, *, reason: str) -> int:
                                                           OutboxMessage.status == PENDING)
                              .values(status=DEAD, last_error=reason, claimed_by=None, claimed_until=None))
     return result.rowcount or 0
+
+
+def purge(session: Session, workspace_id: str) -> dict[str, int]:
+    """Delete every row of the workspace, in every table (children first), its tokens and its
+    uninstall mark: {table: rows deleted}, the tables that had any."""
+    deleted: dict[str, int] = {}
+    for table in reversed(SQLModel.metadata.sorted_tables):
+        column = table.c.get("workspace_id")
+        if column is None and table in (INSTALLATIONS, BOTS):
+            column = table.c.team_id
+        if column is None:
+            continue
+        count = session.execute(delete(table).where(column == workspace_id)).rowcount or 0
+        if count:
+            deleted[table.name] = count
+    return deleted

@@ -163,3 +163,51 @@ def test_a_rotating_token_is_refreshed_before_it_expires_and_the_new_one_is_used
     assert client.token != first and client.token in slack.tokens_of(ONE)
     refreshes = [c for c in slack.calls if c.method == "oauth.v2.access" and c.args.get("grant_type") == "refresh_token"]
     assert len(refreshes) == 1
+
+
+def team_count(bot, workspace_id: str) -> int:
+    from storage import teams as team_store
+
+    with bot.db.transaction() as session:
+        return len(team_store.teams(session, workspace_id))
+
+
+def test_an_uninstalled_workspaces_data_is_deleted_by_the_clock_after_the_grace_period_only(bot, slack):
+    install(bot, ONE, "Acme"), install(bot, TWO, "Globex")
+    make_team(bot.db, "Payments", channel="payments", workspace_id=ONE)
+    platform = make_team(bot.db, "Platform", channel="platform", workspace_id=TWO)
+    declare_incident(bot.db, platform, "Cluster down", now="2026-03-02 09:00")
+    uninstalled = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    bot.team_id = TWO
+    with freeze_time(uninstalled):
+        bot.event({"type": "tokens_revoked", "tokens": {"bot": ["UQMSBOT"]}})
+    within = uninstalled + timedelta(days=29, hours=23)
+    with freeze_time(within):
+        clock.sweep(bot.services, now=within)
+    assert team_count(bot, TWO) == 1
+    past = uninstalled + timedelta(days=30, minutes=1)
+    with freeze_time(past):
+        clock.sweep(bot.services, now=past)
+    assert team_count(bot, TWO) == 0 and team_count(bot, ONE) == 1
+    with bot.db.transaction() as session:
+        assert not store.is_uninstalled(session, TWO)
+        from storage import incidents as incident_store
+
+        assert incident_store.open_incidents(session, TWO) == []
+
+
+def test_workspace_purge_deletes_a_workspaces_data_at_once(bot, slack, tmp_path):
+    from tests.harness import processes
+
+    install(bot, ONE, "Acme"), install(bot, TWO, "Globex")
+    make_team(bot.db, "Payments", channel="payments", workspace_id=ONE)
+    make_team(bot.db, "Platform", channel="platform", workspace_id=TWO)
+    env = processes.environment(DATABASE_URL=bot.db.url)
+    result = processes.run("workspace", "purge", TWO, "--yes", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{TWO}: ") and "1 team" in result.stdout
+    assert team_count(bot, TWO) == 0 and team_count(bot, ONE) == 1
+    assert slack.tokens_of(TWO) and bot.services.workspaces.installations.find_bot(
+        enterprise_id=None, team_id=TWO) is None
+    refused = processes.run("workspace", "purge", "nonsense; DROP", "--yes", env=env, cwd=tmp_path)
+    assert refused.returncode != 0 and "not a workspace ID" in refused.stderr
