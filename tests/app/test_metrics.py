@@ -166,3 +166,26 @@ def test_without_a_token_set_nobody_but_loopback_reads_metrics(bot):
     assert not metrics.allowed("192.168.1.4", "Bearer ", None)
     assert not metrics.allowed("192.168.1.4", "Bearer anything", None)
     assert not metrics.allowed(None, None, "token")
+
+
+def test_the_grafana_dashboard_and_the_alert_rules_use_only_series_the_bot_exposes(bot, team):
+    import json
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "docs" / "grafana"
+    dashboard = json.loads((root / "qms-bot.json").read_text())
+    rules = yaml.safe_load((root / "alerts.yml").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    alerts = {rule["alert"]: rule["expr"] for group in rules["groups"] for rule in group["rules"]}
+    assert {"QmsClockSilent", "QmsOutboxStuck", "QmsEscalationLate"} <= alerts.keys()
+    assert "> 300" in alerts["QmsClockSilent"] and "> 120" in alerts["QmsOutboxStuck"] \
+        and "> 300" in alerts["QmsEscalationLate"]
+    bot.command("help")  # so that every kind of series has a sample
+    clock.sweep(bot.services, now=datetime.now(UTC))
+    exposed = {family.name for family in text_string_to_metric_families(bot.get("/metrics").body)}
+    exposed |= {name + suffix for name in exposed for suffix in ("_total", "_bucket", "_count", "_sum")}
+    used = {name for expr in exprs + list(alerts.values()) for name in re.findall(r"\bqms_[a-z_]+", expr)}
+    assert used and used <= exposed, used - exposed
