@@ -189,3 +189,57 @@ def test_the_grafana_dashboard_and_the_alert_rules_use_only_series_the_bot_expos
     exposed |= {name + suffix for name in exposed for suffix in ("_total", "_bucket", "_count", "_sum")}
     used = {name for expr in exprs + list(alerts.values()) for name in re.findall(r"\bqms_[a-z_]+", expr)}
     assert used and used <= exposed, used - exposed
+
+
+MULTIPROCESS_SCRIPT = r'''
+import os, sys
+from app import metrics  # noqa: E402  (PROMETHEUS_MULTIPROC_DIR is set before prometheus_client loads)
+from storage.db import Database
+
+children = []
+for worker in range(2):
+    pid = os.fork()
+    if pid == 0:  # a worker handles one command and sends one message
+        metrics.request_handled("command", "/qms", 0.2 + 3 * worker)
+        metrics.SENDS.labels("chat.postMessage", "sent").inc()
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+    metrics.worker_exited(pid)
+sys.stdout.write(metrics.exposition(Database(sys.argv[1])).decode())
+'''
+
+
+def test_several_worker_processes_add_up_in_multiprocess_mode(database, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    result = subprocess.run([sys.executable, "-c", MULTIPROCESS_SCRIPT, database.url], env=env, capture_output=True,
+                            text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    samples = parse(result.stdout)
+    assert value(samples, "qms_slack_requests_total", kind="command", listener="/qms") == 2
+    assert value(samples, "qms_slack_slow_acks_total", kind="command", listener="/qms") == 1
+    assert value(samples, "qms_outbox_sends_total", method="chat.postMessage", outcome="sent") == 2
+    assert value(samples, "qms_database_up") == 1
+    assert list(directory.iterdir())  # the workers' files, which a fresh run's directory must not hold
+
+
+def test_prepare_multiprocess_makes_a_fresh_directory_each_run(monkeypatch):
+    monkeypatch.setenv(metrics.MULTIPROC_ENV, "")  # restored (unset) after the test
+    first = metrics.prepare_multiprocess()
+    second = metrics.prepare_multiprocess()
+    try:
+        import os
+
+        assert first != second and os.environ[metrics.MULTIPROC_ENV] == second
+        assert not os.listdir(second)
+    finally:
+        metrics.cleanup_multiprocess(first)
+        metrics.cleanup_multiprocess(second)
