@@ -152,6 +152,14 @@ def test_a_forged_or_replayed_state_installs_nothing(bot, slack):
     assert not slack.calls_to("oauth.v2.access")
     assert bot.services.client_for(TWO) is None
 
+    first = slack.install_code(ONE, "Acme")
+    assert bot._open(urllib.request.Request(f"{bot.url}/slack/oauth_redirect?code={first}&state={state}",
+                                            headers={"Cookie": cookie})).status == 200
+    again = bot._open(urllib.request.Request(f"{bot.url}/slack/oauth_redirect?code={code}&state={state}",
+                                             headers={"Cookie": cookie}))
+    assert again.status >= 400  # a state is good for one install
+    assert bot.services.client_for(TWO) is None and bot.services.client_for(ONE) is not None
+
 
 def test_a_rotating_token_is_refreshed_before_it_expires_and_the_new_one_is_used(bot, slack):
     first = install(bot, ONE, "Acme", rotating=True)
