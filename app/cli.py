@@ -121,7 +121,9 @@ def main() -> None:
     Settings come from the environment (see README): SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
     SLACK_APP_TOKEN, DATABASE_URL (default sqlite:///qms.db), SLACK_API_URL, PORT (default 3000),
     QMS_TIMEZONE (default UTC), LOG_LEVEL (default INFO), and for GitHub and GitLab webhooks
-    PUBLIC_URL, WEBHOOK_SECRET_KEY, GITHUB_TOKEN, GITHUB_API_URL.
+    PUBLIC_URL, WEBHOOK_SECRET_KEY, GITHUB_TOKEN, GITHUB_API_URL; for installing from Slack into any
+    number of workspaces SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET, UNINSTALL_GRACE_DAYS
+    (default 30); for GET /metrics METRICS_TOKEN and CLOCK_METRICS_PORT (default 9464).
     """
 
 
@@ -131,7 +133,8 @@ def main() -> None:
               help="Worker threads of the HTTP server.")
 def serve(host: str, threads: int) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
-    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects."""
+    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects;
+    GET /metrics (Prometheus); in OAuth mode GET /slack/install and /slack/oauth_redirect."""
     import waitress
 
     from app.services import build_runtime
@@ -171,7 +174,8 @@ def socket() -> None:
 
 @main.command()
 def clock() -> None:
-    """Run the scheduler process: escalations, nudges, digests and outbox delivery."""
+    """Run the scheduler process: escalations, nudges, digests and outbox delivery; GET /metrics on
+    CLOCK_METRICS_PORT."""
     from app import clock as clock_process
     from app.services import build_runtime
 
