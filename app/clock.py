@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 import waitress
+from waitress import wasyncore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
@@ -162,7 +163,23 @@ def serve_metrics(services: Runtime, *, host: str = "0.0.0.0"):
         return None
     web = Flask("qms-bot-clock")
     web.register_blueprint(metrics.blueprint(services.db, services.settings.metrics_token))
-    server = waitress.create_server(web, host=host, port=port, threads=2, ident="qms-bot-clock")
-    threading.Thread(target=server.run, name="metrics", daemon=True).start()
-    log.info("clock: metrics on http://%s:%d/metrics", host, server.effective_port)
+    server = MetricsServer(waitress.create_server(web, host=host, port=port, threads=2, ident="qms-bot-clock"))
+    log.info("clock: metrics on http://%s:%d/metrics", host, port)
     return server
+
+
+class MetricsServer:
+    """waitress on a thread of its own, closed from its own loop (so the loop ends without a race)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.thread = threading.Thread(target=server.run, name="metrics", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        try:
+            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        except OSError:  # the trigger is closed already: the loop is ending
+            wasyncore.close_all(self.server._map)
+        self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()

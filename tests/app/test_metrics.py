@@ -133,6 +133,7 @@ def test_the_clock_serves_metrics_on_its_own_port(bot):
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/slack/events", timeout=10)
         assert missing.value.code == 404  # the clock's port serves metrics, nothing else
+        missing.value.close()
     finally:
         server.close()
     assert clock.serve_metrics(replace(bot.services, settings=replace(bot.settings, clock_metrics_port=0))) is None

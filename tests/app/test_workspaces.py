@@ -217,5 +217,9 @@ def test_workspace_purge_deletes_a_workspaces_data_at_once(bot, slack, tmp_path)
     assert team_count(bot, TWO) == 0 and team_count(bot, ONE) == 1
     assert slack.tokens_of(TWO) and bot.services.workspaces.installations.find_bot(
         enterprise_id=None, team_id=TWO) is None
-    refused = processes.run("workspace", "purge", "nonsense; DROP", "--yes", env=env, cwd=tmp_path)
-    assert refused.returncode != 0 and "not a workspace ID" in refused.stderr
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    refused = CliRunner().invoke(main, ["workspace", "purge", "nonsense; DROP", "--yes"], env=env)
+    assert refused.exit_code != 0 and "not a workspace ID" in refused.output
