@@ -12,6 +12,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
+from app import workspaces
 from app.services import ListenerPool, Runtime
 from bot.core import render
 from bot.core.timeutil import utcnow
@@ -33,16 +34,21 @@ def build_app(services: Runtime, *, signing_secret: str | None = None) -> App:
     bolt_logger = logging.getLogger("slack_bolt")
     if not any(isinstance(f, _TokenGivenTwice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_TokenGivenTwice())
+    oauth = services.workspaces is not None and services.workspaces.oauth
     app = App(
         client=services.slack,
         signing_secret=signing_secret or services.settings.slack_signing_secret,
         listener_executor=ListenerPool(),
         logger=bolt_logger,
+        **({"oauth_settings": services.workspaces.oauth_settings(),
+            "installation_store": services.workspaces.installations} if oauth else {}),
     )
     app.use(_handle_each_event_once(services))
     app.error(_answer_errors)
 
     handlers.register(app, services)
+    if oauth:
+        workspaces.register(app, services.workspaces)  # app_uninstalled, tokens_revoked
     return app
 
 

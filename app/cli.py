@@ -121,7 +121,9 @@ def main() -> None:
     Settings come from the environment (see README): SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
     SLACK_APP_TOKEN, DATABASE_URL (default sqlite:///qms.db), SLACK_API_URL, PORT (default 3000),
     QMS_TIMEZONE (default UTC), LOG_LEVEL (default INFO), and for GitHub and GitLab webhooks
-    PUBLIC_URL, WEBHOOK_SECRET_KEY, GITHUB_TOKEN, GITHUB_API_URL.
+    PUBLIC_URL, WEBHOOK_SECRET_KEY, GITHUB_TOKEN, GITHUB_API_URL; for installing from Slack into any
+    number of workspaces SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET, UNINSTALL_GRACE_DAYS
+    (default 30); for GET /metrics METRICS_TOKEN and CLOCK_METRICS_PORT (default 9464).
     """
 
 
@@ -133,14 +135,22 @@ def main() -> None:
               help="Threads per worker process.")
 def serve(host: str, workers: int | None, threads: int) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
-    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects.
+    webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects;
+    GET /metrics (Prometheus); in OAuth mode GET /slack/install and /slack/oauth_redirect.
     Runs gunicorn: worker processes x threads; SIGTERM stops within 10 s, answering what is in flight."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The workers add up their /metrics in files of a fresh directory; prometheus_client reads the
+        # setting when it is first imported, which is below, after this line.
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="qms-prometheus-")
     from app import server
     from app.services import build_runtime
     from app.web import create_web_app
 
     settings = load_settings()
-    require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
+    require(settings, *(() if settings.oauth else ("SLACK_BOT_TOKEN",)), "SLACK_SIGNING_SECRET",
+            purpose="`qms-bot serve`")
     try:
         workers = workers or server.default_workers()
     except ValueError as error:
@@ -184,12 +194,14 @@ def socket() -> None:
 
 @main.command()
 def clock() -> None:
-    """Run the scheduler process: escalations, nudges, digests and outbox delivery."""
+    """Run the scheduler process: escalations, nudges, digests and outbox delivery; GET /metrics on
+    CLOCK_METRICS_PORT."""
     from app import clock as clock_process
     from app.services import build_runtime
 
     settings = load_settings()
-    require(settings, "SLACK_BOT_TOKEN", purpose="`qms-bot clock`")
+    if not settings.oauth:  # OAuth mode: each workspace's token comes from its installation
+        require(settings, "SLACK_BOT_TOKEN", purpose="`qms-bot clock`")
     ready_database(settings)
     clock_process.run(build_runtime(settings))
 
@@ -254,6 +266,31 @@ def status() -> None:
     click.echo("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sent", "dead")))
     if stale:
         sys.exit(1)
+
+
+# --- workspaces (OAuth mode: app/workspaces.py) -------------------------------------------------
+@main.group()
+def workspace() -> None:
+    """The workspaces the bot holds data for."""
+
+
+@workspace.command("purge")
+@click.argument("workspace_id", metavar="T…")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def workspace_purge(workspace_id: str, yes: bool) -> None:
+    """Delete every row of workspace T… at once (its teams, risks, reviews, incidents, metrics, messages,
+    tokens), instead of UNINSTALL_GRACE_DAYS after it uninstalled the app."""
+    from storage import workspaces as workspace_store
+
+    if not (workspace_id.isascii() and workspace_id.isalnum() and workspace_id[:1] in "TE" and len(workspace_id) <= 32):
+        raise Stop(f"not a workspace ID: {excerpt(workspace_id, 40)} (expected T… or E…)")
+    db = ready_database(load_settings())
+    if not yes:
+        click.confirm(f"Delete all data of workspace {workspace_id}?", abort=True)
+    with db.transaction() as session:
+        deleted = workspace_store.purge(session, workspace_id)
+    click.echo(f"{workspace_id}: " + (", ".join(f"{n} {table}" for table, n in sorted(deleted.items()))
+                                      or "no rows") + " deleted")
 
 
 # --- teams as code (bot/teams_as_code/) ---------------------------------------------------------

@@ -12,14 +12,19 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+import waitress
+from waitress import wasyncore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
 
+from app import metrics, workspaces
 from app.services import Runtime
 from bot import digests, incidents, pull_requests, reviews, risks
 from bot.core.timeutil import utcnow
@@ -57,6 +62,8 @@ JOBS: list[Job] = [
         timedelta(minutes=10)),
     Job("reviews.sweep", lambda services, now: reviews.sweep(services.db, now=now), timedelta(minutes=1)),
     Job("digests.post", lambda services, now: digests.post_due(services.db, now=now), timedelta(minutes=1)),
+    Job("workspaces.purge", lambda services, now: workspaces.purge_expired(
+        services.db, now=now, grace=timedelta(days=services.settings.uninstall_grace_days)), timedelta(hours=1)),
 ]
 
 
@@ -83,7 +90,12 @@ def worker_name() -> str:
 def run_job(services: Runtime, job: Job, *, now: datetime) -> None:
     """Run one job at `now`, then record the sweep (the heartbeat /healthz/clock watches)."""
     started = time.monotonic()
-    job.run(services, now)
+    try:
+        job.run(services, now)
+    except Exception:
+        metrics.job_ran(job.id, time.monotonic() - started, failed=True)
+        raise
+    metrics.job_ran(job.id, time.monotonic() - started)
     if job.id != "outbox.deliver":
         # Send what the sweep queued without waiting. A long sweep makes `now` stale, and the
         # outbox leases are reckoned from it: deliver at the time it is by now.
@@ -134,8 +146,40 @@ def run(services: Runtime) -> None:
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # no line per tick
     scheduler = build_scheduler(services)
     scheduler.start()
+    metrics_server = serve_metrics(services)
     log.info("clock: started with jobs %s", ", ".join(job.id for job in JOBS))
     received = signal.sigwait(stop_signals)
     log.info("clock: %s received, stopping after the running jobs finish", signal.Signals(received).name)
     scheduler.shutdown(wait=True)
+    if metrics_server is not None:
+        metrics_server.close()
     log.info("clock: stopped")
+
+
+def serve_metrics(services: Runtime, *, host: str = "0.0.0.0"):
+    """GET /metrics on CLOCK_METRICS_PORT, on a thread of its own (None when the port is 0)."""
+    port = services.settings.clock_metrics_port
+    if not port:
+        return None
+    web = Flask("qms-bot-clock")
+    web.register_blueprint(metrics.blueprint(services.db, services.settings.metrics_token))
+    server = MetricsServer(waitress.create_server(web, host=host, port=port, threads=2, ident="qms-bot-clock"))
+    log.info("clock: metrics on http://%s:%d/metrics", host, port)
+    return server
+
+
+class MetricsServer:
+    """waitress on a thread of its own, closed from its own loop (so the loop ends without a race)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.thread = threading.Thread(target=server.run, name="metrics", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        try:
+            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        except OSError:  # the trigger is closed already: the loop is ending
+            wasyncore.close_all(self.server._map)
+        self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()

@@ -30,6 +30,7 @@ class Call:
     args: dict[str, Any]
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None  # the token the call carried
 
 
 @dataclass
@@ -59,6 +60,11 @@ class LocalSlack:
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self.install_codes: dict[str, dict[str, Any]] = {}  # OAuth: code → the workspace it installs into
+        self.token_teams: dict[str, str] = {}  # bot tokens handed out by oauth.v2.access → their workspace
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.revoked: set[str] = set()
+        self._current_token: str | None = None
         self._holds: dict[str, threading.Event] = {}
         self.down = False  # an outage: while True, every call answers HTTP 503
         self.latency = 0.0  # seconds every call takes (Slack being slow)
@@ -178,18 +184,23 @@ class LocalSlack:
                 body = {"ok": False, "error": fault.error or "internal_error"}
                 self.calls.append(Call(method, args, fault.status, body))
                 return fault.status, body, headers
-            if method != "api.test" and not (token and token.startswith("xoxb-")):
+            if method == "oauth.v2.access":
+                body = self._oauth_access(args)
+            elif method != "api.test" and not (token and token.startswith("xoxb-")):
                 body = {"ok": False, "error": "not_authed"}
+            elif token in self.revoked:
+                body = {"ok": False, "error": "token_revoked"}
             else:
                 implementation = getattr(self, "_m_" + method.replace(".", "_"), None)
                 if implementation is None:
                     body = {"ok": False, "error": "unknown_method"}
                 else:
                     try:
+                        self._current_token = token
                         body = implementation(args)
                     except KeyError as missing:
                         body = {"ok": False, "error": "invalid_arguments", "detail": f"missing {missing}"}
-            self.calls.append(Call(method, args, 200, body))
+            self.calls.append(Call(method, args, 200, body, token))
             return 200, body, {}
 
     def _ok(self, **values: Any) -> dict[str, Any]:
@@ -219,8 +230,47 @@ class LocalSlack:
         return self._ok(args=args)
 
     def _m_auth_test(self, args):
-        return self._ok(url=f"{self.base_url}/", team=self.team_name, team_id=self.team_id,
+        team_id = self.token_teams.get(self._current_token, self.team_id)
+        return self._ok(url=f"{self.base_url}/", team=self.team_name, team_id=team_id,
                         user="qms-bot", user_id=self.bot_user_id, bot_id="BQMSBOT")
+
+    # --- installing the app (OAuth) -------------------------------------------------------
+    def install_code(self, team_id: str, team_name: str, *, code: str | None = None, installer: str = "UALICE",
+                     enterprise_id: str | None = None, rotating: bool = False) -> str:
+        """A code that oauth.v2.access exchanges for a bot token of `team_id` (as Slack's redirect hands
+        it to the app once a person approved the install)."""
+        code = code or f"code-{team_id}-{next(self._ids)}"
+        self.install_codes[code] = dict(team_id=team_id, team_name=team_name, installer=installer,
+                                        enterprise_id=enterprise_id, rotating=rotating)
+        return code
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        return [token for token, team in self.token_teams.items() if team == team_id]
+
+    def revoke(self, team_id: str) -> None:
+        """The workspace's tokens stop working (an uninstall, a revocation)."""
+        self.revoked.update(self.tokens_of(team_id))
+
+    def _oauth_access(self, args):
+        if args.get("grant_type") == "refresh_token":
+            grant = self.refresh_tokens.pop(args.get("refresh_token", ""), None)
+            if grant is None:
+                return self._error("invalid_refresh_token")
+        else:
+            grant = self.install_codes.pop(args.get("code", ""), None)
+            if grant is None:
+                return self._error("invalid_code")
+        token = f"xoxb-{grant['team_id']}-{next(self._ids)}"
+        self.token_teams[token] = grant["team_id"]
+        answer = dict(access_token=token, token_type="bot", scope="commands,chat:write", bot_user_id=self.bot_user_id,
+                      app_id="AQMSBOT", team={"id": grant["team_id"], "name": grant["team_name"]},
+                      enterprise={"id": grant["enterprise_id"], "name": "Grid"} if grant["enterprise_id"] else None,
+                      is_enterprise_install=False, authed_user={"id": grant["installer"]})
+        if grant["rotating"]:
+            refresh = f"xoxe-1-{grant['team_id']}-{next(self._ids)}"
+            self.refresh_tokens[refresh] = grant
+            answer.update(refresh_token=refresh, expires_in=43200)
+        return self._ok(**answer)
 
     def _m_users_info(self, args):
         user = self.users.get(args["user"])

@@ -43,6 +43,8 @@ from urllib.parse import quote
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from app import metrics
+from app import metrics
 from storage import outbox
 from storage.db import Database
 from storage.outbox import OutboxMessage
@@ -101,6 +103,10 @@ class _RefGaveUp(Exception):
     """The message this row updates or threads under will never be posted: it is dead."""
 
 
+class _NotInstalled(Exception):
+    """The app is not (or no longer) installed in the row's workspace."""
+
+
 class _Superseded(Exception):
     """A newer update of the same message has already been sent."""
 
@@ -144,9 +150,11 @@ class OutboxSender:
                  monotonic=time.monotonic, sleep=time.sleep, github: "GitHubApi | None" = None,
                  on_result: dict[str, Callable[..., None]] | None = None, channel_rate: float = CHANNEL_RATE,
                  channel_burst: int = CHANNEL_BURST, give_up_after: timedelta = GIVE_UP_AFTER,
-                 round_limit: int = ROUND_LIMIT):
+                 round_limit: int = ROUND_LIMIT,
+                 client_for: Callable[[str], WebClient | None] | None = None):
         self.db = db
         self.client = client
+        self.client_for = client_for  # a workspace's own client (OAuth: its token); None: not installed there
         self.github = github  # for the rows whose method is github.* (None: GITHUB_TOKEN is not set)
         # By method: who is handed a call's answer (None when it was given up), in the transaction that
         # records the row as sent or dead, so that what follows from it happens once.
@@ -240,6 +248,7 @@ class OutboxSender:
                     follow(session, message, outcome.result if status == "sent" else None, now=at)
                     report.followed += 1
             report.count(status)
+            metrics.sent(message, status, outcome.error, now=at)
             if outcome.rate_limited:
                 self.pacer.hold(lane, outcome.retry_after.total_seconds())
             failures = failures + 1 if status == "retry" and outcome.counts_as_attempt else 0
@@ -284,6 +293,8 @@ class OutboxSender:
         try:
             args = self._resolve_refs(message)
             response = self._call(message, args)
+        except _NotInstalled:
+            return _Outcome("dead", "the app is not installed in the workspace")
         except _RefNotYetKnown as missing:
             return _Outcome("retry", f"waiting for {missing}", retry_after=WAIT_FOR_REF, counts_as_attempt=False)
         except _RefGaveUp as dead:
@@ -326,7 +337,10 @@ class OutboxSender:
             if self.github is None:
                 raise GitHubApiError(0, "GITHUB_TOKEN is not set")
             return self.github
-        return self.client
+        client = self.client_for(message.workspace_id) if self.client_for else self.client
+        if client is None:
+            raise _NotInstalled()
+        return client
 
     def _call(self, message: OutboxMessage, args: dict[str, Any]):
         client = self._client_for(message)

@@ -58,6 +58,7 @@ class QmsServer(BaseApplication):
             "accesslog": None,
             "proc_name": "qms-bot",
             "worker_exit": _worker_exit,
+            "child_exit": _child_exit,
         }
         super().__init__()
 
@@ -72,6 +73,13 @@ class QmsServer(BaseApplication):
 
 
 _RUNNING: dict[str, object] = {}
+
+
+def _child_exit(server, worker) -> None:
+    """In the master: a worker that exited no longer reports its live gauges on /metrics."""
+    from app import metrics
+
+    metrics.worker_exited(worker.pid)
 
 
 def _worker_exit(server, worker) -> None:

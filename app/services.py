@@ -16,7 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from app import metrics
 from app.sender import GitHubApi, OutboxSender
+from app.workspaces import Workspaces
 from bot import pull_requests
 from bot.core.settings import Settings
 from bot.core.timeutil import utcnow
@@ -34,6 +36,11 @@ class Runtime(Services):
     slack: WebClient  # for direct answers (views.open, ephemeral replies); retries on its own
     sender: OutboxSender  # for everything that must be neither lost nor doubled
     pump: "OutboxPump | None" = None
+    workspaces: Workspaces | None = None  # each workspace's token (OAuth mode), or the one token
+
+    def client_for(self, workspace_id: str) -> WebClient | None:
+        """The client that speaks for a workspace: its own token in OAuth mode; None if not installed there."""
+        return self.workspaces.client_for(workspace_id) if self.workspaces else self.sender.client
 
     def __post_init__(self) -> None:
         self.pump = self.pump or OutboxPump(self.sender)
@@ -49,7 +56,10 @@ class Runtime(Services):
 
 def build_runtime(settings: Settings, *, db: Database | None = None) -> Runtime:
     db = db or Database(settings.database_url, timeout=settings.database_timeout)
+    metrics.watch_database(db)
     token = settings.slack_bot_token
+    if settings.oauth:
+        token = None  # each request is authorized with its workspace's installation (Bolt's OAuth flow)
     interactive = WebClient(
         token=token,
         base_url=settings.slack_api_url,
@@ -62,11 +72,13 @@ def build_runtime(settings: Settings, *, db: Database | None = None) -> Runtime:
     # The sender schedules its own retries (a later not_before), so its client never sleeps.
     outgoing = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[], timeout=15)
     github = GitHubApi(settings.github_token, settings.github_api_url) if settings.github_token else None
+    workspaces = Workspaces(settings, db, default=outgoing)
     sender = OutboxSender(db, outgoing, github=github, on_result=pull_requests.OUTBOX_RESULTS,
                           channel_rate=settings.slack_channel_rate,
                           lease=timedelta(seconds=settings.outbox_lease_seconds),
-                          give_up_after=timedelta(hours=settings.outbox_give_up_hours))
-    return Runtime(settings=settings, db=db, slack=interactive, sender=sender)
+                          give_up_after=timedelta(hours=settings.outbox_give_up_hours),
+                          client_for=workspaces.client_for if settings.oauth else None)
+    return Runtime(settings=settings, db=db, slack=interactive, sender=sender, workspaces=workspaces)
 
 
 class ListenerPool(ThreadPoolExecutor):

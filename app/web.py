@@ -16,7 +16,9 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from app import api, clock, guard, webhooks
+import time
+
+from app import api, clock, guard, metrics, webhooks
 from app.bolt import polite_answer
 from app.services import Runtime
 from bot.core.timeutil import utcnow
@@ -60,6 +62,7 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
             return _error(400, "malformed body")
         # Slack waits 3 s for an answer. A database gone silent must not hold the person up: past
         # ANSWER_WITHIN, they are told what is wrong while the listener finishes (or times out) behind.
+        started = time.monotonic()
         work = dispatcher.submit(_dispatch, bolt_app, bolt_request)
         try:
             bolt_response = work.result(timeout=ANSWER_WITHIN)
@@ -68,12 +71,25 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
             database_ok = _ready_within(services, checker, PROBE_WITHIN)
             answer = polite_answer(bolt_request.body, "common.something_failed" if database_ok
                                    else "common.database_unreachable")
+            metrics.request_handled(*metrics.request_kind(bolt_request.body), time.monotonic() - started)
             return Response(json.dumps(answer) if answer else "", 200, content_type="application/json")
+        metrics.request_handled(*metrics.request_kind(bolt_request.body), time.monotonic() - started)
         response = Response(bolt_response.body, bolt_response.status)
         for name, values in bolt_response.headers.items():
             for value in values:
                 response.headers.add(name, value)
         return response
+
+    if bolt_app.oauth_flow is not None:  # OAuth mode: install from Slack into any number of workspaces
+        flow = bolt_app.oauth_flow
+
+        @web.get(flow.install_path)
+        def slack_install() -> Response:
+            return _flask_response(flow.handle_installation(_get_request()))
+
+        @web.get(flow.redirect_uri_path)
+        def slack_oauth_redirect() -> Response:
+            return _flask_response(flow.handle_callback(_get_request()))
 
     @web.get("/healthz")
     def healthz() -> Response:
@@ -98,6 +114,7 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
 
     web.register_blueprint(api.blueprint(services))  # POST /api/v1/gates, /api/v1/defects (CI)
     web.register_blueprint(webhooks.blueprint(services))  # POST /webhooks/github, /webhooks/gitlab
+    web.register_blueprint(metrics.blueprint(services.db, services.settings.metrics_token))  # GET /metrics
 
     @web.errorhandler(413)
     def too_large(_error_) -> Response:
@@ -122,6 +139,19 @@ def _ready_within(services: Runtime, checker: ThreadPoolExecutor, seconds: float
         return checker.submit(services.db.is_ready).result(timeout=seconds)
     except FutureTimeout:
         return False
+
+
+def _get_request() -> BoltRequest:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return BoltRequest(body="", query=request.query_string.decode(), headers=headers)
+
+
+def _flask_response(bolt_response) -> Response:
+    response = Response(bolt_response.body, bolt_response.status)
+    for name, values in bolt_response.headers.items():
+        for value in values:
+            response.headers.add(name, value)
+    return response
 
 
 def _error(status: int, message: str) -> Response:

@@ -5,3 +5,4 @@ compare that metadata with the migrations).
 """
 
 from storage import audit, counters, incidents, metrics, outbox, pull_requests, reviews, risks, runtime, teams  # noqa: F401
+from storage import workspaces  # noqa: F401

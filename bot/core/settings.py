@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_DATABASE_URL = "sqlite:///qms.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_GITHUB_API_URL = "https://api.github.com/"
+DEFAULT_CLOCK_METRICS_PORT = 9464
+DEFAULT_UNINSTALL_GRACE_DAYS = 30
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -42,6 +44,12 @@ class Settings:
     outbox_lease_seconds: float = 15.0  # how long a sender holds rows it claimed (renewed while sending)
     outbox_give_up_hours: float = 24.0  # a message Slack keeps failing is given up after this long
     database_timeout: float = 5.0  # seconds: connecting to, and each statement on, PostgreSQL
+    metrics_token: str | None = None  # lets a scraper that is not on loopback read /metrics (as a bearer token)
+    clock_metrics_port: int = DEFAULT_CLOCK_METRICS_PORT  # where `clock` serves /metrics; 0: not at all
+    slack_client_id: str | None = None  # with the secret and the state secret: install from Slack (OAuth)
+    slack_client_secret: str | None = None
+    slack_state_secret: str | None = None
+    uninstall_grace_days: int = DEFAULT_UNINSTALL_GRACE_DAYS  # an uninstalled workspace's data is kept this long
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -63,6 +71,12 @@ class Settings:
             outbox_lease_seconds=_number(env, "OUTBOX_LEASE_SECONDS", 15.0, low=3.0),
             outbox_give_up_hours=_number(env, "OUTBOX_GIVE_UP_HOURS", 24.0, low=0.01),
             database_timeout=_number(env, "DATABASE_TIMEOUT", 5.0, low=0.5),
+            metrics_token=_optional(env, "METRICS_TOKEN"),
+            clock_metrics_port=_port(env, "CLOCK_METRICS_PORT", DEFAULT_CLOCK_METRICS_PORT, allow_zero=True),
+            slack_client_id=_optional(env, "SLACK_CLIENT_ID"),
+            slack_client_secret=_optional(env, "SLACK_CLIENT_SECRET"),
+            slack_state_secret=_optional(env, "SLACK_STATE_SECRET"),
+            uninstall_grace_days=_days(env, "UNINSTALL_GRACE_DAYS", DEFAULT_UNINSTALL_GRACE_DAYS),
         )
 
     def require(self, *names: str, purpose: str) -> None:
@@ -80,6 +94,11 @@ class Settings:
     def webhook_key(self) -> str | None:
         """The key webhook secrets are derived from: WEBHOOK_SECRET_KEY, else the Slack signing secret."""
         return self.webhook_secret_key or self.slack_signing_secret
+
+    @property
+    def oauth(self) -> bool:
+        """Installed from Slack in any number of workspaces (OAuth), rather than with one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_state_secret)
 
     @property
     def is_sqlite(self) -> bool:
@@ -158,10 +177,11 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float) ->
     return value
 
 
-def _port(env: Mapping[str, str]) -> int:
-    raw = _optional(env, "PORT") or "3000"
-    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 5) or not 0 < int(raw) < 65536:
-        raise SettingsError(f"PORT is malformed: expected a number from 1 to 65535, got {raw!r}")
+def _port(env: Mapping[str, str], name: str = "PORT", default: int = 3000, *, allow_zero: bool = False) -> int:
+    raw = _optional(env, name) or str(default)
+    lowest = 0 if allow_zero else 1
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 5) or not lowest <= int(raw) < 65536:
+        raise SettingsError(f"{name} is malformed: expected a number from {lowest} to 65535, got {raw!r}")
     return int(raw)
 
 
@@ -178,3 +198,10 @@ def _log_level(env: Mapping[str, str]) -> str:
     if level not in LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
     return level
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _optional(env, name) or str(default)
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 4):
+        raise SettingsError(f"{name} is malformed: expected a number of days from 0 to 9999, got {raw!r}")
+    return int(raw)

@@ -97,6 +97,7 @@ def blocks_text(payload: dict[str, Any]) -> str:
 class BotUnderTest:
     def __init__(self, db: Database, slack: LocalSlack, *, env: dict[str, str] | None = None):
         self.slack = slack
+        self.team_id = TEAM_ID  # the workspace the requests come from (a test of two workspaces switches it)
         self.settings = Settings.from_env({
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -161,7 +162,7 @@ class BotUnderTest:
         """`/qms <text>` typed by `user` in `channel` (names from the seeded workspace, or IDs)."""
         body = slack_requests.slash_command(
             text=text, user_id=_user(user), user_name=user, channel_id=_channel(channel), channel_name=channel,
-            team_id=TEAM_ID, response_url=self.slack.response_url("command"))
+            team_id=self.team_id, response_url=self.slack.response_url("command"))
         return self.signed_post(body, wait=wait)
 
     def press(self, action_id: str, *, value: str = "", user: str = "alice", message: dict | None = None,
@@ -171,7 +172,7 @@ class BotUnderTest:
         payload = slack_requests.block_action(
             action={"action_id": action_id, "block_id": block_id or "b", "type": action.pop("type", "button"),
                     "value": value, **action},
-            user_id=_user(user), team_id=TEAM_ID, response_url=self.slack.response_url("action"),
+            user_id=_user(user), team_id=self.team_id, response_url=self.slack.response_url("action"),
             channel_id=_channel(channel) if channel else (message or {}).get("channel"), message=message, view=view)
         return self.signed_post(slack_requests.interaction(payload))
 
@@ -179,11 +180,11 @@ class BotUnderTest:
         """Submit a modal. `values` maps block_id to a plain value, turned into Slack's state shape
         by the element type the view declares (text, select, users, date, ...)."""
         state = {block_id: {"value": _element_state(view, block_id, value)} for block_id, value in values.items()}
-        payload = slack_requests.view_submission(view=view, values=state, user_id=_user(user), team_id=TEAM_ID)
+        payload = slack_requests.view_submission(view=view, values=state, user_id=_user(user), team_id=self.team_id)
         return self.signed_post(slack_requests.interaction(payload))
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None) -> Reply:
-        body = slack_requests.event_callback(event=event, team_id=TEAM_ID, event_id=event_id)
+        body = slack_requests.event_callback(event=event, team_id=self.team_id, event_id=event_id)
         headers = {"Content-Type": "application/json", **slack_requests.sign(SIGNING_SECRET, body)}
         if retry_num is not None:
             headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"})
