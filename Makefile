@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test serve clock clean
+.PHONY: run test serve clock bench bench-full clean
 
 run: $(VENV)/.installed
 	$(BIN)/qms-bot shell $(ARGS)
@@ -18,6 +18,17 @@ serve: $(VENV)/.installed
 
 clock: $(VENV)/.installed
 	$(BIN)/qms-bot clock
+
+# The bench suite (bench/run.py): quick sizes in a few minutes; `make bench-full` for the issue's sizes.
+bench: $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py --quick $(ARGS)
+
+bench-full: $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py $(ARGS)
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
 
 # Reinstall whenever pyproject.toml changes; the dev extra is small, so one environment serves both.
 $(VENV)/.installed: pyproject.toml

@@ -30,7 +30,9 @@ class _TokenGivenTwice(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(services: Runtime, *, signing_secret: str | None = None) -> App:
+def build_app(services: Runtime, *, signing_secret: str | None = None, verified_upstream: bool = False) -> App:
+    """`verified_upstream`: every request reaches Bolt through app/web.py, which has checked its
+    signature already (or over Socket Mode, which is not signed): Bolt need not check it again."""
     bolt_logger = logging.getLogger("slack_bolt")
     if not any(isinstance(f, _TokenGivenTwice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_TokenGivenTwice())
@@ -40,6 +42,7 @@ def build_app(services: Runtime, *, signing_secret: str | None = None) -> App:
         signing_secret=signing_secret or services.settings.slack_signing_secret,
         listener_executor=ListenerPool(),
         logger=bolt_logger,
+        request_verification_enabled=not verified_upstream,
         **({"oauth_settings": services.workspaces.oauth_settings(),
             "installation_store": services.workspaces.installations} if oauth else {}),
     )

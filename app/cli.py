@@ -97,7 +97,8 @@ def connected_app(services: Runtime, *, signing_secret: str):
     from app.bolt import build_app
 
     try:
-        return build_app(services, signing_secret=signing_secret)
+        # serve: app/web.py checks each signature before Bolt sees the request; socket: nothing is signed
+        return build_app(services, signing_secret=signing_secret, verified_upstream=True)
     except SlackApiError as error:
         raise Stop(f"SLACK_BOT_TOKEN was refused by Slack ({error.response.get('error')})") from None
     except BoltError as error:  # Bolt's own auth.test check: "`token` is invalid (auth.test result: ...)"

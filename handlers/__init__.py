@@ -15,6 +15,8 @@ from handlers.core.deps import Services
 
 def register(app: App, services: Services) -> None:
     subcommands = commands.Subcommands()
+    # /qms first: Bolt tries listeners in order, and a command is most of what Slack sends.
+    commands.register(app, services, subcommands)  # /qms, /qms help, and the table filled below
     home.register(app, services, subcommands)  # the App Home tab and its buttons
     teams.register(app, services, subcommands)  # /qms setup, setup reviewers, setup targets
     incidents.register(app, services, subcommands)  # /qms incident, /qms setup escalation
@@ -23,4 +25,3 @@ def register(app: App, services: Services) -> None:
     metrics.register(app, services, subcommands)  # /qms dor, dod, metrics, setup token
     digests.register(app, services, subcommands)  # /qms setup digest
     pull_requests.register(app, services, subcommands)  # /qms setup github, setup gitlab, /qms link
-    commands.register(app, services, subcommands)  # /qms, /qms help, and the table above

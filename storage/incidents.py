@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, or_, update
+from sqlalchemy import text as sql
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.types import UTCDateTime
@@ -25,6 +26,11 @@ class Incident(SQLModel, table=True):
         UniqueConstraint("workspace_id", "number", name="uq_incident_number"),
         Index("ix_incident_status", "workspace_id", "status"),
         Index("ix_incident_team_declared", "team_id", "declared_at"),
+        # The clock's sweeps read only what is pending, never the history (resolved, placed, reminded):
+        Index("ix_incident_unplaced", "workspace_id", "declared_at",
+              sqlite_where=sql("channel_id IS NULL"), postgresql_where=sql("channel_id IS NULL")),
+        Index("ix_incident_review_pending", "workspace_id", "review_due_at",
+              sqlite_where=sql("review_reminded_at IS NULL"), postgresql_where=sql("review_reminded_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

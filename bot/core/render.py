@@ -14,7 +14,11 @@ so each result is parsed with slack_sdk's own models, which raise on them.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,6 +71,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code: compiled once, never stat'ed per render
     )
     env.filters["clip"] = clip
     env.filters["esc"] = escape
@@ -93,26 +98,64 @@ def mention(user_id: str | None) -> str:
 
 def message(name: str, **context: Any) -> dict[str, Any]:
     """A message payload: `text` (the notification fallback) and validated `blocks`."""
-    payload = _render_json(name, context)
+    text = _render(name, context)
+    if _seen_valid(name, text):
+        payload = json.loads(text)
+        payload["blocks"] = payload.get("blocks", [])
+        return payload
+    payload = _parse(name, text)
     blocks = payload.get("blocks", [])
     if len(blocks) > MESSAGE_BLOCKS_MAX:
         raise TemplateLimitError(f"{name}: {len(blocks)} blocks, Slack allows {MESSAGE_BLOCKS_MAX} in a message")
     if len(payload.get("text", "")) > MESSAGE_TEXT_MAX:
         raise TemplateLimitError(f"{name}: fallback text longer than {MESSAGE_TEXT_MAX}")
     payload["blocks"] = [_checked_block(name, block) for block in blocks]
+    _remember_valid(name, text)
     return payload
 
 
 def view(name: str, **context: Any) -> dict[str, Any]:
     """A modal or Home view, validated by slack_sdk's View model (title ≤ 24, ≤ 100 blocks, ...)."""
-    payload = _render_json(name, context)
+    text = _render(name, context)
+    if _seen_valid(name, text):
+        return json.loads(text)
+    payload = _parse(name, text)
     for block in payload.get("blocks", []):
         _checked_block(name, block)
     try:
         View(**payload).to_dict()
     except Exception as error:  # slack_sdk raises SlackObjectFormationError and friends
         raise TemplateLimitError(f"{name}: {error}") from error
+    _remember_valid(name, text)
     return payload
+
+
+# Renders already checked against Slack's limits, by a digest of their JSON: the same JSON is valid
+# again (the help, an unchanged list), so slack_sdk's models need not parse it on every request.
+_VALID_MAX = 4096
+_valid: OrderedDict[bytes, None] = OrderedDict()
+_valid_lock = threading.Lock()
+
+
+def _digest(name: str, text: str) -> bytes:
+    return hashlib.blake2b(f"{name}\0{text}".encode(), digest_size=16).digest()
+
+
+def _seen_valid(name: str, text: str) -> bool:
+    key = _digest(name, text)
+    with _valid_lock:
+        if key in _valid:
+            _valid.move_to_end(key)
+            return True
+    return False
+
+
+def _remember_valid(name: str, text: str) -> None:
+    key = _digest(name, text)
+    with _valid_lock:
+        _valid[key] = None
+        if len(_valid) > _VALID_MAX:
+            _valid.popitem(last=False)
 
 
 def phrase(key: str, **params: Any) -> str:
@@ -129,10 +172,14 @@ def template_names() -> list[str]:
     return sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
 
 
-def _render_json(name: str, context: dict[str, Any]) -> dict[str, Any]:
-    rendered = environment().get_template(name).render(**context)
+def _render(name: str, context: dict[str, Any]) -> str:
+    """The template rendered, trailing commas dropped: JSON text."""
+    return strip_trailing_commas(environment().get_template(name).render(**context))
+
+
+def _parse(name: str, text: str) -> dict[str, Any]:
     try:
-        return json.loads(strip_trailing_commas(rendered))
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise TemplateLimitError(f"{name} did not render valid JSON: {error}") from error
 
@@ -148,30 +195,13 @@ def _checked_block(name: str, block: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
+# A JSON string (kept as it is) or a comma followed only by blanks and a closing `]` or `}`.
+_STRING_OR_TRAILING_COMMA = re.compile(r'("(?:[^"\\]|\\.)*")|,(?=\s*[\]}])', re.DOTALL)
+
+
 def strip_trailing_commas(text: str) -> str:
     """Drop commas that directly precede `]` or `}` outside of strings."""
-    out: list[str] = []
-    in_string = escaped = False
-    for index, char in enumerate(text):
-        if in_string:
-            out.append(char)
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        elif char == ",":
-            ahead = index + 1
-            while ahead < len(text) and text[ahead].isspace():
-                ahead += 1
-            if ahead < len(text) and text[ahead] in "]}":
-                continue
-        out.append(char)
-    return "".join(out)
+    return _STRING_OR_TRAILING_COMMA.sub(r"\1", text)  # a string stays; a lone comma leaves nothing
 
 
 def duration(seconds: float | int | None, nearest: bool = False) -> str:
