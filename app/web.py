@@ -13,7 +13,7 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from app import api, clock, webhooks
+from app import api, clock, dashboard, webhooks
 from app.services import Runtime
 from bot.core.timeutil import utcnow
 from storage import runtime
@@ -74,6 +74,7 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
 
     web.register_blueprint(api.blueprint(services))  # POST /api/v1/gates, /api/v1/defects (CI)
     web.register_blueprint(webhooks.blueprint(services))  # POST /webhooks/github, /webhooks/gitlab
+    web.register_blueprint(dashboard.blueprint(services))  # /dashboard: the web pages (app/dashboard.py)
 
     @web.errorhandler(413)
     def too_large(_error_) -> Response:

@@ -1,0 +1,192 @@
+"""What the dashboard's pages show, as plain values: read models over every domain.
+
+The overview: each team the viewer may see, with the guide's three panels (section 7.2: high-level
+quality metrics, process performance, team performance): each KPI's value this week, its target,
+met or missed, and its last 8 weeks. KPIs the bot records nothing for (customer satisfaction, training
+completion) are listed as not tracked, never given a number. The team page adds open risks (and the
+heat map), open incidents by level and age, reviews by stage with the reviewer matrix and utilization,
+gate pass rates and DoR/DoD results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot import digests, metrics, teams
+from bot.digests.rules import week_bounds
+from bot.digests.sections import review_kpi_values
+from bot.risks import bands_of, heatmap
+from storage import dashboard as store
+from storage import incidents as incident_store
+from storage import metrics as metric_store
+from storage import reviews as review_store
+from storage import risks as risk_store
+from storage.teams import Team
+
+WEEKS = 8
+# The guide's dashboard panels (section 7.2) and the KPIs in each. None: the bot records nothing for it.
+PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("quality", ("defect_escape_rate", "coverage", "unit_tests", "integration_tests", "security_scans",
+                 "performance_tests", "customer_satisfaction")),
+    ("process", ("dor_pass_rate", "dor_validation_minutes", "dod_success", "review_time_hours", "cycle_time_hours")),
+    ("team", ("review_quality", "reviewer_utilization", "training_completion")),
+)
+UNTRACKED = ("customer_satisfaction", "training_completion")
+UTILIZATION_TARGET = (70, 85)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    unit: str
+    value: float | None
+    target_text: str | None
+    met: bool | None
+    trend: list[float | None]  # oldest first
+    tracked: bool = True
+
+
+@dataclass
+class Panel:
+    key: str
+    kpis: list[Kpi]
+
+
+@dataclass
+class TeamSummary:
+    team: Team
+    panels: list[Panel]
+    week_start: date
+    missed: int
+    open_risks: int
+    open_incidents: int
+
+
+def _bounds(team: Team, now: datetime) -> list[datetime]:
+    """The last WEEKS weeks, the current (unfinished) one last: local Monday midnights, then now."""
+    zone = ZoneInfo(team.timezone)
+    local = now.astimezone(zone)
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    next_monday = monday + timedelta(weeks=1)
+    return week_bounds(next_monday, zone, WEEKS)
+
+
+def summary(session: Session, team: Team, *, now: datetime) -> TeamSummary:
+    bounds = _bounds(team, now)
+    weeks = metric_store.buckets(session, team.workspace_id, team.id, bounds)
+    report, found = digests.figures(session, team, bounds, buckets=weeks, now=now)
+    review_weeks = review_store.review_buckets(session, team.workspace_id, team.id, bounds)
+    weekly = [metrics.kpi_values(week) | review_kpi_values(review)
+              for week, review in zip(weeks, review_weeks)]
+    by_key = metrics.figures_by_key(report.figures)
+    reviews = found.get("reviews")
+    panels = []
+    for name, keys in PANELS:
+        kpis = []
+        for key in keys:
+            if key in UNTRACKED:
+                kpis.append(Kpi(key, key, "", None, None, None, [], tracked=False))
+            elif key == "reviewer_utilization":
+                value = reviews.team_utilization if reviews is not None else None
+                met = None if value is None else UTILIZATION_TARGET[0] <= value <= UTILIZATION_TARGET[1]
+                kpis.append(Kpi(key, "Reviewer utilization", "%", value, "70–85 %", met, []))
+            elif key in by_key:
+                figure = by_key[key]
+                trend = [week[key][0] if key in week else None for week in weekly]
+                kpis.append(Kpi(key, figure.kpi.label, figure.kpi.unit, figure.value,
+                                figure.kpi.shown(figure.target), figure.met, trend))
+        panels.append(Panel(name, kpis))
+    risks = found.get("risks")
+    incidents = found.get("incidents")
+    return TeamSummary(team=team, panels=panels, week_start=bounds[-2].astimezone(ZoneInfo(team.timezone)).date(),
+                       missed=len(report.missed), open_risks=risks.open_total if risks else 0,
+                       open_incidents=incidents.open_total if incidents else 0)
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    key: str
+    title: str
+    severity: str
+    level: int
+    hours_open: float
+
+
+@dataclass(frozen=True)
+class GateRow:
+    gate: str
+    runs: int
+    passed: int
+    rate: float | None
+    target_text: str | None
+    met: bool | None
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    user_id: str
+    tier: str
+    specializations: list[str]
+    capacity: int
+    open_reviews: int
+    away: bool
+
+    @property
+    def utilization(self) -> float:
+        return 100 * self.open_reviews / self.capacity if self.capacity else 0.0
+
+
+@dataclass
+class TeamPage:
+    summary: TeamSummary
+    heat: heatmap.Grid
+    incidents_by_level: dict[int, list[IncidentRow]]
+    review_stages: dict[str, int]
+    matrix: list[MatrixRow]
+    gates: list[GateRow]
+    checks: dict[str, tuple[int, int]]  # dor/dod → (checks, passed) this week
+    reasons: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def team_page(session: Session, team: Team, *, now: datetime) -> TeamPage:
+    top = summary(session, team, now=now)
+    bounds = _bounds(team, now)[-3:]
+    report = metrics.report(session, team, bounds)
+    open_risks = risk_store.open_risks(session, team.workspace_id, team.id)
+    by_level: dict[int, list[IncidentRow]] = {3: [], 2: [], 1: []}
+    for incident in incident_store.open_incidents(session, team.workspace_id, team.id):
+        by_level.setdefault(incident.level, []).append(IncidentRow(
+            f"INC-{incident.number:03d}", incident.title, incident.severity, incident.level,
+            max((now - incident.declared_at).total_seconds(), 0) / 3600))
+    return TeamPage(
+        summary=top, heat=heatmap.grid(open_risks, bands_of(team)), incidents_by_level=by_level,
+        review_stages=_review_stages(session, team), matrix=_matrix(session, team, now=now),
+        gates=[GateRow(g.gate, g.runs, g.passed, g.rate, g.kpi.shown(g.target) if g.kpi and g.target else None,
+                       g.met) for g in report.gates],
+        checks={"dor": (report.counts["dor_checks"], _passed(report, "dor_pass_rate")),
+                "dod": (report.counts["dod_checks"], _passed(report, "dod_success"))},
+        reasons={"dor": [(r.reason, r.count) for r in report.dor_reasons],
+                 "dod": [(r.reason, r.count) for r in report.dod_reasons]})
+
+
+def _passed(report: metrics.Report, key: str) -> int:
+    figure = report.figure(key)
+    return round(figure.value * figure.samples / 100) if figure and figure.value is not None else 0
+
+
+def _review_stages(session: Session, team: Team) -> dict[str, int]:
+    """Review requests by status (open, done, …), counted in the database."""
+    return store.review_stages(session, team.workspace_id, team.id)
+
+
+def _matrix(session: Session, team: Team, *, now: datetime) -> list[MatrixRow]:
+    today = now.astimezone(ZoneInfo(team.timezone)).date()
+    found = teams.matrix(session, team, today=today)
+    load = store.open_assignments(session, team.workspace_id, team.id)
+    return [MatrixRow(row.user_id, row.tier, row.specializations, row.capacity, load.get(row.user_id, 0), row.away)
+            for row in found.rows]
