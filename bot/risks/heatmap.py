@@ -10,7 +10,10 @@ import io
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from bot.risks.rules import band_of, label
+from bot.core import render
+from bot.risks.rules import band_of, bands_from, label
+from storage import outbox
+from storage import risks as store
 from storage.risks import Risk
 
 LEVELS = (1, 2, 3, 4, 5)
@@ -99,3 +102,25 @@ def png(heat: Grid, *, title: str, probability: str, impact: str) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
+
+
+def team_png(session, team, *, now) -> tuple[bytes, int]:
+    """The team's heat map of its open risks now, as a PNG, and how many risks it shows."""
+
+    heat = grid(store.open_risks(session, team.workspace_id, team.id), bands_from(team.risk_bands))
+    picture = png(heat, title=render.phrase("risks.heatmap_title", team=team.name, count=heat.total),
+                  probability=render.phrase("risks.heatmap_probability"), impact=render.phrase("risks.heatmap_impact"))
+    return picture, heat.total
+
+
+def queue_png(session, team, channel: str, *, key: str, now) -> int:
+    """Queue the team's heat map as a PNG file (files_upload_v2, through the outbox) to `channel`.
+    Returns how many open risks it shows."""
+
+    picture, total = team_png(session, team, now=now)
+    outbox.enqueue_file(session, workspace_id=team.workspace_id, key=key, channel=channel,
+                        filename=f"risk-heat-map-{now.date().isoformat()}.png",
+                        title=render.phrase("risks.heatmap_title", team=team.name, count=total),
+                        alt_txt=render.phrase("risks.heatmap_alt", team=team.name, count=total), content=picture,
+                        now=now)
+    return total
