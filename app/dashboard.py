@@ -12,7 +12,7 @@ is templates/dashboard/.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import wraps
 from typing import Callable
 
@@ -20,6 +20,8 @@ from flask import Blueprint, Response, redirect, request
 
 from app.services import Runtime
 from bot import dashboard
+from bot.core import render
+from bot.dashboard import audit, pack
 from bot.core.errors import Refusal
 from bot.core.timeutil import utcnow
 
@@ -104,7 +106,39 @@ def blueprint(services: Runtime, *, now: Callable[[], datetime] = utcnow) -> Blu
             page = dashboard.team_page(session, found, now=now())
         return html(dashboard.page("team", viewer=who, page=page))
 
+    @pages.get("/dashboard/audit")
+    @signed_in
+    def audit_log(who) -> Response:
+        with services.transaction() as session:
+            found = audit.audit_page(session, who, request.args)
+        today = now().date()
+        return html(dashboard.page("audit", viewer=who, page=found, notes=[_said(n) for n in found.filters.notes],
+                                   pack_from=(today - timedelta(days=90)).isoformat(), pack_to=today.isoformat()))
+
+    @pages.post("/dashboard/audit/pack")
+    @signed_in
+    def audit_pack(who) -> Response:
+        with services.transaction() as session:
+            team_id = request.form.get("team", "")
+            found = dashboard.visible_team(session, who, int(team_id)) \
+                if team_id.isascii() and team_id.isdecimal() and 0 < int(team_id) < ROW_ID_LIMIT else None
+            if found is None:
+                return message("not_found", 404)
+            try:
+                start, end = (date.fromisoformat(request.form.get(k, "")) for k in ("from", "to"))
+                content, _summary = pack.build(session, found, start, end, now=now())
+            except (ValueError, Refusal):
+                return html(dashboard.page("message", kind="bad_pack", minutes=minutes, viewer=who), 400)
+        response = Response(content, 200, content_type="application/zip")
+        response.headers["Content-Disposition"] = f'attachment; filename="{pack.filename(found, start, end)}"'
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
     return pages
+
+
+def _said(phrase) -> str:
+    return render.phrase(phrase.key, **phrase.params)
 
 
 def _secure() -> bool:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, delete, update
+from sqlalchemy import Index, String, and_, cast, delete, or_, update
 from sqlmodel import Field, Session, SQLModel, func, select
 
+from storage.audit import AuditEvent
+from storage.incidents import Incident, IncidentEvent
+from storage.metrics import ApiToken, GateResult, ItemCheck
 from storage.reviews import ACTIVE_ASSIGNMENT, ReviewAssignment, ReviewRequest
+from storage.risks import Risk
 from storage.types import UTCDateTime
 
 
@@ -92,3 +96,79 @@ def open_assignments(session: Session, workspace_id: str, team_id: int) -> dict[
                     ReviewAssignment.status.in_(ACTIVE_ASSIGNMENT))
              .group_by(ReviewAssignment.reviewer_id))
     return {user: count for user, count in session.exec(query)}
+
+
+# --- the audit log, by team, domain, person and period -----------------------------------------------
+# Which domain each kind of audited thing belongs to.
+DOMAIN_TYPES = {"teams": ("team", "reviewer"), "risks": ("risk",), "reviews": ("review",),
+                "incidents": ("incident",), "metrics": ("item_check", "gates", "api_token"),
+                "pull_requests": ("webhook", "login_link")}
+
+
+def _of_team(team_id: int):
+    """An audit event about something of this team: the team itself, a reviewer row, or a risk,
+    review, incident, check or token whose row names the team."""
+    def ids(model):
+        return select(cast(model.id, String)).where(model.team_id == team_id)
+    return or_(
+        and_(AuditEvent.entity_type.in_(("team", "gates")), AuditEvent.entity_id == str(team_id)),
+        and_(AuditEvent.entity_type == "reviewer", AuditEvent.entity_id.like(f"{team_id}:%")),
+        and_(AuditEvent.entity_type == "risk", AuditEvent.entity_id.in_(ids(Risk))),
+        and_(AuditEvent.entity_type == "review", AuditEvent.entity_id.in_(ids(ReviewRequest))),
+        and_(AuditEvent.entity_type == "incident", AuditEvent.entity_id.in_(ids(Incident))),
+        and_(AuditEvent.entity_type == "item_check", AuditEvent.entity_id.in_(ids(ItemCheck))),
+        and_(AuditEvent.entity_type == "api_token", AuditEvent.entity_id.in_(ids(ApiToken))),
+    )
+
+
+def audit_events(session: Session, workspace_id: str, *, team_ids: list[int], domain: str | None = None,
+                 actor_id: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                 offset: int = 0, limit: int | None = 200) -> list[AuditEvent]:
+    """The workspace's audit events about the teams of `team_ids`, newest first, filtered."""
+    if not team_ids:
+        return []
+    conditions = [AuditEvent.workspace_id == workspace_id, or_(*[_of_team(t) for t in team_ids])]
+    if domain is not None:
+        conditions.append(AuditEvent.entity_type.in_(DOMAIN_TYPES[domain]))
+    if actor_id is not None:
+        conditions.append(AuditEvent.actor_id == actor_id)
+    if start is not None:
+        conditions.append(AuditEvent.at >= start)
+    if end is not None:
+        conditions.append(AuditEvent.at < end)
+    query = select(AuditEvent).where(*conditions).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+# --- an audit pack's records of one team over a period ------------------------------------------------
+def risks_in(session: Session, workspace_id: str, team_id: int, start: datetime, end: datetime) -> list[Risk]:
+    """Risks that were on the register at some time in [start, end)."""
+    query = (select(Risk).where(Risk.workspace_id == workspace_id, Risk.team_id == team_id, Risk.created_at < end,
+                                or_(Risk.closed_at.is_(None), Risk.closed_at >= start)).order_by(Risk.number))
+    return list(session.exec(query))
+
+
+def incidents_in(session: Session, workspace_id: str, team_id: int, start: datetime,
+                 end: datetime) -> list[tuple[Incident, list[IncidentEvent]]]:
+    """Incidents open at some time in [start, end), each with its timeline."""
+    query = (select(Incident).where(Incident.workspace_id == workspace_id, Incident.team_id == team_id,
+                                    Incident.declared_at < end,
+                                    or_(Incident.resolved_at.is_(None), Incident.resolved_at >= start))
+             .order_by(Incident.number))
+    found = list(session.exec(query))
+    events: dict[int, list[IncidentEvent]] = {i.id: [] for i in found}
+    if found:
+        for event in session.exec(select(IncidentEvent).where(IncidentEvent.workspace_id == workspace_id,
+                                                              IncidentEvent.incident_id.in_(list(events)))
+                                  .order_by(IncidentEvent.at, IncidentEvent.id)):
+            events[event.incident_id].append(event)
+    return [(incident, events[incident.id]) for incident in found]
+
+
+def rows_in(session: Session, model, column, workspace_id: str, team_id: int, start: datetime, end: datetime) -> list:
+    """A team's rows of `model` whose `column` falls in [start, end), oldest first."""
+    query = (select(model).where(model.workspace_id == workspace_id, model.team_id == team_id, column >= start,
+                                 column < end).order_by(column, model.id))
+    return list(session.exec(query))

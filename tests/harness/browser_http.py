@@ -12,8 +12,12 @@ from urllib.parse import urlencode, urlsplit
 @dataclass
 class Answer:
     status: int
-    body: str
+    content: bytes
     headers: http.client.HTTPMessage
+
+    @property
+    def body(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -45,7 +49,7 @@ class Client:
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
-            answer = Answer(response.status, response.read().decode(), response.headers)
+            answer = Answer(response.status, response.read(), response.headers)
         finally:
             connection.close()
         for raw in answer.set_cookies:
