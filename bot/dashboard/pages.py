@@ -11,7 +11,7 @@ import jinja2
 
 from bot.core.render import TEMPLATES
 
-SPARK_WIDTH, SPARK_HEIGHT = 120, 28
+SPARK_WIDTH, SPARK_HEIGHT = 96, 26
 
 
 @lru_cache(maxsize=1)
