@@ -13,6 +13,7 @@ from sqlalchemy import Index, String, and_, cast, delete, or_, update
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.audit import AuditEvent
+from storage.incidents import OPEN as INCIDENT_OPEN
 from storage.incidents import Incident, IncidentEvent
 from storage.metrics import ApiToken, GateResult, ItemCheck
 from storage.reviews import ACTIVE_ASSIGNMENT, ReviewAssignment, ReviewRequest
@@ -87,6 +88,12 @@ def review_stages(session: Session, workspace_id: str, team_id: int) -> dict[str
              .where(ReviewRequest.workspace_id == workspace_id, ReviewRequest.team_id == team_id)
              .group_by(ReviewRequest.status))
     return {status: count for status, count in session.exec(query)}
+
+
+def open_incident_count(session: Session, workspace_id: str, team_id: int) -> int:
+    query = select(func.count()).select_from(Incident).where(Incident.workspace_id == workspace_id,
+                                                             Incident.team_id == team_id, Incident.status == INCIDENT_OPEN)
+    return session.exec(query).one()
 
 
 def open_assignments(session: Session, workspace_id: str, team_id: int) -> dict[str, int]:

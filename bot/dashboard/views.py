@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot import digests, metrics, teams
+from bot import metrics, teams
 from bot.digests.rules import week_bounds
 from bot.digests.sections import review_kpi_values
 from bot.risks import bands_of, heatmap
@@ -77,14 +77,17 @@ def _bounds(team: Team, now: datetime) -> list[datetime]:
 
 
 def summary(session: Session, team: Team, *, now: datetime) -> TeamSummary:
+    """The team's KPIs this week against its targets, with their last 8 weeks: one pass of period
+    aggregates (storage.metrics.buckets, storage.reviews.review_buckets) for all 8 weeks, plus counts."""
     bounds = _bounds(team, now)
     weeks = metric_store.buckets(session, team.workspace_id, team.id, bounds)
-    report, found = digests.figures(session, team, bounds, buckets=weeks, now=now)
     review_weeks = review_store.review_buckets(session, team.workspace_id, team.id, bounds)
-    weekly = [metrics.kpi_values(week) | review_kpi_values(review)
-              for week, review in zip(weeks, review_weeks)]
+    weekly = [metrics.kpi_values(week) | review_kpi_values(review) for week, review in zip(weeks, review_weeks)]
+    this, before = weekly[-1], weekly[-2]
+    extra = {key: (this[key][0], before[key][0], this[key][1]) for key in ("review_time_hours", "review_quality")}
+    report = metrics.report(session, team, bounds, buckets=weeks, extra_values=extra)
     by_key = metrics.figures_by_key(report.figures)
-    reviews = found.get("reviews")
+    utilization = current_utilization(session, team, now=now)
     panels = []
     for name, keys in PANELS:
         kpis = []
@@ -92,20 +95,26 @@ def summary(session: Session, team: Team, *, now: datetime) -> TeamSummary:
             if key in UNTRACKED:
                 kpis.append(Kpi(key, key, "", None, None, None, [], tracked=False))
             elif key == "reviewer_utilization":
-                value = reviews.team_utilization if reviews is not None else None
-                met = None if value is None else UTILIZATION_TARGET[0] <= value <= UTILIZATION_TARGET[1]
-                kpis.append(Kpi(key, "Reviewer utilization", "%", value, "70–85 %", met, []))
+                met = None if utilization is None else UTILIZATION_TARGET[0] <= utilization <= UTILIZATION_TARGET[1]
+                kpis.append(Kpi(key, "Reviewer utilization (now)", "%", utilization, "70–85 %", met, []))
             elif key in by_key:
                 figure = by_key[key]
                 trend = [week[key][0] if key in week else None for week in weekly]
                 kpis.append(Kpi(key, figure.kpi.label, figure.kpi.unit, figure.value,
                                 figure.kpi.shown(figure.target), figure.met, trend))
         panels.append(Panel(name, kpis))
-    risks = found.get("risks")
-    incidents = found.get("incidents")
     return TeamSummary(team=team, panels=panels, week_start=bounds[-2].astimezone(ZoneInfo(team.timezone)).date(),
-                       missed=len(report.missed), open_risks=risks.open_total if risks else 0,
-                       open_incidents=incidents.open_total if incidents else 0)
+                       missed=len(report.missed) + (utilization is not None and not UTILIZATION_TARGET[0] <= utilization
+                                                    <= UTILIZATION_TARGET[1]),
+                       open_risks=sum(risk_store.open_score_counts(session, team.workspace_id, team.id).values()),
+                       open_incidents=store.open_incident_count(session, team.workspace_id, team.id))
+
+
+def current_utilization(session: Session, team: Team, *, now: datetime) -> float | None:
+    """The team's open reviews now ÷ the capacity of its reviewers who are not away, in %."""
+    rows = _matrix(session, team, now=now)
+    capacity = sum(row.capacity for row in rows if not row.away)
+    return 100 * sum(row.open_reviews for row in rows) / capacity if capacity else None
 
 
 @dataclass(frozen=True)
