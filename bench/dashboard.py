@@ -62,8 +62,17 @@ def run(db, label: str, args) -> None:
             data._insert(db, kind, team_ids, count, rnd)
         else:
             data._insert_domain(db, kind, team_ids, count, rnd, numbers)
-    if db.url.startswith("postgresql"):
-        with db.engine.begin() as conn:
+    # bench/digest.py inserts gate results in bulk, around the app; add their daily totals as migration 0014
+    # backfills them (the app writes them as it stores results).
+    day = "date(happened_at)" if db.url.startswith("sqlite") else "CAST(happened_at AT TIME ZONE 'UTC' AS date)"
+    with db.engine.begin() as conn:
+        conn.execute(text(f"""
+            INSERT INTO gate_day (team_id, gate, day, workspace_id, runs, passed, value_total, valued, seconds_total,
+                                  timed)
+            SELECT team_id, gate, {day}, MIN(workspace_id), COUNT(*), SUM(CASE WHEN passed THEN 1 ELSE 0 END),
+                   COALESCE(SUM(value), 0), COUNT(value), COALESCE(SUM(duration_seconds), 0), COUNT(duration_seconds)
+            FROM gate_result GROUP BY team_id, gate, {day}"""))
+        if db.url.startswith("postgresql"):
             conn.execute(text("ANALYZE"))
     print(f"data built in {time.perf_counter() - started:.0f} s")
     with db.transaction() as session:

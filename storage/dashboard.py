@@ -7,7 +7,7 @@ let anyone sign in. A link is used once (`used_at` set by a compare-and-set); a 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Index, String, and_, cast, delete, or_, update
 from sqlmodel import Field, Session, SQLModel, func, select
@@ -15,7 +15,8 @@ from sqlmodel import Field, Session, SQLModel, func, select
 from storage.audit import AuditEvent
 from storage.incidents import OPEN as INCIDENT_OPEN
 from storage.incidents import Incident, IncidentEvent
-from storage.metrics import ApiToken, GateResult, ItemCheck
+from storage.gate_days import GateDay
+from storage.metrics import ApiToken, GateCounts, GateResult, ItemCheck
 from storage.reviews import ACTIVE_ASSIGNMENT, ReviewAssignment, ReviewRequest
 from storage.risks import Risk
 from storage.types import UTCDateTime
@@ -179,3 +180,42 @@ def rows_in(session: Session, model, column, workspace_id: str, team_id: int, st
     query = (select(model).where(model.workspace_id == workspace_id, model.team_id == team_id, column >= start,
                                  column < end).order_by(column, model.id))
     return list(session.exec(query))
+
+
+# --- gate figures from the daily totals ------------------------------------------------------------------
+def gate_weeks(session: Session, workspace_id: str, team_id: int, days: list[date]) -> list[dict[str, GateCounts]]:
+    """Each gate's counts in each period [days[i], days[i+1]) of UTC days, from storage/gate_days.py."""
+    found: list[dict[str, GateCounts]] = [{} for _ in days[1:]]
+    if not found:
+        return found
+    query = (select(GateDay).where(GateDay.workspace_id == workspace_id, GateDay.team_id == team_id,
+                                   GateDay.day >= days[0], GateDay.day < days[-1]))
+    for row in session.exec(query):
+        index = next(i for i in range(len(found)) if days[i] <= row.day < days[i + 1])
+        counts = found[index].setdefault(row.gate, GateCounts())
+        counts.runs += row.runs
+        counts.passed += row.passed
+        counts.value_total += row.value_total
+        counts.valued += row.valued
+        counts.seconds_total += row.seconds_total
+        counts.timed += row.timed
+    return found
+
+
+def recount_gate_days(session: Session, workspace_id: str, team_id: int) -> dict[tuple[str, date], tuple]:
+    """The daily totals counted afresh from the gate results: (gate, day) → (runs, passed, valued, timed)."""
+    found: dict[tuple[str, date], list] = {}
+    query = select(GateResult).where(GateResult.workspace_id == workspace_id, GateResult.team_id == team_id)
+    for row in session.exec(query):
+        key = (row.gate, row.happened_at.date())
+        total = found.setdefault(key, [0, 0, 0, 0])
+        total[0] += 1
+        total[1] += row.passed
+        total[2] += row.value is not None
+        total[3] += row.duration_seconds is not None
+    return {key: tuple(value) for key, value in found.items()}
+
+
+def stored_gate_days(session: Session, workspace_id: str, team_id: int) -> dict[tuple[str, date], tuple]:
+    query = select(GateDay).where(GateDay.workspace_id == workspace_id, GateDay.team_id == team_id)
+    return {(row.gate, row.day): (row.runs, row.passed, row.valued, row.timed) for row in session.exec(query)}

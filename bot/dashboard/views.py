@@ -11,13 +11,12 @@ gate pass rates and DoR/DoD results.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot import metrics, teams
-from bot.digests.rules import week_bounds
 from bot.digests.sections import review_kpi_values
 from bot.risks import bands_of, heatmap
 from storage import dashboard as store
@@ -65,22 +64,25 @@ class TeamSummary:
     missed: int
     open_risks: int
     open_incidents: int
+    report: metrics.Report | None = None  # this week's figures, against the week before
 
 
 def _bounds(team: Team, now: datetime) -> list[datetime]:
-    """The last WEEKS weeks, the current (unfinished) one last: local Monday midnights, then now."""
-    zone = ZoneInfo(team.timezone)
-    local = now.astimezone(zone)
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    next_monday = monday + timedelta(weeks=1)
-    return week_bounds(next_monday, zone, WEEKS)
+    """The last WEEKS weeks, the current (unfinished) one last: each from the Monday of the team's
+    local week, counted in whole UTC days (midnight UTC), so that gate figures come from the daily
+    totals (storage/gate_days.py). A week here may start a few hours apart from the digest's."""
+    local = now.astimezone(ZoneInfo(team.timezone)).date()
+    monday = local - timedelta(days=local.weekday())
+    return [datetime.combine(monday - timedelta(weeks=WEEKS - 1 - n), time(0), tzinfo=UTC) for n in range(WEEKS + 1)]
 
 
 def summary(session: Session, team: Team, *, now: datetime) -> TeamSummary:
     """The team's KPIs this week against its targets, with their last 8 weeks: one pass of period
     aggregates (storage.metrics.buckets, storage.reviews.review_buckets) for all 8 weeks, plus counts."""
     bounds = _bounds(team, now)
-    weeks = metric_store.buckets(session, team.workspace_id, team.id, bounds)
+    weeks = metric_store.buckets(session, team.workspace_id, team.id, bounds, gates=False)
+    for week, gates in zip(weeks, store.gate_weeks(session, team.workspace_id, team.id, [b.date() for b in bounds])):
+        week.gates = gates
     review_weeks = review_store.review_buckets(session, team.workspace_id, team.id, bounds)
     weekly = [metrics.kpi_values(week) | review_kpi_values(review) for week, review in zip(weeks, review_weeks)]
     this, before = weekly[-1], weekly[-2]
@@ -107,7 +109,7 @@ def summary(session: Session, team: Team, *, now: datetime) -> TeamSummary:
                        missed=len(report.missed) + (utilization is not None and not UTILIZATION_TARGET[0] <= utilization
                                                     <= UTILIZATION_TARGET[1]),
                        open_risks=sum(risk_store.open_score_counts(session, team.workspace_id, team.id).values()),
-                       open_incidents=store.open_incident_count(session, team.workspace_id, team.id))
+                       open_incidents=store.open_incident_count(session, team.workspace_id, team.id), report=report)
 
 
 def current_utilization(session: Session, team: Team, *, now: datetime) -> float | None:
@@ -164,8 +166,7 @@ class TeamPage:
 
 def team_page(session: Session, team: Team, *, now: datetime) -> TeamPage:
     top = summary(session, team, now=now)
-    bounds = _bounds(team, now)[-3:]
-    report = metrics.report(session, team, bounds)
+    report = top.report
     open_risks = risk_store.open_risks(session, team.workspace_id, team.id)
     by_level: dict[int, list[IncidentRow]] = {3: [], 2: [], 1: []}
     for incident in incident_store.open_incidents(session, team.workspace_id, team.id):
