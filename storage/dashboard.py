@@ -7,6 +7,7 @@ let anyone sign in. A link is used once (`used_at` set by a compare-and-set); a 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date, datetime
 
 from sqlalchemy import Index, String, and_, cast, delete, or_, update
@@ -188,17 +189,19 @@ def gate_weeks(session: Session, workspace_id: str, team_id: int, days: list[dat
     found: list[dict[str, GateCounts]] = [{} for _ in days[1:]]
     if not found:
         return found
-    query = (select(GateDay).where(GateDay.workspace_id == workspace_id, GateDay.team_id == team_id,
-                                   GateDay.day >= days[0], GateDay.day < days[-1]))
-    for row in session.exec(query):
-        index = next(i for i in range(len(found)) if days[i] <= row.day < days[i + 1])
-        counts = found[index].setdefault(row.gate, GateCounts())
-        counts.runs += row.runs
-        counts.passed += row.passed
-        counts.value_total += row.value_total
-        counts.valued += row.valued
-        counts.seconds_total += row.seconds_total
-        counts.timed += row.timed
+    table = GateDay.__table__
+    query = (select(table.c.day, table.c.gate, table.c.runs, table.c.passed, table.c.value_total, table.c.valued,
+                    table.c.seconds_total, table.c.timed)
+             .where(table.c.workspace_id == workspace_id, table.c.team_id == team_id, table.c.day >= days[0],
+                    table.c.day < days[-1]))
+    for day, gate, runs, passed, value_total, valued, seconds_total, timed in session.execute(query):
+        counts = found[bisect_right(days, day) - 1].setdefault(gate, GateCounts())
+        counts.runs += runs
+        counts.passed += passed
+        counts.value_total += value_total
+        counts.valued += valued
+        counts.seconds_total += seconds_total
+        counts.timed += timed
     return found
 
 
