@@ -543,5 +543,50 @@ def export_risks(team_name: str, fmt: str, output: str, workspace: str | None) -
     click.echo(f"qms-bot: wrote {len(views)} risks of {team.name} to {excerpt(output, 200)}", err=True)
 
 
+@main.command("audit-pack")
+@click.option("--team", "team_name", required=True, metavar="NAME", help="The team, by its name in /qms setup.")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The first day of the period (UTC).")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The last day of the period (UTC), included.")
+@click.option("--output", "-o", default=None, metavar="FILE",
+              help="Where to write the zip (default: audit-pack-<team>-<from>-<to>.zip here).")
+@click.option("--workspace", default=None, metavar="T…",
+              help="The Slack workspace ID, when several workspaces have a team of that name.")
+def audit_pack(team_name: str, start, end, output: str | None, workspace: str | None) -> None:
+    """Write a team's audit evidence pack: one zip of risks, incidents, reviews, gate results, DoR/DoD
+    checks and the audit log (CSV and JSON), a summary, and the SHA-256 of every file."""
+    from bot.core.errors import Refusal
+    from bot.core.timeutil import utcnow
+    from bot.dashboard import pack
+    from storage import teams as team_store
+
+    settings = load_settings()
+    db = ready_database(settings)
+    with db.transaction() as session:
+        everyone = team_store.all_teams(session)
+        named = [t for t in everyone if t.name.casefold() == team_name.strip().casefold()
+                 and (workspace is None or t.workspace_id == workspace)]
+        if not named:
+            known = ", ".join(sorted({t.name for t in everyone})) or "none yet"
+            raise Stop(f"no team called {team_name!r} (teams: {known})")
+        if len(named) > 1:
+            raise Stop(f"teams called {team_name!r} exist in several workspaces "
+                       f"({', '.join(t.workspace_id for t in named)}): choose one with --workspace")
+        team = named[0]
+        try:
+            content, summary = pack.build(session, team, start.date(), end.date(), now=utcnow())
+        except Refusal as refusal:
+            raise Stop(_said(refusal.phrase)) from None
+    output = output or pack.filename(team, start.date(), end.date())
+    try:
+        with open(output, "wb") as file:
+            file.write(content)
+    except OSError as error:
+        raise Stop(f"cannot write {excerpt(output, 200)}: {_reason(error)}") from None
+    counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in summary["counts"].items())
+    click.echo(f"qms-bot: wrote the audit pack of {team.name} ({counts}) to {excerpt(output, 200)}", err=True)
+
+
 if __name__ == "__main__":
     main()

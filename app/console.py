@@ -44,6 +44,7 @@ Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident
   webhook FILE     send a GitHub webhook payload file, signed as GitHub would (add --gitlab for
                    GitLab, --event NAME to name its event); its repository must be a team's:
                    `/qms setup github add owner/name`
+  dashboard        serve the web dashboard on PORT and print a sign-in link for you
   help             this text
 In a form, Enter keeps a field's current value and - empties it.
   quit             leave (Ctrl-D works too)"""
@@ -104,6 +105,8 @@ class Console:
                     break
                 self.handle(line.strip())
         finally:
+            if getattr(self, "_web", None) is not None:
+                self._web.close()
             self.slack.stop()
             self.services.db.dispose()
 
@@ -118,6 +121,7 @@ class Console:
             "users": lambda _: self.say(", ".join(f"{u['name']} ({u['real_name']})" for u in self._people())),
             "channels": lambda _: self.say(", ".join("#" + c["name"] for c in self._channels())),
             "press": self.press, "home": lambda _: self.open_home(), "webhook": self.webhook,
+            "dashboard": lambda _: self.dashboard(),
         }
         if word in actions:
             return actions[word](rest.strip())
@@ -171,6 +175,21 @@ class Console:
             channel_id=control.channel, message=control.message, view=control.view)
         self.controls = []
         self.dispatch(slack_requests.interaction(payload))
+
+    def dashboard(self) -> None:
+        """Serve the web app (the dashboard among it) on PORT while the console runs, once, and print a
+        single-use sign-in link for the person typing."""
+        from app import dashboard_server
+
+        if getattr(self, "_web", None) is None:
+            from app.web import create_web_app
+            web = create_web_app(self.app, self.services, signing_secret=self.secret)
+            try:
+                self._web = dashboard_server.start(web, port=self.services.settings.port)
+            except OSError as error:
+                return self.say(f"Cannot serve the dashboard on port {self.services.settings.port}: "
+                                f"{error.strerror}. Set PORT to a free one.")
+        self.say(dashboard_server.link(self.services, TEAM_ID, self.user["id"], admin=bool(self.user.get("is_admin"))))
 
     def webhook(self, args: str) -> None:
         """A payload file through POST /webhooks/github (or gitlab), signed with its team's secret."""

@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 import time
 
-from app import api, clock, guard, metrics, webhooks
+from app import api, clock, dashboard, guard, metrics, webhooks
 from app.bolt import polite_answer
 from app.services import Runtime
 from bot.core.timeutil import utcnow
@@ -115,6 +115,7 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
     web.register_blueprint(api.blueprint(services))  # POST /api/v1/gates, /api/v1/defects (CI)
     web.register_blueprint(webhooks.blueprint(services))  # POST /webhooks/github, /webhooks/gitlab
     web.register_blueprint(metrics.blueprint(services.db, services.settings.metrics_token))  # GET /metrics
+    web.register_blueprint(dashboard.blueprint(services))  # /dashboard: the web pages (app/dashboard.py)
 
     @web.errorhandler(413)
     def too_large(_error_) -> Response:

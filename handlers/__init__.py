@@ -8,7 +8,7 @@ within Slack's 3 seconds, calls the domain (bot/) and renders its answer from te
 
 from slack_bolt import App
 
-from handlers import digests, home, incidents, metrics, pull_requests, reviews, risks, teams
+from handlers import dashboard, digests, home, incidents, metrics, pull_requests, reviews, risks, teams
 from handlers.core import commands
 from handlers.core.deps import Services
 
@@ -25,3 +25,4 @@ def register(app: App, services: Services) -> None:
     metrics.register(app, services, subcommands)  # /qms dor, dod, metrics, setup token
     digests.register(app, services, subcommands)  # /qms setup digest
     pull_requests.register(app, services, subcommands)  # /qms setup github, setup gitlab, /qms link
+    dashboard.register(app, services, subcommands)  # /qms dashboard: a sign-in link to the web pages

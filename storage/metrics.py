@@ -17,6 +17,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, Session, SQLModel, select
 
+from storage import gate_days
 from storage.db import dialect_insert
 from storage.types import UTCDateTime
 
@@ -150,8 +151,20 @@ def add_check(session: Session, check: ItemCheck) -> ItemCheck:
 
 def add_gate_results(session: Session, rows: list[dict[str, Any]]) -> int:
     """Insert CI results; a row whose (team, source_id) is already stored is skipped. Returns how many
-    were stored."""
-    return _insert_new(session, GateResult, rows)
+    were stored. The stored ones are added to their days' totals (storage/gate_days.py) here too."""
+    if not rows:
+        return 0
+    table = GateResult.__table__
+    statement = (
+        dialect_insert(session, table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[table.c.team_id, table.c.source_id])
+        .returning(table.c.workspace_id, table.c.team_id, table.c.gate, table.c.passed, table.c.value,
+                   table.c.duration_seconds, table.c.happened_at)
+    )
+    stored = [dict(row._mapping) for row in session.execute(statement)]
+    gate_days.add(session, stored)
+    return len(stored)
 
 
 def add_defects(session: Session, rows: list[dict[str, Any]]) -> int:
@@ -301,15 +314,18 @@ class Bucket:
     cycle: CycleTimes = field(default_factory=CycleTimes)
 
 
-def buckets(session: Session, workspace_id: str, team_id: int, bounds: Sequence[datetime]) -> list[Bucket]:
-    """The team's counts in each period between consecutive `bounds`: a handful of grouped queries."""
+def buckets(session: Session, workspace_id: str, team_id: int, bounds: Sequence[datetime], *,
+            gates: bool = True) -> list[Bucket]:
+    """The team's counts in each period between consecutive `bounds`: a handful of grouped queries.
+    `gates=False` leaves the gate results out (the dashboard reads them from storage/gate_days.py)."""
     found = [Bucket(start, end) for start, end in zip(bounds, bounds[1:])]
     if not found:
         return found
     for index, kind, checks, passed, minutes, timed in _check_rows(session, workspace_id, team_id, bounds):
         counts = CheckCounts(checks, int(passed or 0), float(minutes or 0), timed)
         setattr(found[index], kind, counts)
-    for index, gate, runs, passed, value, valued, seconds, timed in _gate_rows(session, workspace_id, team_id, bounds):
+    for index, gate, runs, passed, value, valued, seconds, timed in (
+            _gate_rows(session, workspace_id, team_id, bounds) if gates else ()):
         found[index].gates[gate] = GateCounts(runs, int(passed or 0), float(value or 0), valued, float(seconds or 0),
                                               timed)
     for index, total, production in _defect_rows(session, workspace_id, team_id, bounds):

@@ -34,6 +34,7 @@ DOMAINS: dict[str, set[str]] = {
     "digests": {"teams", "risks", "reviews", "incidents", "metrics"},
     "pull_requests": {"teams", "reviews", "metrics"},
     "home": {"teams", "risks", "reviews", "incidents", "metrics", "digests"},
+    "dashboard": {"teams", "risks", "reviews", "incidents", "metrics", "digests"},
     "teams_as_code": {"teams", "risks", "reviews", "incidents", "metrics", "digests", "pull_requests"},
 }
 

@@ -28,6 +28,7 @@ from bot import metrics
 from bot.core import render
 from bot.core.errors import Phrase, Refusal
 from bot.digests import charts, sections
+from bot.risks import heatmap
 from bot.digests.rules import WEEKLY, Due, week_bounds
 from bot.digests.sections import IncidentSection, ReviewSection, RiskSection
 from bot.teams import CLOCK_TIME, require_manager
@@ -262,6 +263,17 @@ def enqueue(session: Session, team: Team, digest: Digest, channel: str, *, now: 
                             filename=f"qms-kpis-{digest.period}.png",
                             title=render.phrase("digests.chart_title", team=digest.team_name, weeks=len(digest.weeks)),
                             alt_txt=render.phrase("digests.chart_alt", team=digest.team_name), content=png, now=now)
+    if digest.kind == WEEKLY and digest.risks is not None and digest.risks.open_total:
+        _enqueue_heatmap(session, team, channel, key=f"{key}:heatmap", now=now)
+
+
+def _enqueue_heatmap(session: Session, team: Team, channel: str, *, key: str, now: datetime) -> None:
+    """The weekly digest's risk heat map (bot/risks/heatmap.py); left out, and logged, if drawing fails."""
+    try:
+        with session.begin_nested():
+            heatmap.queue_png(session, team, channel, key=key, now=now)
+    except Exception:
+        log.exception("digest: could not draw the risk heat map of %s; posting the digest without it", team.name)
 
 
 # --- when the team's digests go out --------------------------------------------------------------

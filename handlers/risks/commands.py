@@ -18,6 +18,7 @@ from bot import risks, teams
 from bot.core import render
 from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
+from bot.risks import heatmap
 from bot.risks import RiskForm, action_lines, band_ranges, parse_label, parse_quick_add, review_date
 from handlers.core import people
 from handlers.core.commands import Command, Subcommands
@@ -57,8 +58,8 @@ def risk_command(services: Services, command: Command) -> None:
     if word == "list" and parse_quick_add(args, default_owner=command.user_id) is None:
         # `list bogus`; a quick add whose title begins with "list" (`list of vendors p3 i4`) is still one
         return command.ack(response_type="ephemeral", text=render.phrase("risks.list_usage", scope=rest))
-    if word in ("export", "bands", "help") and not rest:
-        return {"export": export, "bands": open_bands, "help": usage}[word](services, command)
+    if word in ("export", "bands", "help", "matrix") and not rest:
+        return {"export": export, "bands": open_bands, "help": usage, "matrix": matrix}[word](services, command)
     if (number := parse_label(args)) is not None:
         return show(services, command, number)
     return quick_add(services, command)
@@ -163,6 +164,18 @@ def show(services: Services, command: Command, number: int) -> None:
     with services.transaction() as session:
         detail = risks.risk_detail(session, command.workspace_id, number=number, now=utcnow())
     command.reply("risks/detail.json.j2", **detail)
+
+
+# --- the heat map ----------------------------------------------------------------------------------
+def matrix(services: Services, command: Command) -> None:
+    """`/qms risk matrix`: the team's open risks on a 5 × 5 probability × impact grid, as a PNG posted
+    where the command was typed (through the outbox: bot/risks/heatmap.py)."""
+    now = utcnow()
+    with services.transaction() as session:
+        team = command.team(session)
+        count = heatmap.queue_png(session, team, command.channel_id,
+                                  key=f"risks:matrix:{team.id}:{command.user_id}:{now.isoformat()}", now=now)
+    command.ack(response_type="ephemeral", text=render.phrase("risks.matrix_sending", team=team.name, count=count))
 
 
 # --- export ----------------------------------------------------------------------------------------

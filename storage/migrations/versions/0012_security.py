@@ -1,7 +1,7 @@
 """security: where a modal was opened from (kept server-side), CI idempotency keys
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-04 17:27:26.709846
 """
 

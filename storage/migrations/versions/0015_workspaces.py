@@ -4,7 +4,7 @@ The three slack_* tables are those slack_sdk's SQLAlchemyInstallationStore and S
 read and write, column for column; they are created here, never by the stores' create_tables().
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 20:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.metrics import DigestRun
 from tests.conftest import both_databases
 from tests.harness.bot import blocks_text
-from tests.harness.metrics import add_checks, add_defects, add_gates
+from tests.harness.metrics import add_checks, add_defects, add_gates, log_risk
 from tests.harness.teams import make_team
 
 DIGEST_JOB = next(job for job in clock.JOBS if job.id == "digests.post")
@@ -392,3 +392,14 @@ def test_a_chart_that_cannot_be_drawn_leaves_the_digest_posted_without_it_and_lo
     assert "could not draw the chart of the weekly digest of Payments for 2026-W10" in caplog.text
     assert "the font cache is gone" in caplog.text
     assert run_clock(bot, MONDAY_9 + timedelta(minutes=1)) == []  # posted once, not retried every minute
+
+
+def test_the_weekly_digest_carries_the_risk_heat_map_when_risks_are_open(database):
+    team = make_team(database)
+    add_gates(database, team, "unit", MONDAY_9 - timedelta(days=3), runs=4, passed=3)
+    log_risk(database, team, "Card vault", 5, 4, owner="UALICE", now="2026-03-04 10:00")
+    digests.post_due(database, now=MONDAY_9)
+    with database.transaction() as session:
+        rows = {m.key: m for m in outbox.messages(session, "T0TEST", key_prefix=f"digest:{team.id}:weekly")}
+    heat = rows[f"digest:{team.id}:weekly:2026-W10:heatmap"]
+    assert heat.payload["filename"].endswith(".png") and "1 open risk" in heat.payload["title"]

@@ -105,4 +105,5 @@ def test_the_monday_digests_go_out_once_within_slacks_limits_with_the_chart_uplo
     png = next(iter(slack.files.values()))["data"]
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     clock.run_job(bot.services, DIGEST_JOB, now=at("2026-03-09 09:05"))
-    assert len(slack.posted("CDIGEST")) == 3  # the two digests and the chart, once
+    assert len(slack.posted("CDIGEST")) == 4  # the two digests, the KPI chart and the risk heat map, once
+    assert sorted(f["name"] for f in slack.files.values())[-1].startswith("risk-heat-map-")

@@ -1,0 +1,202 @@
+"""What the dashboard's pages show, as plain values: read models over every domain.
+
+The overview: each team the viewer may see, with the guide's three panels (section 7.2: high-level
+quality metrics, process performance, team performance): each KPI's value this week, its target,
+met or missed, and its last 8 weeks. KPIs the bot records nothing for (customer satisfaction, training
+completion) are listed as not tracked, never given a number. The team page adds open risks (and the
+heat map), open incidents by level and age, reviews by stage with the reviewer matrix and utilization,
+gate pass rates and DoR/DoD results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot import metrics, teams
+from bot.digests.sections import review_kpi_values
+from bot.risks import bands_of, heatmap
+from storage import dashboard as store
+from storage import incidents as incident_store
+from storage import metrics as metric_store
+from storage import reviews as review_store
+from storage import risks as risk_store
+from storage.teams import Team
+
+WEEKS = 8
+# The guide's dashboard panels (section 7.2) and the KPIs in each. None: the bot records nothing for it.
+PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("quality", ("defect_escape_rate", "coverage", "unit_tests", "integration_tests", "security_scans",
+                 "performance_tests", "customer_satisfaction")),
+    ("process", ("dor_pass_rate", "dor_validation_minutes", "dod_success", "review_time_hours", "cycle_time_hours")),
+    ("team", ("review_quality", "reviewer_utilization", "training_completion")),
+)
+UNTRACKED = ("customer_satisfaction", "training_completion")
+UTILIZATION_TARGET = (70, 85)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    unit: str
+    value: float | None
+    target_text: str | None
+    met: bool | None
+    trend: list[float | None]  # oldest first
+    tracked: bool = True
+
+
+@dataclass
+class Panel:
+    key: str
+    kpis: list[Kpi]
+
+
+@dataclass
+class TeamSummary:
+    team: Team
+    panels: list[Panel]
+    week_start: date
+    missed: int
+    open_risks: int
+    open_incidents: int
+    report: metrics.Report | None = None  # this week's figures, against the week before
+
+
+def _bounds(team: Team, now: datetime) -> list[datetime]:
+    """The last WEEKS weeks, the current (unfinished) one last: each from the Monday of the team's
+    local week, counted in whole UTC days (midnight UTC), so that gate figures come from the daily
+    totals (storage/gate_days.py). A week here may start a few hours apart from the digest's."""
+    local = now.astimezone(ZoneInfo(team.timezone)).date()
+    monday = local - timedelta(days=local.weekday())
+    return [datetime.combine(monday - timedelta(weeks=WEEKS - 1 - n), time(0), tzinfo=UTC) for n in range(WEEKS + 1)]
+
+
+def summary(session: Session, team: Team, *, now: datetime) -> TeamSummary:
+    """The team's KPIs this week against its targets, with their last 8 weeks: one pass of period
+    aggregates (storage.metrics.buckets, storage.reviews.review_buckets) for all 8 weeks, plus counts."""
+    bounds = _bounds(team, now)
+    weeks = metric_store.buckets(session, team.workspace_id, team.id, bounds, gates=False)
+    for week, gates in zip(weeks, store.gate_weeks(session, team.workspace_id, team.id, [b.date() for b in bounds])):
+        week.gates = gates
+    review_weeks = review_store.review_buckets(session, team.workspace_id, team.id, bounds)
+    weekly = [metrics.kpi_values(week) | review_kpi_values(review) for week, review in zip(weeks, review_weeks)]
+    this, before = weekly[-1], weekly[-2]
+    extra = {key: (this[key][0], before[key][0], this[key][1]) for key in ("review_time_hours", "review_quality")}
+    report = metrics.report(session, team, bounds, buckets=weeks, extra_values=extra)
+    by_key = metrics.figures_by_key(report.figures)
+    utilization = current_utilization(session, team, now=now)
+    panels = []
+    for name, keys in PANELS:
+        kpis = []
+        for key in keys:
+            if key in UNTRACKED:
+                kpis.append(Kpi(key, key, "", None, None, None, [], tracked=False))
+            elif key == "reviewer_utilization":
+                met = None if utilization is None else UTILIZATION_TARGET[0] <= utilization <= UTILIZATION_TARGET[1]
+                kpis.append(Kpi(key, "Reviewer utilization (now)", "%", utilization, "70–85 %", met, []))
+            elif key in by_key:
+                figure = by_key[key]
+                trend = [week[key][0] if key in week else None for week in weekly]
+                kpis.append(Kpi(key, figure.kpi.label, figure.kpi.unit, figure.value,
+                                figure.kpi.shown(figure.target), figure.met, trend))
+        panels.append(Panel(name, kpis))
+    return TeamSummary(team=team, panels=panels, week_start=bounds[-2].astimezone(ZoneInfo(team.timezone)).date(),
+                       missed=len(report.missed) + (utilization is not None and not UTILIZATION_TARGET[0] <= utilization
+                                                    <= UTILIZATION_TARGET[1]),
+                       open_risks=sum(risk_store.open_score_counts(session, team.workspace_id, team.id).values()),
+                       open_incidents=store.open_incident_count(session, team.workspace_id, team.id), report=report)
+
+
+def current_utilization(session: Session, team: Team, *, now: datetime) -> float | None:
+    """The team's open reviews now ÷ the capacity of its reviewers who are not away, in %."""
+    rows = _matrix(session, team, now=now)
+    capacity = sum(row.capacity for row in rows if not row.away)
+    return 100 * sum(row.open_reviews for row in rows) / capacity if capacity else None
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    key: str
+    title: str
+    severity: str
+    level: int
+    hours_open: float
+
+
+@dataclass(frozen=True)
+class GateRow:
+    gate: str
+    runs: int
+    passed: int
+    rate: float | None
+    target_text: str | None
+    met: bool | None
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    user_id: str
+    tier: str
+    specializations: list[str]
+    capacity: int
+    open_reviews: int
+    away: bool
+
+    @property
+    def utilization(self) -> float:
+        return 100 * self.open_reviews / self.capacity if self.capacity else 0.0
+
+
+@dataclass
+class TeamPage:
+    summary: TeamSummary
+    heat: heatmap.Grid
+    incidents_by_level: dict[int, list[IncidentRow]]
+    review_stages: dict[str, int]
+    matrix: list[MatrixRow]
+    gates: list[GateRow]
+    checks: dict[str, tuple[int, int]]  # dor/dod → (checks, passed) this week
+    reasons: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def team_page(session: Session, team: Team, *, now: datetime) -> TeamPage:
+    top = summary(session, team, now=now)
+    report = top.report
+    open_risks = risk_store.open_risks(session, team.workspace_id, team.id)
+    by_level: dict[int, list[IncidentRow]] = {3: [], 2: [], 1: []}
+    for incident in incident_store.open_incidents(session, team.workspace_id, team.id):
+        by_level.setdefault(incident.level, []).append(IncidentRow(
+            f"INC-{incident.number:03d}", incident.title, incident.severity, incident.level,
+            max((now - incident.declared_at).total_seconds(), 0) / 3600))
+    return TeamPage(
+        summary=top, heat=heatmap.grid(open_risks, bands_of(team)), incidents_by_level=by_level,
+        review_stages=_review_stages(session, team), matrix=_matrix(session, team, now=now),
+        gates=[GateRow(g.gate, g.runs, g.passed, g.rate, g.kpi.shown(g.target) if g.kpi and g.target else None,
+                       g.met) for g in report.gates],
+        checks={"dor": (report.counts["dor_checks"], _passed(report, "dor_pass_rate")),
+                "dod": (report.counts["dod_checks"], _passed(report, "dod_success"))},
+        reasons={"dor": [(r.reason, r.count) for r in report.dor_reasons],
+                 "dod": [(r.reason, r.count) for r in report.dod_reasons]})
+
+
+def _passed(report: metrics.Report, key: str) -> int:
+    figure = report.figure(key)
+    return round(figure.value * figure.samples / 100) if figure and figure.value is not None else 0
+
+
+def _review_stages(session: Session, team: Team) -> dict[str, int]:
+    """Review requests by status (open, done, …), counted in the database."""
+    return store.review_stages(session, team.workspace_id, team.id)
+
+
+def _matrix(session: Session, team: Team, *, now: datetime) -> list[MatrixRow]:
+    today = now.astimezone(ZoneInfo(team.timezone)).date()
+    found = teams.matrix(session, team, today=today)
+    load = store.open_assignments(session, team.workspace_id, team.id)
+    return [MatrixRow(row.user_id, row.tier, row.specializations, row.capacity, load.get(row.user_id, 0), row.away)
+            for row in found.rows]
