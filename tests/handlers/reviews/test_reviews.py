@@ -194,6 +194,22 @@ def test_an_unknown_specialization_is_answered_with_the_teams_own_and_nothing_is
     assert nothing_changed_since(bot.db, before)
 
 
+@pytest.mark.parametrize("typed, blamed", [
+    ("backend XL", "`XL` is not a size: a review is S, M or L, e.g. `/qms review &lt;link&gt; backend L`"),
+    ("backend huge", "`huge` is not a size"),
+    ("backnd L", '"backnd" is not one of this team\'s specializations'),
+])
+def test_the_quick_form_names_the_word_that_is_wrong(bot, typed, blamed):
+    matrix(bot.db)
+    before = snapshot(bot.db)
+
+    reply = file(bot, f"{PR} {typed}")
+
+    assert blamed in reply.json["text"]
+    assert "specializations" not in reply.json["text"] or "backnd" in typed
+    assert nothing_changed_since(bot.db, before)
+
+
 def test_invalid_form_fields_get_inline_errors_and_nothing_is_stored(bot):
     matrix(bot.db)
     bot.command("review", user="dave", channel="payments")
