@@ -275,6 +275,8 @@ def set_digest_time(session: Session, team: Team, value: str, *, actor_id: str, 
     if not (value.isascii() and CLOCK_TIME.match(value)):  # \d matches "０８:３０", which time() cannot read
         raise Refusal("digests.bad_time", value=value)
     before = team.digest_time
+    if before == value:
+        return team  # already so: nothing to change or record
     team.digest_time = value
     team.updated_at = now
     session.add(team)

@@ -355,6 +355,19 @@ def test_setup_digest_shows_when_and_where_the_digests_go(bot):
     assert "next weekly digest <!date^1773648000^" in reply.text  # Monday 16 March, 08:00 UTC
 
 
+def test_a_digest_time_set_to_its_own_value_is_not_audited_as_a_change(bot):
+    make_team(bot.db)
+
+    bot.command("setup digest 8:30", channel="payments", user="bob")
+    bot.command("setup digest 08:30", channel="payments", user="bob")
+    bot.command("setup digest 09:00", channel="payments", user="bob")
+
+    with bot.db.transaction() as session:
+        changes = [(e.before["digest_time"], e.after["digest_time"]) for e in session.exec(
+            select(AuditEvent).where(AuditEvent.action == "digest_time_changed").order_by(AuditEvent.id))]
+    assert changes == [("09:00", "08:30"), ("08:30", "09:00")]
+
+
 def test_a_manager_changes_the_digest_time_and_it_is_audited(bot):
     make_team(bot.db)
 
