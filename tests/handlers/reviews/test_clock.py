@@ -116,6 +116,18 @@ def test_a_stalled_request_in_a_team_without_a_team_lead_is_told_to_its_engineer
     assert (len(stalled_pings(slack, "bob")), len(stalled_pings(slack, "carol"))) == (1, 1)
 
 
+def test_a_stalled_request_nobody_reviews_does_not_claim_its_reviewers_were_reminded(bot, slack):
+    make_team(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot)
+
+    tick(bot, "2026-03-02 16:00:00")
+
+    [ping] = stalled_pings(slack, "alice")
+    assert "have been reminded" not in blocks_text(ping)
+    assert "It has no reviewer yet: nobody could be reminded" in blocks_text(ping)
+
+
 def test_the_teams_own_review_time_target_is_used(bot, slack):
     team = matrix(bot.db)
     with bot.db.transaction() as session:
