@@ -35,13 +35,13 @@ def lines(message):
 
 
 def test_the_daily_digest_names_open_incidents_by_level_stalled_reviews_and_the_top_risks(monday):
-    daily = lines(monday["daily"])
+    daily = lines(monday["daily"])  # INC-003 (72 h open) escalates to Level 3 before the digest summarises it
 
     assert "Friday 6 March to Sunday 8 March, against the team's targets" in daily
     assert "⚠️ *DoR pass rate*: 75 % · target > 90 %" in daily
-    assert ("*Incidents*: 2 open — Level 2 · Management involvement: 1 · Level 1 · Team resolution: 1 · 2 declared, "
+    assert ("*Incidents*: 2 open — Level 3 · Executive decision: 1 · Level 1 · Team resolution: 1 · 2 declared, "
             "0 resolved, 1 escalated") in daily
-    assert ("• *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · open 3 d · commander <@UALICE> · "
+    assert ("• *INC-003* Checkout is down for EU cards — SEV1 · Level 3 · open 3 d · commander <@UALICE> · "
             "<#CPAYMENTS>") in daily
     assert "• *INC-004* Refund emails delayed — SEV3 · Level 1 · open 13 h · commander <@UBOB> · <#CPAYMENTS>" in daily
     assert "*Reviews*: 1 requested, 0 done · 1 stalled now ⚠️" in daily
@@ -55,7 +55,7 @@ def test_the_daily_digest_names_open_incidents_by_level_stalled_reviews_and_the_
         "• *QR-002* Code review bottleneck during peak development — score 12 (high) · <@UBOB>"]
     actions = daily[daily.index("*Action items*") + 1:-1]
     assert actions == [
-        "• 1 open incident is at escalation Level 2 (engineering manager): make sure each has an owner and a next "
+        "• 1 open incident is at escalation Level 3 (executive): make sure each has an owner and a next "
         "update.",
         "• Check the mitigation of critical risk QR-003 (score 20) with <@UALICE>.",
         "• Schedule a requirements writing workshop: DoR pass rate is 75 % against > 90 %, mostly for incomplete "
@@ -78,7 +78,7 @@ def test_the_weekly_digest_has_review_kpis_utilization_risks_opened_and_closed_a
     assert ("Reviewer utilization over the period (open reviews ÷ capacity, averaged; target 70–85 %): "
             "team 27.6 % · <@UIVY> 43.8 % ⚠️, <@UEVE> 22.8 % ⚠️, "
             "<@UFRANK> 18.5 % ⚠️") in weekly
-    assert ("*Incidents*: 2 open — Level 2 · Management involvement: 1 · Level 1 · Team resolution: 1 · 4 declared, "
+    assert ("*Incidents*: 2 open — Level 3 · Executive decision: 1 · Level 1 · Team resolution: 1 · 4 declared, "
             "2 resolved, 2 escalated · 15.8 h mean time to resolve") in weekly
     resolved = weekly.index("Resolved, and the time each took:")
     assert weekly[resolved + 1:resolved + 3] == [
