@@ -4,4 +4,4 @@ Importing the package registers every table on SQLModel.metadata (Alembic and th
 compare that metadata with the migrations).
 """
 
-from storage import audit, counters, incidents, metrics, outbox, pull_requests, reviews, risks, runtime, teams  # noqa: F401
+from storage import audit, counters, held, incidents, metrics, outbox, pull_requests, reviews, risks, runtime, teams  # noqa: F401
