@@ -14,15 +14,17 @@ import secrets
 import sys
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, TextIO
 
 from slack_bolt import BoltRequest
 
-from app import slack_requests
+from app import clock, slack_requests
 from app.bolt import build_app
 from app.local_slack import Call, LocalSlack
 from app.services import build_runtime
 from bot.core.settings import Settings
+from bot.core.timeutil import clock_ahead, shift_clock, utcnow
 
 PEOPLE = [  # the seed's review matrix, so the examples of the guide work as they read
     ("alice", "Alice D.", True), ("bob", "Bob R.", False), ("carol", "Carol S.", False),
@@ -41,6 +43,9 @@ Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident
   in CHANNEL       type in another channel (`channels` lists them)
   users, channels  who and where
   home             open the bot's App Home tab
+  clock            run every job of the clock that is due now (escalations, reminders, digests)
+  time [+25h|-2d|2026-12-07 09:00|now]
+                   show or move the console's clock (then `clock` runs what came due)
   webhook FILE     send a GitHub webhook payload file, signed as GitHub would (add --gitlab for
                    GitLab, --event NAME to name its event); its repository must be a team's:
                    `/qms setup github add owner/name`
@@ -117,10 +122,32 @@ class Console:
             "users": lambda _: self.say(", ".join(f"{u['name']} ({u['real_name']})" for u in self._people())),
             "channels": lambda _: self.say(", ".join("#" + c["name"] for c in self._channels())),
             "press": self.press, "home": lambda _: self.open_home(), "webhook": self.webhook,
+            "clock": lambda _: self.run_clock(), "time": self.move_time,
         }
         if word in actions:
             return actions[word](rest.strip())
         self.say("I don't know that. Type `help`.")
+
+    def run_clock(self) -> None:
+        """What a clock process would do at the console's time: every job once, then what it sent."""
+        now = utcnow()
+        clock.sweep(self.services, now=now)
+        self.say(f"The clock ran at {now:%a %d %b %Y %H:%M} UTC.")
+        self.show_new_calls()
+
+    def move_time(self, text: str) -> None:
+        """`time +25h`, `time -2d`, `time 2026-12-07 09:00` (UTC), `time now`; alone, the time it is."""
+        text = text.strip()
+        if text:
+            target = _time_from(text, utcnow())
+            if target is None:
+                return self.say("Say `time +25h`, `time +3d`, `time +90m`, `time 2026-12-07 09:00` (UTC) or `time now`.")
+            shift_clock(target - (utcnow() - clock_ahead()))
+        ahead = clock_ahead()
+        self.say(f"It is {utcnow():%a %d %b %Y %H:%M} UTC in the console"
+                 + (f" ({_span(ahead)} ahead of this machine)." if ahead > timedelta(0) else
+                    f" ({_span(-ahead)} behind this machine)." if ahead < timedelta(0) else ".")
+                 + (" Type `clock` to run what came due." if text else ""))
 
     def switch_user(self, name: str) -> None:
         user = self._user(name)
@@ -508,6 +535,31 @@ def _plain(mrkdwn: str, console: Console) -> str:
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
     text = re.sub(r"<(https?://[^>]+)>", r"\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+SHIFT = re.compile(r"^([+-])\s*(\d{1,5})\s*(m|min|h|d|w)$", re.IGNORECASE)
+UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _time_from(text: str, now: datetime) -> datetime | None:
+    """`+25h` from now, `2026-12-07 09:00` (UTC), `now` (the machine's time); None otherwise."""
+    if text.lower() == "now":
+        return now - clock_ahead()
+    if match := SHIFT.match(text):
+        span = timedelta(**{UNITS[match[3].lower()]: int(match[2])})
+        return now + span if match[1] == "+" else now - span
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _span(span: timedelta) -> str:
+    minutes = int((span.total_seconds() + 30) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    return " ".join(part for part in (f"{days} d" if days else "", f"{rest // 60} h" if rest // 60 else "",
+                                       f"{rest % 60} min" if rest % 60 else "") if part) or "0 min"
 
 
 def _json(body: Any) -> dict[str, Any]:
