@@ -232,13 +232,74 @@ def status() -> None:
     if not beats:
         click.echo("clock: never ran")
     for beat in beats:
-        age = int((now - beat.last_run_at).total_seconds())
-        click.echo(f"clock: {beat.job_id} last ran {age}s ago ({beat.worker})")
+        click.echo(f"clock: {beat.job_id} last ran {_age(now - beat.last_run_at)} ({beat.worker})")
     stale = clock_process.stale_jobs({b.job_id: b.last_run_at for b in beats}, now=now)
     if beats and stale:
         click.echo("clock: overdue: " + ", ".join(stale))
     click.echo("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sent", "dead")))
     if stale:
+        sys.exit(1)
+
+
+def _age(span) -> str:
+    """A span as people read it: "just now", "40 s ago", "25 min ago", "3 h 5 min ago", "2 d ago", and a
+    time ahead of this machine's clock as such."""
+    seconds = int(span.total_seconds())
+    if seconds < -5:
+        return f"{_age(-span).removesuffix(' ago')} ahead of this machine's clock"
+    if seconds < 5:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
+    return f"{hours // 24} d ago"
+
+
+@main.group()
+def outbox() -> None:
+    """What the bot has queued for Slack: see and resend what Slack refused."""
+
+
+@outbox.command("list")
+@click.option("--dead", is_flag=True, required=True, help="The messages given up on (Slack refused them).")
+def outbox_list(dead: bool) -> None:
+    """List the messages given up on, newest first, with why."""
+    from bot.core.timeutil import utcnow
+    from storage import outbox as store
+
+    db = ready_database(load_settings())
+    now = utcnow()
+    with db.transaction() as session:
+        rows = store.dead_rows(session)
+        shown = [(row.id, row.method, row.key, (row.payload or {}).get("channel") or "", row.attempts,
+                  _age(now - row.created_at), (row.last_error or "").splitlines()[0][:120] if row.last_error else "")
+                 for row in rows]
+    if not shown:
+        click.echo("No dead messages: everything queued was sent or is still being tried.")
+    for row_id, method, key, channel, attempts, age, error in shown:
+        click.echo(f"{row_id}  {method} {channel}  {key}  queued {age}, {attempts} attempts: {error}")
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=click.IntRange(1, 2**31 - 1), required=True)
+def outbox_retry(ids: tuple[int, ...]) -> None:
+    """Queue dead messages again (by the IDs `outbox list --dead` shows); the clock sends them."""
+    from bot.core.timeutil import utcnow
+    from storage import outbox as store
+
+    db = ready_database(load_settings())
+    with db.transaction() as session:
+        revived = store.revive(session, list(ids), now=utcnow())
+    if revived:
+        click.echo("Queued again: " + ", ".join(map(str, revived)) + ". The clock (or `qms-bot serve`) sends them.")
+    missed = sorted(set(ids) - set(revived))
+    if missed:
+        click.echo("Not dead, or no such message: " + ", ".join(map(str, missed)), err=True)
         sys.exit(1)
 
 
