@@ -129,7 +129,10 @@ def main() -> None:
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Worker threads of the HTTP server.")
-def serve(host: str, threads: int) -> None:
+@click.option("--local-slack", is_flag=True,
+              help="Talk to the built-in Slack stand-in (the console's people and channels) instead of Slack: "
+                   "no tokens needed, to try the CI API and the webhooks locally.")
+def serve(host: str, threads: int, local_slack: bool) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
     webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects."""
     import waitress
@@ -138,6 +141,16 @@ def serve(host: str, threads: int) -> None:
     from app.web import create_web_app
 
     settings = load_settings()
+    if local_slack:
+        from dataclasses import replace
+
+        from app.console import local_workspace
+
+        stand_in = local_workspace()
+        settings = replace(settings, slack_api_url=stand_in.api_url, slack_bot_token="xoxb-local-stand-in",
+                           slack_signing_secret=settings.slack_signing_secret or "local-signing-secret")
+        click.echo(f"Slack stand-in on {stand_in.api_url} (the console's people and channels); "
+                   f"signing secret {settings.slack_signing_secret!r}")
     require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", purpose="`qms-bot serve`")
     ready_database(settings)
     services = build_runtime(settings)

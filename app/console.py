@@ -54,6 +54,17 @@ In a form, Enter keeps a field's current value and - empties it.
   quit             leave (Ctrl-D works too)"""
 
 
+def local_workspace() -> LocalSlack:
+    """The Slack stand-in, started, with the console's people and channels (`qms-bot serve --local-slack` too)."""
+    slack = LocalSlack(team_id=TEAM_ID, remember_updates=True).start()
+    for name, real_name, admin in PEOPLE:
+        slack.add_user("U" + name.upper(), name, real_name=real_name, is_admin=admin)
+    people = tuple("U" + name.upper() for name, _, _ in PEOPLE)
+    for name in CHANNELS:
+        slack.add_channel("C" + name.upper().replace("-", ""), name, members=people)
+    return slack
+
+
 class UnknownName(ValueError):
     """`--as` or `--channel` names nobody the console knows."""
 
@@ -74,12 +85,7 @@ class Console:
     def __init__(self, settings: Settings, *, user_name: str = "alice", channel_name: str = "general",
                  stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout):
         self.stdin, self.stdout = stdin, stdout
-        self.slack = LocalSlack(team_id=TEAM_ID, remember_updates=True).start()
-        for name, real_name, admin in PEOPLE:
-            self.slack.add_user("U" + name.upper(), name, real_name=real_name, is_admin=admin)
-        people = tuple("U" + name.upper() for name, _, _ in PEOPLE)
-        for name in CHANNELS:
-            self.slack.add_channel("C" + name.upper().replace("-", ""), name, members=people)
+        self.slack = local_workspace()
         self.secret = secrets.token_hex(16)
         # Webhook secrets are made from a key: a fixed one here, so that they outlive the console's run
         # (its Slack signing secret is new each time).

@@ -58,3 +58,29 @@ def test_outbox_list_dead_shows_what_slack_refused_and_retry_queues_it_again(tmp
         row = session.get(outbox.OutboxMessage, dead_id)
         assert (row.status, row.attempts) == (outbox.PENDING, 0)
     db.dispose()
+
+
+def test_serve_runs_against_the_built_in_slack_stand_in_and_the_ci_api_answers_json(tmp_path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    port = processes.free_port()
+    env = processes.environment(DATABASE_URL=f"sqlite:///{tmp_path}/qms.db", PORT=str(port), LOG_LEVEL="WARNING")
+    env.pop("SLACK_BOT_TOKEN", None)
+    env.pop("SLACK_SIGNING_SECRET", None)
+    process = processes.start("serve", "--local-slack", "--host", "127.0.0.1", env=env, cwd=tmp_path)
+    try:
+        processes.wait_until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/gates", data=b"[]", method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            raise AssertionError("an unauthenticated call was accepted")
+        except urllib.error.HTTPError as error:
+            status, body = error.code, json.loads(error.read())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    assert status == 401 and "token" in body["error"].lower()
