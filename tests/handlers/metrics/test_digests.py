@@ -27,7 +27,9 @@ def monday(bot, slack):
     with freeze_time("2026-03-09 09:00:00"):
         clock.run_job(bot.services, DIGEST_JOB, now=at("2026-03-09 09:00"))
     posted = slack.posted("CDIGEST")
-    return {("weekly" if m["text"].startswith("Weekly") else "daily"): m for m in posted if m.get("blocks")}
+    # each digest leads with a short message; its full table is the reply in its thread
+    return {("weekly" if m["text"].startswith("Weekly") else "daily") + ("" if m.get("thread_ts") else "_lead"): m
+            for m in posted if m.get("blocks")}
 
 
 def lines(message):
@@ -93,16 +95,31 @@ def test_the_monday_digests_go_out_once_within_slacks_limits_with_the_chart_uplo
                                                                                                       monday):
     methods = [c.method for c in slack.calls]
 
-    assert set(monday) == {"daily", "weekly"}
+    assert set(monday) == {"daily", "weekly", "daily_lead", "weekly_lead"}
     for message in monday.values():
         assert len(message["blocks"]) <= MESSAGE_BLOCKS_MAX
         assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message["blocks"])
     weekly_at = next(i for i, c in enumerate(slack.calls) if c.method == "chat.postMessage"
-                     and c.args["text"].startswith("Weekly"))
+                     and c.args["text"].startswith("Weekly") and c.args.get("thread_ts"))
     assert methods[weekly_at + 1:weekly_at + 4] == ["files.getUploadURLExternal", "upload",
                                                     "files.completeUploadExternal"]
     assert slack.calls_to("files.completeUploadExternal")[0].args["channel_id"] == "CDIGEST"
     png = next(iter(slack.files.values()))["data"]
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     clock.run_job(bot.services, DIGEST_JOB, now=at("2026-03-09 09:05"))
-    assert len(slack.posted("CDIGEST")) == 3  # the two digests and the chart, once
+    assert len(slack.posted("CDIGEST")) == 5  # the two digests, their tables and the chart, once
+
+
+def test_each_digest_leads_with_what_needs_someone_today_in_at_most_twelve_lines_and_the_table_in_its_thread(
+        monday):
+    for kind in ("daily", "weekly"):
+        lead, table = monday[f"{kind}_lead"], monday[kind]
+        shown = lines(lead)
+        assert len(shown) <= 12, shown
+        assert "*Needs someone today*" in shown
+        assert "• 1 open incident is at escalation Level 3 (executive): make sure each has an owner and a next " \
+               "update." in shown
+        assert "• Unblock 1 stalled review: reassign or pair up." in shown
+        assert "2 open incidents · 1 stalled review · 3 open risks · the full table in the thread" in shown[-1]
+        assert table["thread_ts"] == lead["ts"]
+        assert "*Action items*" in lines(table) and len(lines(table)) > 12
