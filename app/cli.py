@@ -134,7 +134,10 @@ def main() -> None:
               help="Worker processes. Default: WEB_CONCURRENCY, else one per CPU.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Threads per worker process.")
-def serve(host: str, workers: int | None, threads: int) -> None:
+@click.option("--local-slack", is_flag=True,
+              help="Talk to the built-in Slack stand-in (the console's people and channels) instead of Slack: "
+                   "no tokens needed, to try the CI API and the webhooks locally.")
+def serve(host: str, workers: int | None, threads: int, local_slack: bool) -> None:
     """Serve the Slack app over HTTP on $PORT: POST /slack/events, GET /healthz, GET /healthz/clock, and the
     webhooks POST /webhooks/github, /webhooks/gitlab and the CI API POST /api/v1/gates, /api/v1/defects;
     GET /metrics (Prometheus); in OAuth mode GET /slack/install and /slack/oauth_redirect.
@@ -150,6 +153,16 @@ def serve(host: str, workers: int | None, threads: int) -> None:
     from app.web import create_web_app
 
     settings = load_settings()
+    if local_slack:
+        from dataclasses import replace
+
+        from app.console import local_workspace
+
+        stand_in = local_workspace()
+        settings = replace(settings, slack_api_url=stand_in.api_url, slack_bot_token="xoxb-local-stand-in",
+                           slack_signing_secret=settings.slack_signing_secret or "local-signing-secret")
+        click.echo(f"Slack stand-in on {stand_in.api_url} (the console's people and channels); "
+                   f"signing secret {settings.slack_signing_secret!r}")
     require(settings, *(() if settings.oauth else ("SLACK_BOT_TOKEN",)), "SLACK_SIGNING_SECRET",
             purpose="`qms-bot serve`")
     try:
@@ -259,8 +272,7 @@ def status() -> None:
     if not beats:
         click.echo("clock: never ran")
     for beat in beats:
-        age = int((now - beat.last_run_at).total_seconds())
-        click.echo(f"clock: {beat.job_id} last ran {age}s ago ({beat.worker})")
+        click.echo(f"clock: {beat.job_id} last ran {_age(now - beat.last_run_at)} ({beat.worker})")
     stale = clock_process.stale_jobs({b.job_id: b.last_run_at for b in beats}, now=now)
     if beats and stale:
         click.echo("clock: overdue: " + ", ".join(stale))
@@ -292,6 +304,68 @@ def workspace_purge(workspace_id: str, yes: bool) -> None:
         deleted = workspace_store.purge(session, workspace_id)
     click.echo(f"{workspace_id}: " + (", ".join(f"{n} {table}" for table, n in sorted(deleted.items()))
                                       or "no rows") + " deleted")
+
+
+def _age(span) -> str:
+    """A span as people read it: "just now", "40 s ago", "25 min ago", "3 h 5 min ago", "2 d ago", and a
+    time ahead of this machine's clock as such."""
+    seconds = int(span.total_seconds())
+    if seconds < -5:
+        return f"{_age(-span).removesuffix(' ago')} ahead of this machine's clock"
+    if seconds < 5:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
+    return f"{hours // 24} d ago"
+
+
+@main.group()
+def outbox() -> None:
+    """What the bot has queued for Slack: see and resend what Slack refused."""
+
+
+@outbox.command("list")
+@click.option("--dead", is_flag=True, required=True, help="The messages given up on (Slack refused them).")
+def outbox_list(dead: bool) -> None:
+    """List the messages given up on, newest first, with why."""
+    from bot.core.timeutil import utcnow
+    from storage import outbox as store
+
+    db = ready_database(load_settings())
+    now = utcnow()
+    with db.transaction() as session:
+        rows = store.dead_rows(session)
+        shown = [(row.id, row.method, row.key, (row.payload or {}).get("channel") or "", row.attempts,
+                  _age(now - row.created_at), (row.last_error or "").splitlines()[0][:120] if row.last_error else "")
+                 for row in rows]
+    if not shown:
+        click.echo("No dead messages: everything queued was sent or is still being tried.")
+    for row_id, method, key, channel, attempts, age, error in shown:
+        click.echo(f"{row_id}  {method} {channel}  {key}  queued {age}, {attempts} attempts: {error}")
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=click.IntRange(1, 2**31 - 1), required=True)
+def outbox_retry(ids: tuple[int, ...]) -> None:
+    """Queue dead messages again (by the IDs `outbox list --dead` shows); the clock sends them."""
+    from bot.core.timeutil import utcnow
+    from storage import outbox as store
+
+    db = ready_database(load_settings())
+    with db.transaction() as session:
+        revived = store.revive(session, list(ids), now=utcnow())
+    if revived:
+        click.echo("Queued again: " + ", ".join(map(str, revived)) + ". The clock (or `qms-bot serve`) sends them.")
+    missed = sorted(set(ids) - set(revived))
+    if missed:
+        click.echo("Not dead, or no such message: " + ", ".join(map(str, missed)), err=True)
+        sys.exit(1)
 
 
 # --- teams as code (bot/teams_as_code/) ---------------------------------------------------------

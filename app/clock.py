@@ -61,10 +61,17 @@ JOBS: list[Job] = [
     Job("risks.review_reminders", lambda services, now: risks.remind_due_reviews(services.db, now=now),
         timedelta(minutes=10)),
     Job("reviews.sweep", lambda services, now: reviews.sweep(services.db, now=now), timedelta(minutes=1)),
-    Job("digests.post", lambda services, now: digests.post_due(services.db, now=now), timedelta(minutes=1)),
+    Job("digests.post", lambda services, now: _summarise(services, now), timedelta(minutes=1)),
     Job("workspaces.purge", lambda services, now: workspaces.purge_expired(
         services.db, now=now, grace=timedelta(days=services.settings.uninstall_grace_days)), timedelta(hours=1)),
 ]
+
+
+def _summarise(services: Runtime, now: datetime) -> None:
+    """Escalate what is due before a digest summarises it: a digest never shows an incident at a
+    level it is about to leave (the jobs of a start-up sweep run side by side)."""
+    incidents.sweep(services.db, now=now)
+    digests.post_due(services.db, now=now)
 
 
 STALE_AFTER = timedelta(minutes=5)  # the dead-man's switch: no sweep of a minutely job for 5 minutes

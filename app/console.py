@@ -14,15 +14,17 @@ import secrets
 import sys
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, TextIO
 
 from slack_bolt import BoltRequest
 
-from app import slack_requests
+from app import clock, slack_requests
 from app.bolt import build_app
 from app.local_slack import Call, LocalSlack
 from app.services import build_runtime
 from bot.core.settings import Settings
+from bot.core.timeutil import clock_ahead, shift_clock, utcnow
 
 PEOPLE = [  # the seed's review matrix, so the examples of the guide work as they read
     ("alice", "Alice D.", True), ("bob", "Bob R.", False), ("carol", "Carol S.", False),
@@ -41,6 +43,9 @@ Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident
   in CHANNEL       type in another channel (`channels` lists them)
   users, channels  who and where
   home             open the bot's App Home tab
+  clock            run every job of the clock that is due now (escalations, reminders, digests)
+  time [+25h|-2d|2026-12-07 09:00|now]
+                   show or move the console's clock (then `clock` runs what came due)
   webhook FILE     send a GitHub webhook payload file, signed as GitHub would (add --gitlab for
                    GitLab, --event NAME to name its event); its repository must be a team's:
                    `/qms setup github add owner/name`
@@ -48,6 +53,17 @@ Type what you would type in Slack, e.g. `/qms help`, `/qms risk`, `/qms incident
   help             this text
 In a form, Enter keeps a field's current value and - empties it.
   quit             leave (Ctrl-D works too)"""
+
+
+def local_workspace() -> LocalSlack:
+    """The Slack stand-in, started, with the console's people and channels (`qms-bot serve --local-slack` too)."""
+    slack = LocalSlack(team_id=TEAM_ID, remember_updates=True).start()
+    for name, real_name, admin in PEOPLE:
+        slack.add_user("U" + name.upper(), name, real_name=real_name, is_admin=admin)
+    people = tuple("U" + name.upper() for name, _, _ in PEOPLE)
+    for name in CHANNELS:
+        slack.add_channel("C" + name.upper().replace("-", ""), name, members=people)
+    return slack
 
 
 class UnknownName(ValueError):
@@ -70,12 +86,7 @@ class Console:
     def __init__(self, settings: Settings, *, user_name: str = "alice", channel_name: str = "general",
                  stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout):
         self.stdin, self.stdout = stdin, stdout
-        self.slack = LocalSlack(team_id=TEAM_ID, remember_updates=True).start()
-        for name, real_name, admin in PEOPLE:
-            self.slack.add_user("U" + name.upper(), name, real_name=real_name, is_admin=admin)
-        people = tuple("U" + name.upper() for name, _, _ in PEOPLE)
-        for name in CHANNELS:
-            self.slack.add_channel("C" + name.upper().replace("-", ""), name, members=people)
+        self.slack = local_workspace()
         self.secret = secrets.token_hex(16)
         # Webhook secrets are made from a key: a fixed one here, so that they outlive the console's run
         # (its Slack signing secret is new each time).
@@ -122,10 +133,32 @@ class Console:
             "channels": lambda _: self.say(", ".join("#" + c["name"] for c in self._channels())),
             "press": self.press, "home": lambda _: self.open_home(), "webhook": self.webhook,
             "dashboard": lambda _: self.dashboard(),
+            "clock": lambda _: self.run_clock(), "time": self.move_time,
         }
         if word in actions:
             return actions[word](rest.strip())
         self.say("I don't know that. Type `help`.")
+
+    def run_clock(self) -> None:
+        """What a clock process would do at the console's time: every job once, then what it sent."""
+        now = utcnow()
+        clock.sweep(self.services, now=now)
+        self.say(f"The clock ran at {now:%a %d %b %Y %H:%M} UTC.")
+        self.show_new_calls()
+
+    def move_time(self, text: str) -> None:
+        """`time +25h`, `time -2d`, `time 2026-12-07 09:00` (UTC), `time now`; alone, the time it is."""
+        text = text.strip()
+        if text:
+            target = _time_from(text, utcnow())
+            if target is None:
+                return self.say("Say `time +25h`, `time +3d`, `time +90m`, `time 2026-12-07 09:00` (UTC) or `time now`.")
+            shift_clock(target - (utcnow() - clock_ahead()))
+        ahead = clock_ahead()
+        self.say(f"It is {utcnow():%a %d %b %Y %H:%M} UTC in the console"
+                 + (f" ({_span(ahead)} ahead of this machine)." if ahead > timedelta(0) else
+                    f" ({_span(-ahead)} behind this machine)." if ahead < timedelta(0) else ".")
+                 + (" Type `clock` to run what came due." if text else ""))
 
     def switch_user(self, name: str) -> None:
         user = self._user(name)
@@ -528,6 +561,31 @@ def _plain(mrkdwn: str, console: Console) -> str:
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
     text = re.sub(r"<(https?://[^>]+)>", r"\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+SHIFT = re.compile(r"^([+-])\s*(\d{1,5})\s*(m|min|h|d|w)$", re.IGNORECASE)
+UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _time_from(text: str, now: datetime) -> datetime | None:
+    """`+25h` from now, `2026-12-07 09:00` (UTC), `now` (the machine's time); None otherwise."""
+    if text.lower() == "now":
+        return now - clock_ahead()
+    if match := SHIFT.match(text):
+        span = timedelta(**{UNITS[match[3].lower()]: int(match[2])})
+        return now + span if match[1] == "+" else now - span
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _span(span: timedelta) -> str:
+    minutes = int((span.total_seconds() + 30) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    return " ".join(part for part in (f"{days} d" if days else "", f"{rest // 60} h" if rest // 60 else "",
+                                       f"{rest % 60} min" if rest % 60 else "") if part) or "0 min"
 
 
 def _json(body: Any) -> dict[str, Any]:

@@ -223,6 +223,10 @@ class LocalSlack:
             return None
         if channel[0] in "UW":
             return self._dm_channel(channel) if channel in self.users else None
+        if channel not in self.channels and self.remember_updates and channel[0] in "CGD" and channel.isalnum():
+            # a channel of an earlier console run (an incident's own): known again, so its card can be updated
+            self.channels[channel] = {"id": channel, "name": channel.lower(), "is_channel": True, "is_private": False,
+                                      "members": [], "is_member": True}
         return channel if channel in self.channels else None
 
     # --- methods --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
+from werkzeug.exceptions import HTTPException
 
 import time
 
@@ -120,6 +121,16 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
     @web.errorhandler(413)
     def too_large(_error_) -> Response:
         return _error(413, "body too large")
+
+    @web.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        """Every answer under /api/ is JSON, a wrong method (405) or path (404) included."""
+        if not request.path.startswith("/api/"):
+            return error
+        response = error.get_response()
+        response.set_data(json.dumps({"error": (error.name or "error").lower()}, sort_keys=True) + "\n")
+        response.mimetype = "application/json"
+        return response
 
     return web
 

@@ -4,5 +4,5 @@ Importing the package registers every table on SQLModel.metadata (Alembic and th
 compare that metadata with the migrations).
 """
 
-from storage import audit, counters, dashboard, gate_days, incidents, metrics, outbox, pull_requests, reviews, risks, runtime, teams  # noqa: F401
+from storage import audit, counters, dashboard, gate_days, held, incidents, metrics, outbox, pull_requests, reviews, risks, runtime, teams  # noqa: F401
 from storage import workspaces  # noqa: F401

@@ -304,3 +304,22 @@ def messages(session: Session, workspace_id: str, *, key_prefix: str = "") -> li
         .order_by(OutboxMessage.id)
     )
     return list(session.exec(query))
+
+
+# --- what Slack refused: `qms-bot outbox list --dead`, `qms-bot outbox retry ID…` (issue 18) -----------
+def dead_rows(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
+    """The rows given up on, newest first."""
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.status == DEAD)
+                             .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def revive(session: Session, ids: list[int], *, now: datetime) -> list[int]:
+    """Put dead rows back in the queue, due now, with their attempts reset; returns the ids revived
+    (a row that is not dead is left as it is)."""
+    rows = list(session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == DEAD)))
+    for row in rows:
+        row.status, row.attempts, row.not_before = PENDING, 0, now
+        row.claimed_by = row.claimed_until = None
+        session.add(row)
+    session.flush()
+    return sorted(row.id for row in rows)

@@ -252,11 +252,17 @@ def _ceiling(kpi) -> float | None:
 
 
 def enqueue(session: Session, team: Team, digest: Digest, channel: str, *, now: datetime) -> None:
-    """The digest's outbox rows: the message, then (weekly) its chart as a file in the same channel."""
+    """The digest's outbox rows: a short message (what needs someone today), the full table in its
+    thread, then (weekly) its chart as a file in the same channel."""
     key = f"digest:{team.id}:{digest.kind}:{digest.period}"
     png = safe_chart(digest) if digest.kind == WEEKLY else None
+    actions = [render.phrase(p.key, **p.params) for p in digest.actions]
+    lead = render.message("digests/lead.json.j2", digest=digest, actions=actions)
+    # the short message leads (what needs someone today); the full table follows in its thread
     outbox.enqueue(session, workspace_id=team.workspace_id, key=key, method="chat.postMessage",
-                   payload=message(digest, with_chart=png is not None) | {"channel": channel, "unfurl_links": False},
+                   payload=lead | {"channel": channel, "unfurl_links": False}, now=now, ref=key)
+    outbox.enqueue(session, workspace_id=team.workspace_id, key=f"{key}:table", method="chat.postMessage",
+                   payload=message(digest, with_chart=png is not None) | {"thread_ref": key, "unfurl_links": False},
                    now=now)
     if png is not None:
         outbox.enqueue_file(session, workspace_id=team.workspace_id, key=f"{key}:chart", channel=channel,
@@ -287,6 +293,8 @@ def set_digest_time(session: Session, team: Team, value: str, *, actor_id: str, 
     if not (value.isascii() and CLOCK_TIME.match(value)):  # \d matches "０８:３０", which time() cannot read
         raise Refusal("digests.bad_time", value=value)
     before = team.digest_time
+    if before == value:
+        return team  # already so: nothing to change or record
     team.digest_time = value
     team.updated_at = now
     session.add(team)

@@ -79,6 +79,19 @@ def post_card(session: Session, incident: Incident, team: Team, *, now: datetime
              ref=checklist_ref)
 
 
+def tell_commander(session: Session, incident: Incident, team: Team, *, actor_id: str, key: str,
+                   now: datetime) -> None:
+    """A commander named by someone else hears it by DM, with the card."""
+    if incident.commander_id == actor_id or not incident.commander_id:
+        return
+    context = card_context(session, incident, team).as_dict()
+    card = render.message("incidents/card.json.j2", incident=incident, **context)
+    intro = render.message("incidents/commander_dm.json.j2", incident=incident, actor_id=actor_id)
+    _enqueue(session, incident, f"incident:{incident.id}:commander:{key}", "chat.postMessage",
+             {"text": intro["text"], "blocks": [*intro["blocks"], *card["blocks"]][:50],
+              "channel": incident.commander_id}, now=now)
+
+
 def update_card(session: Session, incident: Incident, team: Team, *, now: datetime) -> None:
     """The card as it is now. Callers have raised `card_version`, so each change has its own key."""
     context = card_context(session, incident, team).as_dict()

@@ -164,6 +164,7 @@ def place_card(session: Session, incident: Incident, team: Team, *, channel_id: 
         messages.announce_in_team_channel(session, incident, team, now=now)
     messages.post_card(session, incident, team, now=now)
     messages.ping_levels(session, incident, team, [1], actor_id=incident.declared_by, automatic=False, now=now)
+    messages.tell_commander(session, incident, team, actor_id=incident.declared_by, key="declared", now=now)
     return True
 
 
@@ -266,9 +267,10 @@ def post_update(session: Session, workspace_id: str, incident_id: int, form: Upd
                         data={"from": before["severity"], "to": severity})
     if commander:
         incident.commander_id = commander
-        store.add_event(session, incident, kind="commander", actor_id=actor_id, at=now,
-                        data={"from": before["commander"], "to": commander})
+        named = store.add_event(session, incident, kind="commander", actor_id=actor_id, at=now,
+                                data={"from": before["commander"], "to": commander})
         messages.invite(session, incident, [commander], now=now)
+        messages.tell_commander(session, incident, team, actor_id=actor_id, key=f"event:{named.id}", now=now)
     event = None
     if text:
         incident.latest_update, incident.latest_update_by, incident.latest_update_at = text, actor_id, now

@@ -41,6 +41,7 @@ WORK_ITEM_MAX = 100
 NOTE_MAX = 500
 MINUTES_RANGE = (1, 600)
 DURATION = re.compile(r"^(?:(?P<h>\d{1,3}(?:\.\d+)?)h)?(?:(?P<m>\d{1,4})(?:m|min|mins)?)?$")
+NUMBER_LIKE = re.compile(r"^[-+−.]?\d")  # "15", "15m", "-5m", "99999999999999m", ".5h"
 SLACK_LINK = re.compile(r"^<(?P<url>[^|>]+)(?:\|[^>]*)?>$")
 
 # The quality gates the guide names, and the KPI each one's success rate is measured against.
@@ -85,7 +86,12 @@ def parse_quick_check(kind: str, args: str) -> CheckForm:
     rest: list[str] = []
     for word in words[2:]:
         reason = reason_for_word(kind, word)
-        if form.minutes is None and _is_duration(word):
+        if not rest and form.minutes is None and NUMBER_LIKE.match(word):
+            # before the note, a word that starts like a number is the time spent, read as the modal reads it
+            minutes = parse_minutes(word)
+            if minutes is None or not MINUTES_RANGE[0] <= minutes <= MINUTES_RANGE[1]:
+                raise Refusal("metrics.quick_minutes", kind=kind, result=result, word=word,
+                              low=MINUTES_RANGE[0], high=MINUTES_RANGE[1])
             form.minutes = word
         elif result == "fail" and form.reason is None and reason is not None:
             form.reason = reason
@@ -95,11 +101,6 @@ def parse_quick_check(kind: str, args: str) -> CheckForm:
     if result == "fail" and form.reason is None:
         raise Refusal("metrics.reason_missing", kind=kind)
     return form
-
-
-def _is_duration(word: str) -> bool:
-    """In the quick form a duration carries its unit ("15m", "1h"): a bare number may be part of the note."""
-    return not word.isdecimal() and parse_minutes(word) is not None
 
 
 def reason_for_word(kind: str, word: str) -> str | None:

@@ -63,6 +63,8 @@ def sweep(db: Database, *, now: datetime) -> SweepReport:
         report.assigned += done.assigned  # counted only once its transaction has committed
         report.accept_nudges += done.accept_nudges
         report.stalled += done.stalled
+    with db.transaction() as session:  # what the sweep has for each person, as one message per kind
+        notify.release_held(session, now=now)
     return report
 
 

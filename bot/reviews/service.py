@@ -223,16 +223,44 @@ def decline(session: Session, workspace_id: str, assignment_id: int, user_id: st
     declined.status, declined.ended_at, declined.decline_reason = DECLINED, now, reason
     session.add(declined)
     session.flush()
-    choice, added = assign(session, team, request, need_primary=declined.role == PRIMARY,
-                           need_secondary=declined.role == SECONDARY, now=now)
+    promoted = _promote_secondary(session, team, request, now=now) if declined.role == PRIMARY else None
+    if promoted is not None:  # the secondary steps up; a new secondary is looked for in their place
+        choice, added = assign(session, team, request, need_primary=False, need_secondary=True, now=now)
+    else:
+        choice, added = assign(session, team, request, need_primary=declined.role == PRIMARY,
+                               need_secondary=declined.role == SECONDARY, now=now)
     _after_assignment(session, team, request, choice, now=now)
     _done_if_everyone_is(session, team, request, now=now)  # a secondary who declines after the primary's Done
-    replacement = added[0] if added else None
+    replacement = promoted or (added[0] if added else None)
+    if promoted is not None:
+        notify.update_assignment(session, request, promoted, team, now=now)
     _changed(session, team, request, declined, action="declined", actor_id=user_id, now=now,
              details={"reason": reason, "replacement": replacement.reviewer_id if replacement else None})
     send_assignments(session, team, request, added, now=now)
     notify.tell_author_declined(session, request, declined, replacement, choice.shortfall(declined.role), now=now)
     return request, replacement
+
+
+def _promote_secondary(session: Session, team: Team, request: ReviewRequest, *,
+                       now: datetime) -> ReviewAssignment | None:
+    """When the primary declines, an active secondary who may be primary (gold or silver in the
+    request's specialization, not away) becomes the primary, before anyone new is looked for."""
+    matrix = {r.user_id: r for r in team_store.reviewers(session, team)}
+    today = teams.local_today(team, now)
+    for assignment in store.assignments_of(session, request):
+        reviewer = matrix.get(assignment.reviewer_id)
+        if (assignment.role != SECONDARY or not assignment.is_active or reviewer is None
+                or reviewer.tier not in rule.PRIMARY_TIERS or teams.is_away(reviewer, today)
+                or request.specialization not in reviewer.specializations):
+            continue
+        assignment.role = PRIMARY
+        session.add(assignment)
+        session.flush()
+        audit.record(session, workspace_id=request.workspace_id, actor_id=audit.BOT_ACTOR, entity_type="review",
+                     entity_id=request.id, action="promoted", after={"reviewer": assignment.reviewer_id,
+                                                                     "role": PRIMARY}, at=now)
+        return assignment
+    return None
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,9 @@ def rescore(session: Session, risk: Risk, team: Team, probability: str | int | N
         risk.review_by, risk.review_reminded_for = review_by, None
     after = {"probability": risk.probability, "impact": risk.impact, "score": risk.score,
              "band": band_of(risk.score, bands), "review_by": _iso(risk.review_by), "note": (note or "").strip()}
+    if (before["score"], before["probability"], before["review_by"]) == (after["score"], after["probability"],
+                                                                         after["review_by"]) and not after["note"]:
+        return  # nothing changed: nothing to record or tell
     _audit(session, risk, actor_id, "rescored", now, before=before, after=after)
     new_version(session, risk, team, now=now, note=("risks/rescored_note.json.j2",
                                                  {"before": before, "after": after, "actor_id": actor_id}))

@@ -6,6 +6,7 @@ answer, when that is quick, or after opening its modal) and does slow work after
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 from dataclasses import dataclass
@@ -80,6 +81,12 @@ class Subcommands:
         rest = text.strip()[len(words[0]):].strip() if words else ""
         return first, rest, self._handlers.get(first)
 
+    def closest(self, word: str) -> str | None:
+        """The subcommand a typo was most likely meant to be (`rsik` → `risk`), if one is close."""
+        names = sorted({name.split()[0] for name in self._handlers} | {"help"})
+        close = difflib.get_close_matches(word.lower(), names, n=1, cutoff=0.6)
+        return close[0] if close else None
+
 
 def parse(body: dict[str, Any], name: str, args: str, ack: Ack, respond: Respond, client: WebClient) -> Command:
     return Command(
@@ -107,7 +114,7 @@ def register(app: App, services: Services, subcommands: Subcommands) -> None:
     @app.command("/qms")
     def qms(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         name, args, handler = subcommands.match(unescape(field(body, "text", default="")))
-        run(parse(body, name, args, ack, respond, client), handler)
+        run(parse(body, name, args, ack, respond, client), handler, subcommands)
 
     @app.action("qms_pick_team")
     def team_picked(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -123,13 +130,17 @@ def register(app: App, services: Services, subcommands: Subcommands) -> None:
             name=name, args=args, workspace_id=press.workspace_id, user_id=press.user_id,
             channel_id=field(body, "channel", "id", default=""), trigger_id=press.trigger_id,
             ack=_AckByResponding(ack, respond), respond=respond, client=client, text=text, chosen_team_id=team_id)
-        run(command, handler)
+        run(command, handler, subcommands)
 
 
-def run(command: Command, handler: Handler | None) -> None:
+def run(command: Command, handler: Handler | None, subcommands: Subcommands | None = None) -> None:
     if command.name in ("", "help"):
         return command.reply("help/usage.json.j2", unknown=None)
     if handler is None:
+        meant = subcommands.closest(command.name) if subcommands else None
+        if meant:  # a typo: the one line for what was meant, not the whole help
+            return command.ack(response_type="ephemeral",
+                               text=render.phrase("help.did_you_mean", typed=command.name, name=meant))
         return command.reply("help/usage.json.j2", unknown=command.name)
     try:
         handler(command)

@@ -72,12 +72,23 @@ def file_from_command(services: Services, command: Command) -> None:
     try:
         with services.transaction() as session:
             team = command.team(session)
+            _blame_the_wrong_word(team, rest)
             filed = reviews.file_request(session, team, form, author_id=command.user_id,
                                          channel_id=command.channel_id, now=now)
             answer = _filed_answer(session, team, filed)
     except Invalid as invalid:
         return command.ack(response_type="ephemeral", text=_sentences(invalid))
     command.ack(**answer)
+
+
+def _blame_the_wrong_word(team, rest: list[str]) -> None:
+    """`backend XL`: the specialization is right and the last word is a size that isn't one, so say so
+    (rather than call "backend XL" an unknown specialization)."""
+    words = [word for word in rest if not SIZE_WORD.match(word)]
+    if len(words) < 2 or reviews.match_specialization(team, " ".join(words)) is not None:
+        return
+    if reviews.match_specialization(team, " ".join(words[:-1])) is not None:
+        raise Refusal("reviews.unknown_size_word", word=words[-1], specialization=" ".join(words[:-1]))
 
 
 def open_request_form(services: Services, command: Command, *, url: str | None, size: str | None) -> None:

@@ -1,6 +1,7 @@
 """The CI ingestion API over HTTP: a team's bearer token, whole batches or nothing, clear JSON errors."""
 
 import json
+import urllib.request
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -445,3 +446,21 @@ def test_an_idempotency_key_that_is_not_1_to_255_visible_ascii_characters_is_a_4
     assert reply.status == 400
     assert reply.json["error"].startswith("The Idempotency-Key header must be 1 to 255 visible ASCII characters")
     assert stored_gates(bot.db) == []
+
+
+@pytest.mark.parametrize("method, path, status", [("GET", "/api/v1/gates", 405), ("PUT", "/api/v1/defects", 405),
+                                                  ("GET", "/api/v2/nothing", 404), ("POST", "/api/v1/a/b", 404)])
+def test_every_answer_of_the_api_is_json_a_wrong_method_or_path_included(bot, method, path, status):
+    reply = bot._open(urllib.request.Request(bot.url + path, data=b"{}" if method != "GET" else None, method=method))
+
+    assert reply.status == status
+    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.json["error"] in ("method not allowed", "not found")
+    if status == 405:
+        assert "POST" in reply.headers["Allow"]
+
+
+def test_outside_the_api_a_missing_page_is_still_flasks_own(bot):
+    reply = bot.get("/nowhere")
+
+    assert reply.status == 404 and "json" not in reply.headers["Content-Type"]

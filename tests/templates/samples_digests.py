@@ -61,6 +61,7 @@ NEXT = {"daily": datetime(2026, 3, 10, 8, tzinfo=UTC), "weekly": datetime(2026, 
 SAMPLES = {
     "digests/daily.json.j2": ("message", contexts("daily")),
     "digests/weekly.json.j2": ("message", contexts("weekly")),
+    "digests/lead.json.j2": ("message", contexts("daily") + contexts("weekly")),
     "digests/schedule.json.j2": ("message", [
         {"team": TEAM, "channel": "CDIGEST", "upcoming": NEXT, "changed": False},
         {"team": SimpleNamespace(name=LONG, digest_time="23:59", timezone=LONG), "channel": None, "upcoming": {},

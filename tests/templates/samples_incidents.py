@@ -73,6 +73,10 @@ def ping(item, levels, automatic=True, people=("UBOB",), level_people=PEOPLE, ac
 
 
 SAMPLES = {
+    "incidents/commander_dm.json.j2": ("message", [
+        {"incident": OPEN, "actor_id": "UDAVE"}, {"incident": EXTREME, "actor_id": "W" + "9" * 20},
+        {"incident": incident(channel_id=None), "actor_id": "UBOB"},
+    ]),
     "incidents/card.json.j2": ("message", [
         card(OPEN), card(BUSY, next_escalation=(3, T0 + timedelta(hours=48))), card(RESOLVED, next_escalation=None),
         card(EXTREME, people=CROWD, next_escalation=None), card(EXTREME_RESOLVED, people=CROWD, next_escalation=None),

@@ -1,6 +1,7 @@
 """Samples of the reviews templates: a realistic request moving through its states, and extremes
 (10,000-character unicode texts, a 2,000-character link, 200 reviewers, 200 listed requests)."""
 
+from bot.core import render
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
@@ -174,6 +175,13 @@ SAMPLES = {
         {"request": request(), "assignment": PRIMARY, "stage": "accept", "waited_hours": 2.0, "target_hours": 6.0},
         {"request": request(), "assignment": ACCEPTED, "stage": "done", "waited_hours": 6.5, "target_hours": 6.0},
         {"request": EXTREME, "assignment": PRIMARY, "stage": "done", "waited_hours": 9999.9, "target_hours": 168.0},
+    ]),
+    "reviews/grouped_dm.json.j2": ("message", [
+        {"kind": "nudge", "items": [render.message("reviews/nudge_dm.json.j2", request=request(), assignment=PRIMARY,
+                                                   stage="accept", waited_hours=2.0, target_hours=6.0)] * 2},
+        {"kind": "stalled", "items": [render.message("reviews/stalled_dm.json.j2", request=EXTREME, team=LONG_TEAM,
+                                                     assignments=EXTREME_DECLINED, waited_hours=9999.9,
+                                                     target_hours=168.0)] * 200},
     ]),
     "reviews/stalled_dm.json.j2": ("message", [
         {"request": request(), "team": TEAM, "assignments": [ACCEPTED, SECONDARY], "waited_hours": 6.0,

@@ -237,7 +237,8 @@ def test_a_digest_posted_late_says_what_is_open_when_it_is_posted(fortnight):
     digests.post_due(db, now=at("2026-03-09 14:00"))  # the clock was down at 09:00: five hours late
 
     with db.transaction() as session:
-        daily = outbox.messages(session, "T0TEST", key_prefix=f"digest:{team.id}:daily:")[0].payload
+        daily = next(m for m in outbox.messages(session, "T0TEST", key_prefix=f"digest:{team.id}:daily:")
+                     if m.key.endswith(":table")).payload  # the full table, in the short message's thread
     text = blocks_text(daily)
     assert "• *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · open 3 d 5 h" in text
     assert "INC-004" not in text  # resolved at noon, before the digest went out

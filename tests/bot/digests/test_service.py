@@ -35,7 +35,8 @@ def run_clock(bot, moment: datetime, frozen=None) -> list[dict]:
         frozen.move_to(moment)
         moment = utcnow()
     clock.run_job(bot.services, DIGEST_JOB, now=moment)
-    return bot.slack.posted()[before:]
+    # the digests' full tables (in their short messages' threads, tested in tests/handlers/metrics) and charts
+    return [m for m in bot.slack.posted()[before:] if m.get("thread_ts") or not m["text"].endswith("today.")]
 
 
 def digest_kind(message: dict) -> str:
@@ -211,8 +212,9 @@ def test_two_clocks_sweeping_at_once_queue_each_digest_once(database):
     with database.transaction() as session:
         keys = sorted(m.key for m in outbox.messages(session, "T0TEST", key_prefix="digest:"))
         runs = session.exec(select(DigestRun)).all()
-    assert keys == [f"digest:{team.id}:daily:2026-03-09", f"digest:{team.id}:weekly:2026-W10",
-                    f"digest:{team.id}:weekly:2026-W10:chart"]
+    assert keys == [f"digest:{team.id}:daily:2026-03-09", f"digest:{team.id}:daily:2026-03-09:table",
+                    f"digest:{team.id}:weekly:2026-W10", f"digest:{team.id}:weekly:2026-W10:chart",
+                    f"digest:{team.id}:weekly:2026-W10:table"]
     assert len(runs) == 2 and sorted(o.kind for o in outcomes) == ["daily", "weekly"]
 
 
@@ -251,7 +253,9 @@ def test_the_weekly_chart_is_uploaded_as_a_png_after_the_digest_with_the_externa
     run_clock(bot, MONDAY_9)
 
     methods = [c.method for c in slack.calls if c.method != "chat.postMessage" or "Weekly" in c.args["text"]]
-    assert methods == ["chat.postMessage", "files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    # the short weekly message, its table in the thread, then the chart
+    assert methods == ["chat.postMessage", "chat.postMessage", "files.getUploadURLExternal", "upload",
+                       "files.completeUploadExternal"]
     complete = slack.calls_to("files.completeUploadExternal")[0]
     assert complete.args["channel_id"] == "CDIGEST"
     assert complete.args["files"][0]["title"] == "Payments: quality KPIs over the last 8 weeks"
@@ -268,7 +272,7 @@ def test_a_week_without_data_gets_its_digest_but_no_chart(bot, slack):
     run_clock(bot, MONDAY_9)
 
     assert slack.calls_to("files.getUploadURLExternal") == []
-    weekly = next(m for m in slack.posted() if digest_kind(m) == "weekly")
+    weekly = next(m for m in slack.posted() if digest_kind(m) == "weekly" and m.get("thread_ts"))  # its table
     assert "No checks, gate results or defects came in this week" in blocks_text(weekly)
     assert "record checks with `/qms dor`" in blocks_text(weekly)
 

@@ -26,6 +26,20 @@ def test_unknown_subcommand_answers_with_usage_and_the_word_it_did_not_understan
         assert subcommand in reply.text
 
 
+@pytest.mark.parametrize("typed, meant, usage", [("rsik", "risk", "`/qms risk list`"),
+                                                 ("reveiw list", "review", "`/qms review list`"),
+                                                 ("Incidnet", "incident", "`/qms incident help`"),
+                                                 ("metric week", "metrics", "`/qms metrics [day|week|month]`"),
+                                                 ("hlep", "help", "`/qms help` lists everything")])
+def test_a_typo_is_answered_with_did_you_mean_and_the_one_usage_line(bot, typed, meant, usage):
+    reply = bot.command(typed)
+
+    assert reply.json["response_type"] == "ephemeral"
+    assert f"Did you mean `/qms {meant}`?" in reply.text
+    assert usage in reply.text
+    assert "blocks" not in reply.json and "/qms setup" not in reply.text.replace(f"/qms {meant}", "")
+
+
 def test_an_unknown_word_is_escaped_not_interpreted_as_slack_markup(bot):
     reply = bot.command("<!channel>")
 

@@ -297,6 +297,34 @@ def test_post_update_opens_a_modal_and_posts_the_update_in_the_thread_and_on_the
     assert timeline_kinds(bot) == ["declared", "update"]
 
 
+def commander_dms(slack, user):
+    return [m for m in slack.posted(user) if "named you commander" in m["text"]]
+
+
+def test_a_commander_named_by_someone_else_gets_a_dm_with_the_card_and_one_who_named_themselves_none(bot, slack):
+    make_team(bot.db)
+    declare(bot, commander="eve")  # dave declares, eve leads
+    declare(bot, "Refunds stuck", user="frank")  # frank names himself
+
+    [told] = commander_dms(slack, "UEVE")
+    assert "<@UDAVE> named you *commander* of" in blocks_text(told)
+    assert "Checkout fails for card payments" in blocks_text(told)
+    assert "Post update" in str(told["blocks"])  # the card, with its buttons
+    assert commander_dms(slack, "UFRANK") == []
+
+
+def test_a_commander_handed_over_by_someone_else_is_told_by_dm(bot, slack):
+    make_team(bot.db)
+    declare(bot)
+
+    bot.press("incident_update", value=buttons(card(slack))["Post update"]["value"], user="dave", message=card(slack),
+              channel="payments")
+    bot.submit(bot.last_view(), {"update": "Handing over.", "severity": "SEV1", "commander": "grace"}, user="dave")
+
+    [told] = commander_dms(slack, "UGRACE")
+    assert "<@UDAVE> named you *commander* of" in blocks_text(told)
+
+
 def test_the_commander_may_hand_over_and_change_the_severity_others_may_only_post_updates(bot, slack):
     make_team(bot.db)
     declare(bot)

@@ -27,7 +27,9 @@ def monday(bot, slack):
     with freeze_time("2026-03-09 09:00:00"):
         clock.run_job(bot.services, DIGEST_JOB, now=at("2026-03-09 09:00"))
     posted = slack.posted("CDIGEST")
-    return {("weekly" if m["text"].startswith("Weekly") else "daily"): m for m in posted if m.get("blocks")}
+    # each digest leads with a short message; its full table is the reply in its thread
+    return {("weekly" if m["text"].startswith("Weekly") else "daily") + ("" if m.get("thread_ts") else "_lead"): m
+            for m in posted if m.get("blocks")}
 
 
 def lines(message):
@@ -35,13 +37,13 @@ def lines(message):
 
 
 def test_the_daily_digest_names_open_incidents_by_level_stalled_reviews_and_the_top_risks(monday):
-    daily = lines(monday["daily"])
+    daily = lines(monday["daily"])  # INC-003 (72 h open) escalates to Level 3 before the digest summarises it
 
     assert "Friday 6 March to Sunday 8 March, against the team's targets" in daily
     assert "⚠️ *DoR pass rate*: 75 % · target > 90 %" in daily
-    assert ("*Incidents*: 2 open — Level 2 · Management involvement: 1 · Level 1 · Team resolution: 1 · 2 declared, "
+    assert ("*Incidents*: 2 open — Level 3 · Executive decision: 1 · Level 1 · Team resolution: 1 · 2 declared, "
             "0 resolved, 1 escalated") in daily
-    assert ("• *INC-003* Checkout is down for EU cards — SEV1 · Level 2 · open 3 d · commander <@UALICE> · "
+    assert ("• *INC-003* Checkout is down for EU cards — SEV1 · Level 3 · open 3 d · commander <@UALICE> · "
             "<#CPAYMENTS>") in daily
     assert "• *INC-004* Refund emails delayed — SEV3 · Level 1 · open 13 h · commander <@UBOB> · <#CPAYMENTS>" in daily
     assert "*Reviews*: 1 requested, 0 done · 1 stalled now ⚠️" in daily
@@ -55,7 +57,7 @@ def test_the_daily_digest_names_open_incidents_by_level_stalled_reviews_and_the_
         "• *QR-002* Code review bottleneck during peak development — score 12 (high) · <@UBOB>"]
     actions = daily[daily.index("*Action items*") + 1:-1]
     assert actions == [
-        "• 1 open incident is at escalation Level 2 (engineering manager): make sure each has an owner and a next "
+        "• 1 open incident is at escalation Level 3 (executive): make sure each has an owner and a next "
         "update.",
         "• Check the mitigation of critical risk QR-003 (score 20) with <@UALICE>.",
         "• Schedule a requirements writing workshop: DoR pass rate is 75 % against > 90 %, mostly for incomplete "
@@ -78,7 +80,7 @@ def test_the_weekly_digest_has_review_kpis_utilization_risks_opened_and_closed_a
     assert ("Reviewer utilization over the period (open reviews ÷ capacity, averaged; target 70–85 %): "
             "team 27.6 % · <@UIVY> 43.8 % ⚠️, <@UEVE> 22.8 % ⚠️, "
             "<@UFRANK> 18.5 % ⚠️") in weekly
-    assert ("*Incidents*: 2 open — Level 2 · Management involvement: 1 · Level 1 · Team resolution: 1 · 4 declared, "
+    assert ("*Incidents*: 2 open — Level 3 · Executive decision: 1 · Level 1 · Team resolution: 1 · 4 declared, "
             "2 resolved, 2 escalated · 15.8 h mean time to resolve") in weekly
     resolved = weekly.index("Resolved, and the time each took:")
     assert weekly[resolved + 1:resolved + 3] == [
@@ -93,17 +95,32 @@ def test_the_monday_digests_go_out_once_within_slacks_limits_with_the_chart_uplo
                                                                                                       monday):
     methods = [c.method for c in slack.calls]
 
-    assert set(monday) == {"daily", "weekly"}
+    assert set(monday) == {"daily", "weekly", "daily_lead", "weekly_lead"}
     for message in monday.values():
         assert len(message["blocks"]) <= MESSAGE_BLOCKS_MAX
         assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message["blocks"])
     weekly_at = next(i for i, c in enumerate(slack.calls) if c.method == "chat.postMessage"
-                     and c.args["text"].startswith("Weekly"))
+                     and c.args["text"].startswith("Weekly") and c.args.get("thread_ts"))
     assert methods[weekly_at + 1:weekly_at + 4] == ["files.getUploadURLExternal", "upload",
                                                     "files.completeUploadExternal"]
     assert slack.calls_to("files.completeUploadExternal")[0].args["channel_id"] == "CDIGEST"
     png = next(iter(slack.files.values()))["data"]
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     clock.run_job(bot.services, DIGEST_JOB, now=at("2026-03-09 09:05"))
-    assert len(slack.posted("CDIGEST")) == 4  # the two digests, the KPI chart and the risk heat map, once
+    assert len(slack.posted("CDIGEST")) == 6  # the two digests, their tables, the KPI chart and the risk heat map, once
     assert sorted(f["name"] for f in slack.files.values())[-1].startswith("risk-heat-map-")
+
+
+def test_each_digest_leads_with_what_needs_someone_today_in_at_most_twelve_lines_and_the_table_in_its_thread(
+        monday):
+    for kind in ("daily", "weekly"):
+        lead, table = monday[f"{kind}_lead"], monday[kind]
+        shown = lines(lead)
+        assert len(shown) <= 12, shown
+        assert "*Needs someone today*" in shown
+        assert "• 1 open incident is at escalation Level 3 (executive): make sure each has an owner and a next " \
+               "update." in shown
+        assert "• Unblock 1 stalled review: reassign or pair up." in shown
+        assert "2 open incidents · 1 stalled review · 3 open risks · the full table in the thread" in shown[-1]
+        assert table["thread_ts"] == lead["ts"]
+        assert "*Action items*" in lines(table) and len(lines(table)) > 12

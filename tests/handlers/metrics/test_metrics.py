@@ -169,6 +169,32 @@ def test_a_quick_form_that_is_wrong_is_answered_with_what_to_type_and_stores_not
     assert checks(bot.db) == []
 
 
+@pytest.mark.parametrize("text, word", [("dor pass PAY-1 99999999999999m", "99999999999999m"),
+                                        ("dor pass PAY-1 -5m", "-5m"), ("dod fail PAY-1 tests 0 flaky", "0"),
+                                        ("dor pass PAY-1 15x", "15x")])
+def test_a_quick_form_with_a_time_it_cannot_read_names_it_with_that_forms_usage_and_stores_nothing(bot, text, word):
+    make_team(bot.db)
+
+    reply = bot.command(text, channel="payments")
+
+    assert reply.json["response_type"] == "ephemeral"
+    assert f"`{word}` is not a time spent I can read" in reply.text
+    assert text.split()[:2] == ["dor", "pass"] and "`/qms dor pass PROJ-123 15m`" in reply.text \
+        or "`/qms dod fail PROJ-123 tests 15m`" in reply.text
+    assert reply.text.count("\n") == 0 and checks(bot.db) == []
+
+
+def test_a_bare_number_in_the_quick_form_is_minutes_as_in_the_modal(bot):
+    make_team(bot.db)
+
+    bot.command("dor pass PAY-1 15", channel="payments")
+    bot.command("dor fail PAY-2 criteria 20 missing 2 edge cases", channel="payments")
+
+    [first, second] = checks(bot.db)
+    assert (first.minutes, first.note) == (15, None)
+    assert (second.minutes, second.note) == (20, "missing 2 edge cases")
+
+
 # --- /qms metrics ------------------------------------------------------------------------------------
 def make_team_ref(bot):
     with bot.db.transaction() as session:
@@ -327,6 +353,19 @@ def test_setup_digest_shows_when_and_where_the_digests_go(bot):
     assert "go to <#CDIGEST> at *09:00* (Europe/Berlin)" in reply.text
     assert "Next daily digest <!date^1773216000^" in reply.text  # Wednesday 11 March, 08:00 UTC
     assert "next weekly digest <!date^1773648000^" in reply.text  # Monday 16 March, 08:00 UTC
+
+
+def test_a_digest_time_set_to_its_own_value_is_not_audited_as_a_change(bot):
+    make_team(bot.db)
+
+    bot.command("setup digest 8:30", channel="payments", user="bob")
+    bot.command("setup digest 08:30", channel="payments", user="bob")
+    bot.command("setup digest 09:00", channel="payments", user="bob")
+
+    with bot.db.transaction() as session:
+        changes = [(e.before["digest_time"], e.after["digest_time"]) for e in session.exec(
+            select(AuditEvent).where(AuditEvent.action == "digest_time_changed").order_by(AuditEvent.id))]
+    assert changes == [("09:00", "08:30"), ("08:30", "09:00")]
 
 
 def test_a_manager_changes_the_digest_time_and_it_is_audited(bot):

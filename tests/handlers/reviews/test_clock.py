@@ -116,6 +116,18 @@ def test_a_stalled_request_in_a_team_without_a_team_lead_is_told_to_its_engineer
     assert (len(stalled_pings(slack, "bob")), len(stalled_pings(slack, "carol"))) == (1, 1)
 
 
+def test_a_stalled_request_nobody_reviews_does_not_claim_its_reviewers_were_reminded(bot, slack):
+    make_team(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot)
+
+    tick(bot, "2026-03-02 16:00:00")
+
+    [ping] = stalled_pings(slack, "alice")
+    assert "have been reminded" not in blocks_text(ping)
+    assert "It has no reviewer yet: nobody could be reminded" in blocks_text(ping)
+
+
 def test_the_teams_own_review_time_target_is_used(bot, slack):
     team = matrix(bot.db)
     with bot.db.transaction() as session:
@@ -263,3 +275,57 @@ def test_a_request_whose_sweep_fails_is_logged_and_skipped_and_the_others_are_st
     assert f"request {requests(bot.db)[0].id} of workspace T0TEST failed" in failures[0].getMessage()
     with bot.db.transaction() as session:  # nothing of the failed request's sweep was kept
         assert outbox.messages(session, "T0TEST", key_prefix=f"review:{requests(bot.db)[0].id}:nudge") == []
+
+
+# --- one message per person and kind per sweep ----------------------------------------------------
+def test_a_sweep_with_several_stalled_reviews_sends_the_lead_one_message_and_each_reviewer_one(bot, slack):
+    from storage.held import HeldMessage
+
+    matrix(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        for number in range(3):
+            file(bot, f"https://github.com/acme/payments/pull/{number} Backend/API")
+    slack.reset_calls()
+
+    tick(bot, "2026-03-02 16:00:00")
+    tick(bot, "2026-03-02 16:01:00")  # a second sweep adds nothing
+
+    [to_alice] = [m for m in dms(slack, "alice") if "stalled" in m["text"]]
+    assert "3 reviews in your team are stalled" in to_alice["text"]
+    assert all(f"CR-00{n}" in blocks_text(to_alice) for n in (1, 2, 3))
+    on_it = {}
+    for assignment in assignments(bot.db):
+        on_it.setdefault(assignment.reviewer_id, []).append(assignment)
+    for reviewer, theirs in on_it.items():
+        [nudge] = [m for m in dms(slack, reviewer.lower()[1:])  # one message, however many reviews
+                   if "Reminder" in m["text"] or "waiting for you" in m["text"]]
+        if len(theirs) > 1:
+            assert f"{len(theirs)} reviews are waiting for you" in nudge["text"]
+        assert str(nudge["blocks"]).count("review_done") == len(theirs)  # each item keeps its buttons
+    with bot.db.transaction() as session:
+        items = list(session.exec(select(HeldMessage).order_by(HeldMessage.id)))
+        rows = outbox.messages(session, "T0TEST", key_prefix="group:")
+    assert len(items) == 3 + 6 and len({item.key for item in items}) == 9  # each item's own key, once
+    assert {row.key for row in rows} <= {item.released_key for item in items}
+    assert len({item.released_key for item in items}) == 1 + len(on_it)
+
+
+def test_an_item_held_by_a_sweep_that_died_goes_out_with_the_next_sweep(bot, slack):
+    from bot.reviews import messages as notify
+    from storage import held
+
+    matrix(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot)
+    with bot.db.transaction() as session:  # held, then the sweep died before releasing it
+        held.hold(session, workspace_id="T0TEST", person_id="UALICE", kind="stalled", key="review:1:stalled:UALICE",
+                  payload={"text": "CR-001 in Payments is stalled", "blocks": []}, summary="CR-001",
+                  now=at("2026-03-02 16:00:00"))
+    slack.reset_calls()
+
+    tick(bot, "2026-03-02 16:01:00")
+
+    [told] = stalled_pings(slack, "alice")  # the held one, not a second one for the same request
+    assert told["text"] == "CR-001 in Payments is stalled"
+    with bot.db.transaction() as session:
+        assert notify.release_held(session, now=at("2026-03-02 16:02:00")) == 0

@@ -194,6 +194,22 @@ def test_an_unknown_specialization_is_answered_with_the_teams_own_and_nothing_is
     assert nothing_changed_since(bot.db, before)
 
 
+@pytest.mark.parametrize("typed, blamed", [
+    ("backend XL", "`XL` is not a size: a review is S, M or L, e.g. `/qms review &lt;link&gt; backend L`"),
+    ("backend huge", "`huge` is not a size"),
+    ("backnd L", '"backnd" is not one of this team\'s specializations'),
+])
+def test_the_quick_form_names_the_word_that_is_wrong(bot, typed, blamed):
+    matrix(bot.db)
+    before = snapshot(bot.db)
+
+    reply = file(bot, f"{PR} {typed}")
+
+    assert blamed in reply.json["text"]
+    assert "specializations" not in reply.json["text"] or "backnd" in typed
+    assert nothing_changed_since(bot.db, before)
+
+
 def test_invalid_form_fields_get_inline_errors_and_nothing_is_stored(bot):
     matrix(bot.db)
     bot.command("review", user="dave", channel="payments")
@@ -402,19 +418,40 @@ def test_decline_asks_why_then_reassigns_and_tells_the_author(bot, slack):
     assert form["title"]["text"] == "Decline CR-001"
     assert empty.json["response_action"] == "errors" and "reason" in empty.json["errors"]
     assert reply.status == 200 and reply.body == ""
+    # frank, the silver secondary, steps up to primary; grace is the new secondary
     assert [(a.reviewer_id, a.role, a.status) for a in assignments(bot.db)] == [
-        ("UEVE", "primary", "declined"), ("UFRANK", "secondary", "assigned"), ("UGRACE", "primary", "assigned")]
+        ("UEVE", "primary", "declined"), ("UFRANK", "primary", "assigned"), ("UGRACE", "secondary", "assigned")]
     assert set(buttons(dms(slack, "grace")[0])) == {"review_accept", "review_decline", "review_done"}
     author = blocks_text(dms(slack, "dave")[-1])
-    assert "Out until Thursday" in author and "<@UGRACE> (Silver) is the primary reviewer now" in author
+    assert "Out until Thursday" in author and "<@UFRANK> (Silver) is the primary reviewer now" in author
     assert "You declined: Out until Thursday" in blocks_text(dms(slack, "eve")[0])
     assert "<@UEVE> declined: Out until Thursday" in card(slack)
-    assert "<@UGRACE> (Silver) — waiting for Accept" in card(slack)
+    assert "<@UFRANK> (Silver) — waiting for Accept" in card(slack)
+
+
+def test_a_gold_secondary_is_promoted_when_the_primary_declines_before_anyone_new_is_asked(bot, slack):
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"])
+    add_reviewer(bot.db, team, "henry", "gold", ["Backend/API"])
+    file(bot)
+    [first, second] = assignments(bot.db)
+
+    press_in_dm(bot, slack, first.reviewer_id.lower()[1:], "review_decline")
+    bot.submit(bot.last_view(), {"reason": "On leave"}, user=first.reviewer_id.lower()[1:])
+
+    request = requests(bot.db)[0]
+    assert request.status == "open"
+    assert [(a.reviewer_id, a.role, a.status) for a in assignments(bot.db)] == [
+        (first.reviewer_id, "primary", "declined"), (second.reviewer_id, "primary", "assigned")]
+    assert f"<@{second.reviewer_id}> (Gold) is the primary reviewer now" in blocks_text(dms(slack, "dave")[-1])
 
 
 def test_decline_hands_the_primary_role_only_to_a_gold_or_silver_reviewer(bot, slack):
-    matrix(bot.db)
-    file(bot)  # eve primary, frank secondary; ivy (bronze) is free but may not be primary
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", "gold", ["Backend/API"])
+    add_reviewer(bot.db, team, "frank", "bronze", ["Backend/API"])
+    add_reviewer(bot.db, team, "ivy", "bronze", ["Backend/API"])
+    file(bot)  # eve primary, a bronze secondary; bronze reviewers may not be primary
 
     press_in_dm(bot, slack, "eve", "review_decline")
     bot.submit(bot.last_view(), {"reason": "Not my area"}, user="eve")
@@ -436,7 +473,7 @@ def test_accept_after_declining_says_it_was_reassigned_and_changes_nothing(bot, 
 
     bot.press("review_accept", value=str(assignments(bot.db)[0].id), user="eve")
 
-    assert "You declined CR-001, so it was reassigned to <@UGRACE>" in refusal_text(bot)
+    assert "You declined CR-001, so it was reassigned to <@UFRANK>" in refusal_text(bot)  # the secondary stepped up
     assert nothing_changed_since(bot.db, before)
 
 

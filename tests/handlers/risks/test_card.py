@@ -236,6 +236,30 @@ def test_rescoring_updates_the_card_and_says_why_in_its_thread(bot, slack, logge
     assert stored(bot).score == 16
 
 
+def test_a_new_review_date_alone_is_told_as_such_not_as_a_re_score(bot, slack, logged):
+    press_on_card(bot, slack, "risk_rescore", user="dave")
+
+    bot.submit(bot.last_view(), {"probability": "3", "impact": "4", "review_by": "2099-01-15"}, user="dave")
+
+    [note] = thread_replies(slack, card(slack))
+    assert "re-scored" not in note["text"] and "re-scored" not in blocks_text(note)
+    assert "kept *QR-001* at 3 × 4 = 12 (high); next review by 2099-01-15" in blocks_text(note) \
+        or "at 3 × 4 = 12 (high); next review by 2099-01-15" in blocks_text(note)
+    assert risk_events(bot, "rescored")[-1].after["review_by"] == "2099-01-15"
+
+
+def test_a_re_score_that_changes_nothing_records_and_posts_nothing(bot, slack, logged):
+    before = len(risk_events(bot))
+    press_on_card(bot, slack, "risk_rescore", user="dave")
+    view = bot.last_view()
+    posted = len(slack.calls_to("chat.postMessage"))
+
+    bot.submit(view, {"probability": "3", "impact": "4"}, user="dave")
+
+    assert len(risk_events(bot)) == before
+    assert len(slack.calls_to("chat.postMessage")) == posted
+
+
 def test_a_forged_rescore_value_is_refused_inline(bot, slack, logged):
     press_on_card(bot, slack, "risk_rescore", user="dave")
 
