@@ -52,7 +52,7 @@ def test_the_migration_backfills_the_totals_of_results_stored_before_it(database
     team = make_team(database)
     with database.transaction() as session:
         store.add_gate_results(session, results(team, 60))
-    command.downgrade(database.alembic_config(), "0012")  # as before the dashboard: results, no totals
+    command.downgrade(database.alembic_config(), "0013")  # as before the dashboard: results, no totals
     with database.engine.begin() as connection:
         connection.execute(GateResult.__table__.insert(), results(team, 30, source="old"))
     command.upgrade(database.alembic_config(), "head")
