@@ -79,7 +79,7 @@ def run(db, label: str, args) -> None:
         session_id = dashboard.redeem(session, _link(session), now=NOW)
     pages = {
         "overview (20 teams)": lambda s, who: dashboard.page(
-            "overview", viewer=who, summaries=[dashboard.summary(s, t, now=NOW) for t in dashboard.visible_teams(s, who)]),
+            "overview", viewer=who, summaries=dashboard.summaries(s, dashboard.visible_teams(s, who), now=NOW)),
         "team": lambda s, who: dashboard.page("team", viewer=who, page=dashboard.team_page(
             s, s.get(Team, team_ids[0]), now=NOW)),
         "audit log": lambda s, who: dashboard.page(
