@@ -95,12 +95,6 @@ def review_stages(session: Session, workspace_id: str, team_id: int) -> dict[str
     return {status: count for status, count in session.exec(query)}
 
 
-def open_incident_count(session: Session, workspace_id: str, team_id: int) -> int:
-    query = select(func.count()).select_from(Incident).where(Incident.workspace_id == workspace_id,
-                                                             Incident.team_id == team_id, Incident.status == INCIDENT_OPEN)
-    return session.exec(query).one()
-
-
 def open_incident_counts(session: Session, workspace_id: str, team_ids: list[int]) -> dict[int, int]:
     """Each team's open incidents, in one query."""
     query = (select(Incident.team_id, func.count())

@@ -97,8 +97,9 @@ class ReviewAssignment(SQLModel, table=True):
     __table_args__ = (
         Index("ix_review_assignment_reviewer", "workspace_id", "reviewer_id", "status"),
         Index("ix_review_assignment_team_done", "workspace_id", "team_id", "done_at", "status", "rating"),  # covering
-        Index("ix_review_assignment_team_assigned", "workspace_id", "team_id", "assigned_at"),
-        # reviewer utilization over a period: the reviews still open at its start (covering)
+        # reviewer utilization over a period (covering): the reviews assigned in it, and those still open at its start
+        Index("ix_review_assignment_team_assigned", "workspace_id", "team_id", "assigned_at", "ended_at",
+              "reviewer_id"),
         Index("ix_review_assignment_team_ended", "workspace_id", "team_id", "ended_at", "assigned_at", "reviewer_id"),
     )
 

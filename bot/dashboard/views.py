@@ -6,6 +6,13 @@ met or missed, and its last 8 weeks. KPIs the bot records nothing for (customer 
 completion) are listed as not tracked, never given a number. The team page adds open risks (and the
 heat map), open incidents by level and age, reviews by stage with the reviewer matrix and utilization,
 gate pass rates and DoR/DoD results.
+
+Reviewer utilization is the guide's "78 % (Target: 70-85 %)" as the weekly digest and `/qms review stats`
+count it: open reviews ÷ capacity averaged over the period, weighted by wall-clock time (this week up to
+now, and each of the 8 weeks before), not the load of this instant.
+
+The overview counts every team at once: each figure is one grouped query (by team and week) for all the
+teams the viewer sees, so 20 teams cost about what one does (`summaries`).
 """
 
 from __future__ import annotations
