@@ -144,7 +144,7 @@ def test_utilization_is_the_weeks_average_of_open_reviews_over_capacity(bot):
     file_review(bot.db, team, "https://git.example.com/pay/1", now=monday.strftime("%Y-%m-%d %H:%M"))
     carol = signed_in(bot, "carol")
     page = carol.get(f"/dashboard/teams/{team.id}").body
-    row = re.search(r"<tr><td>UEVE</td>.*?</tr>", page).group(0)
+    row = re.search(r"<tr><td>UEVE<br>.*?</tr>", page).group(0)
     assert "<td>1 / 4</td>" in row and "<td>25 %</td>" in row
     overview = carol.get("/dashboard").body
     assert re.search(r"Reviewer utilization</td>\s*<td><span class=\"missed\">25 % ✗ missed", overview)
