@@ -89,17 +89,17 @@ def summary(session: Session, team: Team, *, now: datetime) -> TeamSummary:
     return summaries(session, [team], now=now)[0]
 
 
-def summaries(session: Session, teams_: list[Team], *, now: datetime) -> list[TeamSummary]:
+def summaries(session: Session, shown: list[Team], *, now: datetime) -> list[TeamSummary]:
     """Each team's KPIs this week against its targets, with their last 8 weeks: the same dozen grouped
     queries whatever the number of teams (period aggregates grouped by team and week: storage.metrics,
     storage.reviews, the gate days), so the overview of 20 teams costs little more than one team's."""
-    by_bounds: dict[tuple[datetime, ...], list[Team]] = {}
-    for team in teams_:
-        by_bounds.setdefault(tuple(_bounds(team, now)), []).append(team)
+    groups: dict[tuple, list[Team]] = {}  # teams whose weeks start at the same instants, in one workspace
+    for team in shown:
+        groups.setdefault((team.workspace_id, *_bounds(team, now)), []).append(team)
     found: dict[int, TeamSummary] = {}
-    for bounds, group in by_bounds.items():
-        found |= _summaries(session, group, list(bounds), now=now)
-    return [found[team.id] for team in teams_]
+    for (_, *bounds), group in groups.items():
+        found |= _summaries(session, group, bounds, now=now)
+    return [found[team.id] for team in shown]
 
 
 def _summaries(session: Session, group: list[Team], bounds: list[datetime], *,
@@ -176,7 +176,9 @@ def utilization_weeks(session: Session, group: list[Team], bounds: list[datetime
     for team_id in ids:
         capacity = capacities[team_id]
         total = sum(capacity.values())
-        team_busy = [sum(busy.get((team_id, user), [0.0] * len(periods))[i] for user in capacity)
+        # Every review of the team counts, as the digest counts it (a reviewer since removed from the matrix
+        # too); the capacity is the matrix's now.
+        team_busy = [sum(totals[i] for (team, _), totals in busy.items() if team == team_id)
                      for i in range(len(periods))]
         found[team_id] = Utilization(
             team=[100 * team_busy[i] / (total * seconds[i]) if total and seconds[i] else None
