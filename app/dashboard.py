@@ -91,7 +91,7 @@ def blueprint(services: Runtime, *, now: Callable[[], datetime] = utcnow) -> Blu
     def overview(who) -> Response:
         moment = now()
         with services.transaction() as session:
-            summaries = [dashboard.summary(session, team, now=moment) for team in dashboard.visible_teams(session, who)]
+            summaries = dashboard.summaries(session, dashboard.visible_teams(session, who), now=moment)
         return html(dashboard.page("overview", viewer=who, summaries=summaries))
 
     @pages.get("/dashboard/teams/<int:team_id>")

@@ -7,10 +7,9 @@ let anyone sign in. A link is used once (`used_at` set by a compare-and-set); a 
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import date, datetime
 
-from sqlalchemy import Index, String, and_, cast, delete, or_, update
+from sqlalchemy import Index, String, and_, case, cast, delete, literal, or_, union, update
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.audit import AuditEvent
@@ -19,7 +18,11 @@ from storage.incidents import Incident, IncidentEvent
 from storage.gate_days import GateDay
 from storage.metrics import ApiToken, GateCounts, GateResult, ItemCheck
 from storage.reviews import ACTIVE_ASSIGNMENT, ReviewAssignment, ReviewRequest
+from storage.reviews_figures import _epoch, _greatest, _least
+from storage.risks import OPEN as RISK_OPEN
 from storage.risks import Risk
+from storage.pull_requests import WebhookConnection
+from storage.teams import Reviewer, TeamRole
 from storage.types import UTCDateTime
 
 
@@ -92,10 +95,62 @@ def review_stages(session: Session, workspace_id: str, team_id: int) -> dict[str
     return {status: count for status, count in session.exec(query)}
 
 
-def open_incident_count(session: Session, workspace_id: str, team_id: int) -> int:
-    query = select(func.count()).select_from(Incident).where(Incident.workspace_id == workspace_id,
-                                                             Incident.team_id == team_id, Incident.status == INCIDENT_OPEN)
-    return session.exec(query).one()
+def open_incident_counts(session: Session, workspace_id: str, team_ids: list[int]) -> dict[int, int]:
+    """Each team's open incidents, in one query."""
+    query = (select(Incident.team_id, func.count())
+             .where(Incident.workspace_id == workspace_id, Incident.team_id.in_(team_ids),
+                    Incident.status == INCIDENT_OPEN)
+             .group_by(Incident.team_id))
+    return {team_id: 0 for team_id in team_ids} | dict(session.exec(query).all())
+
+
+def open_risk_counts(session: Session, workspace_id: str, team_ids: list[int]) -> dict[int, int]:
+    """Each team's open risks, in one query."""
+    query = (select(Risk.team_id, func.count())
+             .where(Risk.workspace_id == workspace_id, Risk.team_id.in_(team_ids), Risk.status == RISK_OPEN)
+             .group_by(Risk.team_id))
+    return {team_id: 0 for team_id in team_ids} | dict(session.exec(query).all())
+
+
+def capacities(session: Session, workspace_id: str, team_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Each team's reviewers and their capacity (open reviews at once)."""
+    found: dict[int, dict[str, int]] = {team_id: {} for team_id in team_ids}
+    query = select(Reviewer.team_id, Reviewer.user_id, Reviewer.capacity).where(
+        Reviewer.workspace_id == workspace_id, Reviewer.team_id.in_(team_ids))
+    for team_id, user_id, capacity in session.exec(query):
+        found[team_id][user_id] = capacity
+    return found
+
+
+def busy_seconds(session: Session, workspace_id: str, team_ids: list[int],
+                 periods: list[tuple[datetime, datetime]]) -> dict[tuple[int, str], list[float]]:
+    """Wall-clock seconds each reviewer had each review open inside each period, summed: (team_id,
+    reviewer_id) → one total per period. One query for every team and period (a sum per period of the
+    overlap of [assigned_at, ended_at or the period's end) with it): the time-weighted load that
+    reviewer utilization averages, as storage/reviews_figures.py counts it for the digests."""
+    if not periods or not team_ids:
+        return {}
+    a = ReviewAssignment
+    sums = []
+    for start, end in periods:
+        begin_at = _greatest(a.assigned_at, literal(start, UTCDateTime))
+        end_at = _least(func.coalesce(a.ended_at, literal(end, UTCDateTime)), literal(end, UTCDateTime))
+        overlap = _epoch(end_at) - _epoch(begin_at)
+        sums.append(func.sum(case((and_(a.assigned_at < end, or_(a.ended_at.is_(None), a.ended_at > start)),
+                                   overlap), else_=0.0)))
+    first, last = min(s for s, _ in periods), max(e for _, e in periods)
+    # Three disjoint sets, each found by an index: the reviews assigned in the periods
+    # (ix_review_assignment_team_assigned), and those assigned before them that ended after their start
+    # or are still open (ix_review_assignment_team_ended), rather than every review ever assigned.
+    in_team = (a.workspace_id == workspace_id, a.team_id.in_(team_ids))
+    found: dict[tuple[int, str], list[float]] = {}
+    for where in ((a.assigned_at >= first, a.assigned_at < last), (a.assigned_at < first, a.ended_at > first),
+                  (a.assigned_at < first, a.ended_at.is_(None))):
+        query = select(a.team_id, a.reviewer_id, *sums).where(*in_team, *where).group_by(a.team_id, a.reviewer_id)
+        for team_id, reviewer_id, *totals in session.execute(query):
+            before = found.setdefault((team_id, reviewer_id), [0.0] * len(periods))
+            found[team_id, reviewer_id] = [x + float(y or 0) for x, y in zip(before, totals)]
+    return found
 
 
 def open_assignments(session: Session, workspace_id: str, team_id: int) -> dict[str, int]:
@@ -110,23 +165,37 @@ def open_assignments(session: Session, workspace_id: str, team_id: int) -> dict[
 # --- the audit log, by team, domain, person and period -----------------------------------------------
 # Which domain each kind of audited thing belongs to.
 DOMAIN_TYPES = {"teams": ("team", "reviewer"), "risks": ("risk",), "reviews": ("review",),
-                "incidents": ("incident",), "metrics": ("item_check", "gates", "api_token"),
+                "incidents": ("incident",), "metrics": ("item_check", "gates", "defects", "api_token"),
                 "pull_requests": ("webhook", "login_link")}
+# Webhook events name the team (a repository added or removed) or the team's connection (connected, rotated).
+WEBHOOK_BY_TEAM = ("repository_added", "repository_removed")
 
 
-def _of_team(team_id: int):
-    """An audit event about something of this team: the team itself, a reviewer row, or a risk,
-    review, incident, check or token whose row names the team."""
+def _of_teams(team_ids: list[int]):
+    """An audit event about something of these teams: the team itself, a reviewer row, CI's batches
+    (gates, defects), a risk, review, incident, check, token or webhook connection whose row names the
+    team, a repository of the team, or a GitHub/GitLab login linked to (or unlinked from) one of the
+    team's people (a role or a reviewer)."""
     def ids(model):
-        return select(cast(model.id, String)).where(model.team_id == team_id)
+        return select(cast(model.id, String)).where(model.team_id.in_(team_ids))
+    as_text = [str(t) for t in team_ids]
+    people = union(select(TeamRole.user_id).where(TeamRole.team_id.in_(team_ids)),
+                   select(Reviewer.user_id).where(Reviewer.team_id.in_(team_ids)))
+    events = AuditEvent.__table__.c
     return or_(
-        and_(AuditEvent.entity_type.in_(("team", "gates")), AuditEvent.entity_id == str(team_id)),
-        and_(AuditEvent.entity_type == "reviewer", AuditEvent.entity_id.like(f"{team_id}:%")),
+        and_(AuditEvent.entity_type.in_(("team", "gates", "defects")), AuditEvent.entity_id.in_(as_text)),
+        and_(AuditEvent.entity_type == "reviewer", or_(*[AuditEvent.entity_id.like(f"{t}:%") for t in team_ids])),
         and_(AuditEvent.entity_type == "risk", AuditEvent.entity_id.in_(ids(Risk))),
         and_(AuditEvent.entity_type == "review", AuditEvent.entity_id.in_(ids(ReviewRequest))),
         and_(AuditEvent.entity_type == "incident", AuditEvent.entity_id.in_(ids(Incident))),
         and_(AuditEvent.entity_type == "item_check", AuditEvent.entity_id.in_(ids(ItemCheck))),
         and_(AuditEvent.entity_type == "api_token", AuditEvent.entity_id.in_(ids(ApiToken))),
+        and_(AuditEvent.entity_type == "webhook", AuditEvent.action.in_(WEBHOOK_BY_TEAM),
+             AuditEvent.entity_id.in_(as_text)),
+        and_(AuditEvent.entity_type == "webhook", AuditEvent.action.not_in(WEBHOOK_BY_TEAM),
+             AuditEvent.entity_id.in_(ids(WebhookConnection))),
+        and_(AuditEvent.entity_type == "login_link",
+             or_(events.after["user"].as_string().in_(people), events.before["user"].as_string().in_(people))),
     )
 
 
@@ -136,7 +205,7 @@ def audit_events(session: Session, workspace_id: str, *, team_ids: list[int], do
     """The workspace's audit events about the teams of `team_ids`, newest first, filtered."""
     if not team_ids:
         return []
-    conditions = [AuditEvent.workspace_id == workspace_id, or_(*[_of_team(t) for t in team_ids])]
+    conditions = [AuditEvent.workspace_id == workspace_id, _of_teams(team_ids)]
     if domain is not None:
         conditions.append(AuditEvent.entity_type.in_(DOMAIN_TYPES[domain]))
     if actor_id is not None:
@@ -186,22 +255,31 @@ def rows_in(session: Session, model, column, workspace_id: str, team_id: int, st
 # --- gate figures from the daily totals ------------------------------------------------------------------
 def gate_weeks(session: Session, workspace_id: str, team_id: int, days: list[date]) -> list[dict[str, GateCounts]]:
     """Each gate's counts in each period [days[i], days[i+1]) of UTC days, from storage/gate_days.py."""
-    found: list[dict[str, GateCounts]] = [{} for _ in days[1:]]
-    if not found:
+    return gate_weeks_by_team(session, workspace_id, [team_id], days)[team_id]
+
+
+def gate_weeks_by_team(session: Session, workspace_id: str, team_ids: list[int],
+                       days: list[date]) -> dict[int, list[dict[str, GateCounts]]]:
+    """`gate_weeks` of several teams sharing the same `days`, in one query."""
+    found: dict[int, list[dict[str, GateCounts]]] = {team_id: [{} for _ in days[1:]] for team_id in team_ids}
+    if len(days) < 2 or not team_ids:
         return found
     table = GateDay.__table__
-    query = (select(table.c.day, table.c.gate, table.c.runs, table.c.passed, table.c.value_total, table.c.valued,
-                    table.c.seconds_total, table.c.timed)
-             .where(table.c.workspace_id == workspace_id, table.c.team_id == team_id, table.c.day >= days[0],
-                    table.c.day < days[-1]))
-    for day, gate, runs, passed, value_total, valued, seconds_total, timed in session.execute(query):
-        counts = found[bisect_right(days, day) - 1].setdefault(gate, GateCounts())
-        counts.runs += runs
-        counts.passed += passed
-        counts.value_total += value_total
-        counts.valued += valued
-        counts.seconds_total += seconds_total
-        counts.timed += timed
+    # Summed per week in the database (a few rows per team and gate), the week computed in a subquery and
+    # grouped outside it, as storage/reviews.py does for PostgreSQL's sake.
+    week = case(*[(table.c.day < day, index) for index, day in enumerate(days[1:])], else_=None)
+    inner = (select(table.c.team_id, week.label("week"), table.c.gate, table.c.runs, table.c.passed,
+                    table.c.value_total, table.c.valued, table.c.seconds_total, table.c.timed)
+             .where(table.c.workspace_id == workspace_id, table.c.team_id.in_(list(team_ids)), table.c.day >= days[0],
+                    table.c.day < days[-1])
+             .subquery())
+    query = (select(inner.c.team_id, inner.c.week, inner.c.gate, func.sum(inner.c.runs), func.sum(inner.c.passed),
+                    func.sum(inner.c.value_total), func.sum(inner.c.valued), func.sum(inner.c.seconds_total),
+                    func.sum(inner.c.timed))
+             .group_by(inner.c.team_id, inner.c.week, inner.c.gate))
+    for team_id, index, gate, runs, passed, value_total, valued, seconds_total, timed in session.execute(query).all():
+        found[team_id][index][gate] = GateCounts(int(runs or 0), int(passed or 0), float(value_total or 0),
+                                                 int(valued or 0), float(seconds_total or 0), int(timed or 0))
     return found
 
 

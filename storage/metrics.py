@@ -33,6 +33,8 @@ class ItemCheck(SQLModel, table=True):
     __table_args__ = (
         Index("ix_item_check_period", "team_id", "kind", "checked_at"),
         Index("ix_item_check_item", "team_id", "work_item", "kind", "checked_at"),  # cycle time's seek
+        # covering: every team's checks of a few weeks at once (the dashboard's overview)
+        Index("ix_item_check_team_time", "workspace_id", "team_id", "checked_at", "kind", "passed", "minutes"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -318,20 +320,27 @@ def buckets(session: Session, workspace_id: str, team_id: int, bounds: Sequence[
             gates: bool = True) -> list[Bucket]:
     """The team's counts in each period between consecutive `bounds`: a handful of grouped queries.
     `gates=False` leaves the gate results out (the dashboard reads them from storage/gate_days.py)."""
-    found = [Bucket(start, end) for start, end in zip(bounds, bounds[1:])]
-    if not found:
+    return buckets_by_team(session, workspace_id, [team_id], bounds, gates=gates)[team_id]
+
+
+def buckets_by_team(session: Session, workspace_id: str, team_ids: Sequence[int], bounds: Sequence[datetime], *,
+                    gates: bool = True) -> dict[int, list[Bucket]]:
+    """`buckets` for several teams sharing the same `bounds`, in the same handful of grouped queries
+    (grouped by team too): the dashboard's overview asks for every team at once."""
+    found = {team_id: [Bucket(start, end) for start, end in zip(bounds, bounds[1:])] for team_id in team_ids}
+    if not team_ids or len(bounds) < 2:
         return found
-    for index, kind, checks, passed, minutes, timed in _check_rows(session, workspace_id, team_id, bounds):
+    for team_id, index, kind, checks, passed, minutes, timed in _check_rows(session, workspace_id, team_ids, bounds):
         counts = CheckCounts(checks, int(passed or 0), float(minutes or 0), timed)
-        setattr(found[index], kind, counts)
-    for index, gate, runs, passed, value, valued, seconds, timed in (
-            _gate_rows(session, workspace_id, team_id, bounds) if gates else ()):
-        found[index].gates[gate] = GateCounts(runs, int(passed or 0), float(value or 0), valued, float(seconds or 0),
-                                              timed)
-    for index, total, production in _defect_rows(session, workspace_id, team_id, bounds):
-        found[index].defects = DefectCounts(total, int(production or 0))
-    for index, items, hours in _cycle_rows(session, workspace_id, team_id, bounds):
-        found[index].cycle = CycleTimes(items, float(hours or 0))
+        setattr(found[team_id][index], kind, counts)
+    for team_id, index, gate, runs, passed, value, valued, seconds, timed in (
+            _gate_rows(session, workspace_id, team_ids, bounds) if gates else ()):
+        found[team_id][index].gates[gate] = GateCounts(runs, int(passed or 0), float(value or 0), valued,
+                                                       float(seconds or 0), timed)
+    for team_id, index, total, production in _defect_rows(session, workspace_id, team_ids, bounds):
+        found[team_id][index].defects = DefectCounts(total, int(production or 0))
+    for team_id, index, items, hours in _cycle_rows(session, workspace_id, team_ids, bounds):
+        found[team_id][index].cycle = CycleTimes(items, float(hours or 0))
     return found
 
 
@@ -350,6 +359,28 @@ def rejection_reasons(session: Session, workspace_id: str, team_id: int, kind: s
     return {reason or "other": n for reason, n in session.exec(query)}
 
 
+def rejection_reasons_by_team(session: Session, workspace_id: str, team_ids: Sequence[int], *, start: datetime,
+                              end: datetime) -> dict[tuple[int, str], dict[str, int]]:
+    """`rejection_reasons` of several teams and both kinds in one query: (team_id, kind) → {reason: count},
+    most frequent first."""
+    found: dict[tuple[int, str], dict[str, int]] = {(t, k): {} for t in team_ids for k in (DOR, DOD)}
+    if not team_ids:
+        return found
+    count = func.count().label("count")
+    query = (
+        select(ItemCheck.team_id, ItemCheck.kind, ItemCheck.reason, count)
+        .where(ItemCheck.workspace_id == workspace_id, ItemCheck.team_id.in_(list(team_ids)),
+               ItemCheck.checked_at >= start, ItemCheck.checked_at < end,
+               ItemCheck.passed == False)  # noqa: E712 (SQL, not Python)
+        .group_by(ItemCheck.team_id, ItemCheck.kind, ItemCheck.reason)
+        .order_by(ItemCheck.team_id, ItemCheck.kind, count.desc(), ItemCheck.reason)
+    )
+    for team_id, kind, reason, n in session.exec(query):
+        reasons = found.setdefault((team_id, kind), {})
+        reasons[reason or "other"] = reasons.get(reason or "other", 0) + n
+    return found
+
+
 def _bucket_of(column, bounds: Sequence[datetime]):
     """0 for [t0, t1), 1 for [t1, t2), …: a CASE the database evaluates per row."""
     return case(*[(column < bound, index) for index, bound in enumerate(bounds[1:])], else_=None)
@@ -359,66 +390,68 @@ def _passed_count(column):
     return func.sum(case((column == True, 1), else_=0))  # noqa: E712 (SQL, not Python)
 
 
-def _check_rows(session, workspace_id, team_id, bounds):
+def _check_rows(session, workspace_id, team_ids, bounds):
     inner = (
-        select(_bucket_of(ItemCheck.checked_at, bounds).label("bucket"), ItemCheck.kind, ItemCheck.passed,
-               ItemCheck.minutes)
-        .where(ItemCheck.workspace_id == workspace_id, ItemCheck.team_id == team_id,
+        select(ItemCheck.team_id, _bucket_of(ItemCheck.checked_at, bounds).label("bucket"), ItemCheck.kind,
+               ItemCheck.passed, ItemCheck.minutes)
+        .where(ItemCheck.workspace_id == workspace_id, ItemCheck.team_id.in_(list(team_ids)),
                ItemCheck.checked_at >= bounds[0], ItemCheck.checked_at < bounds[-1])
         .subquery()
     )
-    query = (select(inner.c.bucket, inner.c.kind, func.count(), _passed_count(inner.c.passed),
+    query = (select(inner.c.team_id, inner.c.bucket, inner.c.kind, func.count(), _passed_count(inner.c.passed),
                     func.sum(inner.c.minutes), func.count(inner.c.minutes))
-             .group_by(inner.c.bucket, inner.c.kind))
+             .group_by(inner.c.team_id, inner.c.bucket, inner.c.kind))
     return session.exec(query).all()
 
 
-def _gate_rows(session, workspace_id, team_id, bounds):
+def _gate_rows(session, workspace_id, team_ids, bounds):
     inner = (
-        select(_bucket_of(GateResult.happened_at, bounds).label("bucket"), GateResult.gate, GateResult.passed,
-               GateResult.value, GateResult.duration_seconds)
-        .where(GateResult.workspace_id == workspace_id, GateResult.team_id == team_id,
+        select(GateResult.team_id, _bucket_of(GateResult.happened_at, bounds).label("bucket"), GateResult.gate,
+               GateResult.passed, GateResult.value, GateResult.duration_seconds)
+        .where(GateResult.workspace_id == workspace_id, GateResult.team_id.in_(list(team_ids)),
                GateResult.happened_at >= bounds[0], GateResult.happened_at < bounds[-1])
         .subquery()
     )
-    query = (select(inner.c.bucket, inner.c.gate, func.count(), _passed_count(inner.c.passed),
+    query = (select(inner.c.team_id, inner.c.bucket, inner.c.gate, func.count(), _passed_count(inner.c.passed),
                     func.sum(inner.c.value), func.count(inner.c.value),
                     func.sum(inner.c.duration_seconds), func.count(inner.c.duration_seconds))
-             .group_by(inner.c.bucket, inner.c.gate))
+             .group_by(inner.c.team_id, inner.c.bucket, inner.c.gate))
     return session.exec(query).all()
 
 
-def _defect_rows(session, workspace_id, team_id, bounds):
+def _defect_rows(session, workspace_id, team_ids, bounds):
     inner = (
-        select(_bucket_of(Defect.found_at, bounds).label("bucket"), Defect.found_in)
-        .where(Defect.workspace_id == workspace_id, Defect.team_id == team_id,
+        select(Defect.team_id, _bucket_of(Defect.found_at, bounds).label("bucket"), Defect.found_in)
+        .where(Defect.workspace_id == workspace_id, Defect.team_id.in_(list(team_ids)),
                Defect.found_at >= bounds[0], Defect.found_at < bounds[-1])
         .subquery()
     )
     production = func.sum(case((inner.c.found_in == PRODUCTION, 1), else_=0))
-    query = select(inner.c.bucket, func.count(), production).group_by(inner.c.bucket)
+    query = select(inner.c.team_id, inner.c.bucket, func.count(), production).group_by(inner.c.team_id, inner.c.bucket)
     return session.exec(query).all()
 
 
-def _cycle_rows(session, workspace_id, team_id, bounds):
+def _cycle_rows(session, workspace_id, team_ids, bounds):
     """Cycle time: from a work item's first passed DoR check to its passed DoD check, for the DoD
     passes in each period (items that never passed DoR here are left out). One index seek per DoD
     pass (ix_item_check_item), then one aggregate."""
     done, ready = ItemCheck.__table__.alias("done"), ItemCheck.__table__.alias("ready")
     pairs = (
-        select(done.c.checked_at.label("done_at"), func.min(ready.c.checked_at).label("ready_at"))
+        select(done.c.team_id, done.c.checked_at.label("done_at"), func.min(ready.c.checked_at).label("ready_at"))
         .join(ready, and_(ready.c.team_id == done.c.team_id, ready.c.work_item == done.c.work_item,
                           ready.c.kind == DOR, ready.c.passed == True,  # noqa: E712 (SQL, not Python)
                           ready.c.checked_at <= done.c.checked_at))
-        .where(done.c.workspace_id == workspace_id, done.c.team_id == team_id, done.c.kind == DOD,
+        .where(done.c.workspace_id == workspace_id, done.c.team_id.in_(list(team_ids)), done.c.kind == DOD,
                done.c.passed == True,  # noqa: E712 (SQL, not Python)
                done.c.checked_at >= bounds[0], done.c.checked_at < bounds[-1])
-        .group_by(done.c.id, done.c.checked_at)
+        .group_by(done.c.id, done.c.team_id, done.c.checked_at)
         .subquery()
     )
     hours = (epoch_seconds(pairs.c.done_at) - epoch_seconds(pairs.c.ready_at)) / 3600.0
-    inner = select(_bucket_of(pairs.c.done_at, bounds).label("bucket"), hours.label("hours")).subquery()
-    query = select(inner.c.bucket, func.count(inner.c.hours), func.sum(inner.c.hours)).group_by(inner.c.bucket)
+    inner = select(pairs.c.team_id, _bucket_of(pairs.c.done_at, bounds).label("bucket"),
+                   hours.label("hours")).subquery()
+    query = (select(inner.c.team_id, inner.c.bucket, func.count(inner.c.hours), func.sum(inner.c.hours))
+             .group_by(inner.c.team_id, inner.c.bucket))
     return session.exec(query).all()
 
 

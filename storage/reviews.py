@@ -51,7 +51,8 @@ class ReviewRequest(SQLModel, table=True):
         UniqueConstraint("workspace_id", "number", name="uq_review_request_number"),
         Index("ix_review_request_team_status", "workspace_id", "team_id", "status"),
         Index("ix_review_request_team_created", "workspace_id", "team_id", "created_at"),
-        Index("ix_review_request_team_done", "workspace_id", "team_id", "done_at"),
+        # covering: the dashboard's weekly review time of every team (storage.reviews.review_buckets_by_team)
+        Index("ix_review_request_team_done", "workspace_id", "team_id", "done_at", "status", "turnaround_seconds"),
         Index("ix_review_request_author", "workspace_id", "author_id", "status"),
     )
 
@@ -95,8 +96,11 @@ class ReviewAssignment(SQLModel, table=True):
     __tablename__ = "review_assignment"
     __table_args__ = (
         Index("ix_review_assignment_reviewer", "workspace_id", "reviewer_id", "status"),
-        Index("ix_review_assignment_team_done", "workspace_id", "team_id", "done_at"),
-        Index("ix_review_assignment_team_assigned", "workspace_id", "team_id", "assigned_at"),
+        Index("ix_review_assignment_team_done", "workspace_id", "team_id", "done_at", "status", "rating"),  # covering
+        # reviewer utilization over a period (covering): the reviews assigned in it, and those still open at its start
+        Index("ix_review_assignment_team_assigned", "workspace_id", "team_id", "assigned_at", "ended_at",
+              "reviewer_id"),
+        Index("ix_review_assignment_team_ended", "workspace_id", "team_id", "ended_at", "assigned_at", "reviewer_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -289,31 +293,43 @@ def review_buckets(session: Session, workspace_id: str, team_id: int,
     """The team's finished reviews in each period between consecutive `bounds` (ascending): two
     grouped queries, whatever the number of periods. The same figures as `review_figures`' mean
     turnaround and mean rating, period by period."""
+    return review_buckets_by_team(session, workspace_id, [team_id], bounds)[team_id]
+
+
+def review_buckets_by_team(session: Session, workspace_id: str, team_ids: Sequence[int],
+                           bounds: Sequence[datetime]) -> dict[int, list[ReviewBucket]]:
+    """`review_buckets` of several teams sharing the same `bounds`, in the same two queries (grouped by
+    team too)."""
     periods = list(zip(bounds, bounds[1:]))
-    if not periods:
-        return []
+    if not periods or not team_ids:
+        return {team_id: [] for team_id in team_ids}
     req, a = ReviewRequest, ReviewAssignment
+    teams = list(team_ids)
     # The bucket is computed in a subquery and grouped outside it: PostgreSQL would not match a
     # GROUP BY CASE with its own bound parameters against the same CASE in the SELECT.
-    finished = (select(_bucket_of(req.done_at, bounds).label("bucket"), req.turnaround_seconds.label("seconds"))
-                .where(req.workspace_id == workspace_id, req.team_id == team_id, req.status == DONE,
+    finished = (select(req.team_id, _bucket_of(req.done_at, bounds).label("bucket"),
+                       req.turnaround_seconds.label("seconds"))
+                .where(req.workspace_id == workspace_id, req.team_id.in_(teams), req.status == DONE,
                        req.done_at >= bounds[0], req.done_at < bounds[-1])
                 .subquery())
     requests = session.execute(
-        select(finished.c.bucket, func.count(), func.sum(finished.c.seconds), func.count(finished.c.seconds))
-        .group_by(finished.c.bucket)).all()
-    rated = (select(_bucket_of(a.done_at, bounds).label("bucket"), a.rating.label("rating"))
-             .where(a.workspace_id == workspace_id, a.team_id == team_id, a.status == FINISHED,
+        select(finished.c.team_id, finished.c.bucket, func.count(), func.sum(finished.c.seconds),
+               func.count(finished.c.seconds))
+        .group_by(finished.c.team_id, finished.c.bucket)).all()
+    rated = (select(a.team_id, _bucket_of(a.done_at, bounds).label("bucket"), a.rating.label("rating"))
+             .where(a.workspace_id == workspace_id, a.team_id.in_(teams), a.status == FINISHED,
                     a.done_at >= bounds[0], a.done_at < bounds[-1], a.rating.is_not(None))
              .subquery())
     ratings = session.execute(
-        select(rated.c.bucket, func.sum(rated.c.rating), func.count(rated.c.rating)).group_by(rated.c.bucket)).all()
-    found = {index: {} for index in range(len(periods))}
-    for index, done, seconds, timed in requests:
-        found[index].update(done=done, turnaround_seconds_total=float(seconds or 0), timed=timed)
-    for index, total, count in ratings:
-        found[index].update(rating_total=float(total or 0), ratings=count)
-    return [ReviewBucket(start, end, **found[index]) for index, (start, end) in enumerate(periods)]
+        select(rated.c.team_id, rated.c.bucket, func.sum(rated.c.rating), func.count(rated.c.rating))
+        .group_by(rated.c.team_id, rated.c.bucket)).all()
+    found = {(team_id, index): {} for team_id in teams for index in range(len(periods))}
+    for team_id, index, done, seconds, timed in requests:
+        found[team_id, index].update(done=done, turnaround_seconds_total=float(seconds or 0), timed=timed)
+    for team_id, index, total, count in ratings:
+        found[team_id, index].update(rating_total=float(total or 0), ratings=count)
+    return {team_id: [ReviewBucket(start, end, **found[team_id, index]) for index, (start, end) in enumerate(periods)]
+            for team_id in teams}
 
 
 def _bucket_of(column, bounds: Sequence[datetime]):

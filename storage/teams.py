@@ -159,6 +159,15 @@ def targets(session: Session, team: Team) -> dict[str, TeamTarget]:
     return {t.kpi: t for t in session.exec(query)}
 
 
+def targets_by_team(session: Session, workspace_id: str, team_ids: list[int]) -> dict[int, dict[str, TeamTarget]]:
+    """`targets` of several teams in one query."""
+    found: dict[int, dict[str, TeamTarget]] = {team_id: {} for team_id in team_ids}
+    query = select(TeamTarget).where(TeamTarget.workspace_id == workspace_id, TeamTarget.team_id.in_(team_ids))
+    for target in session.exec(query):
+        found[target.team_id][target.kpi] = target
+    return found
+
+
 def set_target(session: Session, team: Team, kpi: str, comparator: str, value: float) -> None:
     existing = session.get(TeamTarget, (team.id, kpi))
     if existing is None:

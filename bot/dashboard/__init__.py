@@ -13,7 +13,8 @@ from bot.dashboard.access import (
     visible_teams,
 )
 from bot.dashboard.pages import page
-from bot.dashboard.views import summary, team_page
+from bot.dashboard.views import summaries, summary, team_page
 
-__all__ = ["issue_link", "LINK_LIFETIME", "page", "redeem", "SESSION_LIFETIME", "sign_out", "summary", "team_page",
+__all__ = ["issue_link", "LINK_LIFETIME", "page", "redeem", "SESSION_LIFETIME", "sign_out", "summaries", "summary",
+           "team_page",
            "viewer", "Viewer", "visible_team", "visible_teams"]

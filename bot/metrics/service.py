@@ -280,15 +280,21 @@ def recent_bounds(now: datetime, length: timedelta) -> list[datetime]:
 
 def report(session: Session, team: Team, bounds: list[datetime], *,
            extra_values: dict[str, tuple[float | None, float | None, int]] | None = None,
-           buckets: list[Bucket] | None = None) -> Report:
+           buckets: list[Bucket] | None = None, targets: dict[str, float] | None = None,
+           reasons: dict[str, dict[str, int]] | None = None) -> Report:
     """The team's figures for the last period of `bounds`, compared with the one before it.
 
     `extra_values` carries KPIs that other domains measure (review time and quality, added by the
-    digests when the reviews figures are present): {key: (value, previous, samples)}.
+    digests when the reviews figures are present): {key: (value, previous, samples)}. `buckets`,
+    `targets` and `reasons` ({"dor"|"dod": {reason: count}} of the last period): figures the caller
+    already has (the dashboard counts every team's at once).
     """
     found = buckets if buckets is not None else store.buckets(session, team.workspace_id, team.id, bounds)
     current, previous = found[-1], (found[-2] if len(found) > 1 else Bucket(bounds[0], bounds[0]))
-    targets = target_values(session, team)
+    targets = targets if targets is not None else target_values(session, team)
+    if reasons is None:
+        reasons = {kind: store.rejection_reasons(session, team.workspace_id, team.id, kind, start=current.start,
+                                                 end=current.end) for kind in KINDS}
     now_values, before_values = kpi_values(current), kpi_values(previous)
     figures = []
     for key, kpi in BY_KEY.items():
@@ -302,10 +308,7 @@ def report(session: Session, team: Team, bounds: list[datetime], *,
     return Report(
         team_id=team.id, team_name=team.name, timezone=team.timezone, start=current.start, end=current.end,
         previous_start=previous.start, figures=figures, gates=gate_figures(current, previous, targets),
-        dor_reasons=_shares(store.rejection_reasons(session, team.workspace_id, team.id, DOR, start=current.start,
-                                                    end=current.end)),
-        dod_reasons=_shares(store.rejection_reasons(session, team.workspace_id, team.id, DOD, start=current.start,
-                                                    end=current.end)),
+        dor_reasons=_shares(reasons[DOR]), dod_reasons=_shares(reasons[DOD]),
         counts={"dor_checks": current.dor.checks, "dod_checks": current.dod.checks,
                 "gate_runs": sum(g.runs for g in current.gates.values()), "defects": current.defects.found,
                 "escaped": current.defects.production},

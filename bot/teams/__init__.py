@@ -55,6 +55,7 @@ from bot.teams.targets import (
     save_targets,
     target_rows,
     target_values,
+    target_values_by_team,
 )
 from bot.teams.workhours import (
     CLOCK_TIME,
@@ -68,6 +69,7 @@ __all__ = [
     "may_manage", "no_team_lead_warning", "parse_specializations", "parse_targets", "people_in", "remove_reviewer",
     "replace_specializations", "require_manager", "reset_targets", "reviewer_data", "ReviewerForm", "ROLE_FIELDS",
     "ROLES", "save_reviewer", "save_specializations", "save_targets", "save_team", "set_away",
-    "SPECIALIZATIONS_MAX", "target_rows", "target_values", "TargetRow", "TEAM_NAME_MAX", "TeamForm", "validate_reviewer",
+    "SPECIALIZATIONS_MAX", "target_rows", "target_values", "target_values_by_team", "TargetRow", "TEAM_NAME_MAX",
+    "TeamForm", "validate_reviewer",
     "validate_specializations", "validate_team", "working_hours", "WorkingHours",
 ]

@@ -76,6 +76,15 @@ def target_values(session: Session, team: Team) -> dict[str, float]:
     return {kpi.key: own[kpi.key].value if kpi.key in own else kpi.default for kpi in KPIS}
 
 
+def target_values_by_team(session: Session, teams: list[Team]) -> dict[int, dict[str, float]]:
+    """`target_values` of several teams of one workspace, in one query."""
+    if not teams:
+        return {}
+    own = store.targets_by_team(session, teams[0].workspace_id, [team.id for team in teams])
+    return {team.id: {kpi.key: own[team.id][kpi.key].value if kpi.key in own[team.id] else kpi.default
+                      for kpi in KPIS} for team in teams}
+
+
 def target_rows(session: Session, team: Team) -> list[TargetRow]:
     values = target_values(session, team)
     return [TargetRow(kpi, values[kpi.key]) for kpi in KPIS]

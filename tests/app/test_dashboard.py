@@ -11,7 +11,7 @@ from bot import dashboard
 from bot.core.timeutil import utcnow
 from tests.harness.bot import TEAM_ID, user_id
 from tests.harness.browser_http import Client
-from tests.harness.metrics import add_gates, log_risk
+from tests.harness.metrics import add_gates, file_review, log_risk
 from tests.harness.teams import add_reviewer, make_team
 
 
@@ -132,3 +132,19 @@ def test_the_team_page_shows_risks_gates_and_reviewers(bot):
     assert cell and cell.group(1) == "critical"
     assert "90 %" in body and "9 / 10" in body  # the unit gate's pass rate and runs
     assert "UEVE" in body and "0 / 4" in body
+
+
+def test_utilization_is_the_weeks_average_of_open_reviews_over_capacity(bot):
+    """A review open all week so far, for a reviewer of capacity 4: 25 % this week (the guide's 70–85 % is
+    missed), however many are open this instant."""
+    team = make_team(bot.db)
+    add_reviewer(bot.db, team, "eve", capacity=4)
+    now = utcnow()
+    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0)  # the team's week (UTC)
+    file_review(bot.db, team, "https://git.example.com/pay/1", now=monday.strftime("%Y-%m-%d %H:%M"))
+    carol = signed_in(bot, "carol")
+    page = carol.get(f"/dashboard/teams/{team.id}").body
+    row = re.search(r"<tr><td>UEVE<br>.*?</tr>", page).group(0)
+    assert "<td>1 / 4</td>" in row and "<td>25 %</td>" in row
+    overview = carol.get("/dashboard").body
+    assert re.search(r"Reviewer utilization</td>\s*<td><span class=\"missed\">25 % ✗ missed", overview)

@@ -101,3 +101,35 @@ def test_the_cli_writes_the_same_pack(database: Database, tmp_path):
     backwards = processes.run("audit-pack", "--team", "Payments", "--from", "2026-03-31", "--to", "2026-03-01",
                               env=env, cwd=tmp_path)
     assert backwards.returncode == 1 and "the first not after the second" in backwards.stderr
+
+
+def test_webhook_and_login_link_events_are_found_by_their_team(bot):
+    """Webhook connections, repositories and GitHub/GitLab logins concern a team: filtering the audit log by
+    that team finds them (and by another team does not), the audit pack included."""
+    from datetime import datetime, timezone
+
+    from bot import pull_requests
+    from tests.harness.bot import user_id
+
+    payments, platform = seed(bot.db)
+    when = datetime(2026, 3, 5, 10, 0, tzinfo=timezone.utc)
+    with bot.db.transaction() as session:
+        # Platform connects first: its connection's row id is Payments' team id, which must not confuse them.
+        for team in (platform, payments):
+            pull_requests.connect(session, team, "github", key="k" * 32, actor_id="UALICE", workspace_admin=True,
+                                  now=when)
+        pull_requests.add_repository(session, payments, "github", "acme/checkout", actor_id="UALICE",
+                                     workspace_admin=True, now=when)
+        pull_requests.link_login(session, bot.team_id, "github", "bobcat", user_id("bob"), actor_id="UALICE",
+                                 workspace_admin=True, now=when)  # bob manages Payments
+        pull_requests.link_login(session, bot.team_id, "gitlab", "davedev", user_id("dave"), actor_id="UALICE",
+                                 workspace_admin=True, now=when)  # dave leads Platform
+    carol = signed_in(bot, "carol")
+
+    ours = carol.get(f"/dashboard/audit?team={payments.id}&domain=pull_requests").body
+    theirs = carol.get(f"/dashboard/audit?team={platform.id}&domain=pull_requests").body
+
+    assert ours.count("connected") == 1 and "repository_added" in ours and "github:bobcat" in ours
+    assert "davedev" not in ours
+    assert theirs.count("connected") == 1 and "repository_added" not in theirs and "gitlab:davedev" in theirs
+    assert "bobcat" not in theirs

@@ -47,9 +47,10 @@ def _limits(memory_mb: int | None, cpu_seconds: int | None):
     return apply
 
 
-def start(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+def start(*args: str, env: dict[str, str], cwd: Path, stdin: bool = False) -> subprocess.Popen:
+    """`qms-bot` running; with `stdin`, a pipe to type into (the console)."""
     return subprocess.Popen([QMS_BOT, *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            stdin=subprocess.PIPE if stdin else None, text=True)
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
