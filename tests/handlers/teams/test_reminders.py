@@ -222,3 +222,18 @@ def test_a_reminder_waits_as_long_as_the_quiet_hours_even_over_midnight(bot, sla
     tick(bot, "2026-03-03 10:30:00")
 
     assert (during, len(reminders(slack, "eve"))) == (0, 1)
+
+
+def test_help_tells_of_remind_me_later_quiet_hours_and_the_short_metrics(bot):
+    make_team(bot.db)
+
+    help_text = bot.command("help").text
+    typo = bot.command("setings quiet 18:00-09:00").json["text"]
+    usage = bot.command("settings help").json["text"]
+    wrong = bot.command("settings loud").json["text"]
+
+    assert "*Remind me later*" in help_text and "`/qms settings quiet 18:00-09:00 [Europe/Berlin]`" in help_text
+    assert "an incident's escalation still reaches you" in help_text
+    assert "leads with what needs someone today; *Show all metrics*" in help_text
+    assert "Did you mean `/qms settings`?" in typo and "keeps your reminders back" in typo
+    assert usage == wrong and "incident escalations don't" in usage
