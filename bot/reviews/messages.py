@@ -30,7 +30,8 @@ from sqlmodel import Session
 from bot.core import render
 from bot.reviews.rules import Shortfall
 from bot.teams import notices
-from storage import outbox
+from storage import held, outbox
+from storage import reviews as store
 from storage.reviews import ReviewAssignment, ReviewRequest
 from storage.teams import Team
 
@@ -202,6 +203,23 @@ def _hold(session: Session, request: ReviewRequest, person: str, kind: str, key:
 
 
 release_held = notices.release_held
+
+
+def _still_due(session: Session, item: held.HeldMessage) -> bool:
+    """A reminder that waited goes out only while its request is active and, for a reviewer's, while
+    their part is open (a reminder to accept: while not yet accepted)."""
+    parts = item.key.split(":")  # review:{id}:nudge:{stage}:{assignment}[…] or review:{id}:stalled:{lead}[…]
+    request = store.get_request(session, item.workspace_id, int(parts[1]))
+    if request is None or not request.is_active:
+        return False
+    if item.kind != "nudge":
+        return True
+    assignment = store.get_assignment(session, item.workspace_id, int(parts[4]))
+    wanted = (store.ASSIGNED,) if parts[3] == "accept" else (store.ASSIGNED, store.ACCEPTED)
+    return assignment is not None and assignment.status in wanted
+
+
+notices.STILL_DUE.update(nudge=_still_due, stalled=_still_due)
 
 
 # --- a reviewer leaving the matrix ------------------------------------------------------------------

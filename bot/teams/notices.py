@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
@@ -35,6 +35,13 @@ URGENT_KINDS = ("escalation",)
 BLOCKS_MAX = 50
 QUIET_TEXT = re.compile(r"^\s*(\d{1,2}:\d{2})\s*(?:-|–|to)\s*(\d{1,2}:\d{2})\s*$")
 DEFAULT_MORNING = time(9, 0)  # a reminder about no team: the next morning at 09:00, in UTC
+
+
+# A reminder that waited (snoozed, or in quiet hours) is sent only if it is still due then: each domain
+# says how to tell, by kind (a review accepted since, a risk closed). Registered when the domain loads.
+StillDue = Callable[[Session, held.HeldMessage], bool]
+STILL_DUE: dict[str, StillDue] = {}
+NO_LONGER_DUE = "(no longer due)"  # the released_key of a reminder that waited and was dropped
 
 
 # --- holding -------------------------------------------------------------------------------------------
@@ -146,6 +153,11 @@ def release_held(session: Session, *, now: datetime) -> int:
             quiet[(workspace_id, user_id)] = QuietHours.of(setting)
     groups: dict[tuple[str, str, str], list[held.HeldMessage]] = {}
     for item in items:
+        check = STILL_DUE.get(item.kind)
+        if item.not_before is not None and check is not None and not check(session, item):
+            item.released_key = NO_LONGER_DUE  # it waited, and what it was about is settled since
+            session.add(item)
+            continue
         hours = quiet.get((item.workspace_id, item.person_id))
         ends = hours.ends_after(now) if hours is not None and item.snoozable else None
         if ends is not None:

@@ -14,7 +14,7 @@ from storage import outbox
 from storage.audit import AuditEvent
 from storage.held import HeldMessage
 from tests.handlers.reviews.test_clock import at, reminders, stalled_pings, tick
-from tests.handlers.reviews.test_reviews import buttons, dms, file, matrix
+from tests.handlers.reviews.test_reviews import buttons, dms, file, matrix, press_in_dm
 from tests.harness.bot import blocks_text
 from tests.harness.teams import make_team
 
@@ -89,6 +89,22 @@ def test_a_grouped_stalled_notice_put_off_until_the_next_working_morning_comes_b
     assert before == 1
     back = stalled_pings(slack, "alice")
     assert len(back) == 2 and all(f"CR-00{n}" in blocks_text(back[1]) for n in (1, 2, 3))
+
+
+def test_a_reminder_put_off_is_not_sent_once_what_it_was_about_is_settled(bot, slack):
+    matrix(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot)
+    tick(bot, "2026-03-02 12:00:00")
+    press_later(bot, slack, "eve", "1h", "2026-03-02 12:05:00")
+    with freeze_time("2026-03-02 12:30:00"):
+        press_in_dm(bot, slack, "eve", "review_accept", index=0)  # accepted meanwhile
+
+    tick(bot, "2026-03-02 13:10:00")
+
+    assert len(reminders(slack, "eve")) == 1  # not reminded to accept what she accepted
+    [later] = [item for item in held_items(bot.db) if ":later:" in item.key]
+    assert later.released_key == "(no longer due)"
 
 
 def test_someone_else_cannot_put_off_a_persons_reminder(bot, slack):
