@@ -28,6 +28,7 @@ from app import metrics, workspaces
 from app.services import Runtime
 from bot import digests, incidents, pull_requests, reviews, risks
 from bot.core.timeutil import utcnow
+from bot.teams import notices
 from storage import runtime
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,16 @@ JOBS: list[Job] = [
         timedelta(minutes=10)),
     Job("reviews.sweep", lambda services, now: reviews.sweep(services.db, now=now), timedelta(minutes=1)),
     Job("digests.post", lambda services, now: _summarise(services, now), timedelta(minutes=1)),
+    Job("reminders.release", lambda services, now: _release_reminders(services, now), timedelta(minutes=1)),
     Job("workspaces.purge", lambda services, now: workspaces.purge_expired(
         services.db, now=now, grace=timedelta(days=services.settings.uninstall_grace_days)), timedelta(hours=1)),
 ]
+
+
+def _release_reminders(services: Runtime, now: datetime) -> None:
+    """Reminders whose snooze or whose person's quiet hours ended (each sweep releases its own too)."""
+    with services.db.transaction() as session:
+        notices.release_held(session, now=now)
 
 
 def _summarise(services: Runtime, now: datetime) -> None:

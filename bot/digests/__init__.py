@@ -36,10 +36,11 @@ from bot.digests.service import (
     message,
     review_kpis,
     set_digest_time,
+    today_items,
 )
 
 __all__ = [
     "action_items", "build", "chart", "chart_panels", "CHART_WEEKS", "DAILY", "Digest", "figures", "IncidentLine",
     "IncidentSection", "latest_due", "message", "next_occurrences", "optional_sections", "post_due", "review_kpis",
-    "ReviewSection", "RiskLine", "RiskSection", "set_digest_time", "StalledReview", "WEEKLY",
+    "ReviewSection", "RiskLine", "RiskSection", "set_digest_time", "StalledReview", "today_items", "WEEKLY",
 ]

@@ -115,6 +115,13 @@ def build(session: Session, team: Team, due: Due, *, now: datetime | None = None
     return digest
 
 
+def today_items(team: Team, report: metrics.Report, found: dict[str, object]) -> list[Phrase]:
+    """What needs someone today in these figures (as the digests lead with): for `/qms metrics`."""
+    digest = Digest(kind="daily", period="", team_id=team.id, team_name=team.name, timezone=team.timezone,
+                    report=report, **found)
+    return action_items(digest)
+
+
 # --- the action items the numbers call for -------------------------------------------------------
 DOR_ACTIONS = {"requirements": "digests.action_requirements_workshop",
                "acceptance_criteria": "digests.action_update_dor_checklist",

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from bot.incidents import messages
 from bot.incidents import service as incidents
 from bot.incidents.rules import thresholds
+from bot.teams import notices
 from storage import audit
 from storage import incidents as store
 from storage import teams as team_store
@@ -65,15 +66,20 @@ def _due_in(db: Database, workspace_id: str, *, now: datetime) -> list[DueEscala
     return due
 
 
-def apply_escalation(db: Database, due: DueEscalation, *, now: datetime) -> bool:
-    """Move one incident from `due.from_level` to `due.to_level` unless someone else already did."""
+def apply_escalation(db: Database, due: DueEscalation, *, now: datetime, release: bool = True) -> bool:
+    """Move one incident from `due.from_level` to `due.to_level` unless someone else already did.
+    Its DMs are held; `release` sends them in the same transaction (the sweep releases them all at its
+    end instead, one message per person)."""
     with db.transaction() as session:
         incident = store.get(session, due.workspace_id, due.incident_id)
         team = team_store.get_team(session, due.workspace_id, incident.team_id) if incident else None
         if incident is None or team is None:
             return False
-        return incidents.move_to_level(session, incident, team, due.to_level, actor_id=audit.BOT_ACTOR, automatic=True,
-                                       from_level=due.from_level, now=now)
+        moved = incidents.move_to_level(session, incident, team, due.to_level, actor_id=audit.BOT_ACTOR,
+                                        automatic=True, from_level=due.from_level, now=now)
+        if moved and release:
+            notices.release_held(session, now=now)
+        return moved
 
 
 def escalate_due(db: Database, *, now: datetime) -> int:
@@ -81,9 +87,11 @@ def escalate_due(db: Database, *, now: datetime) -> int:
     moved = 0
     for due in due_escalations(db, now=now):
         try:
-            moved += apply_escalation(db, due, now=now)
+            moved += apply_escalation(db, due, now=now, release=False)
         except Exception:  # one broken incident must not stop the others' escalations
             log.exception("escalating incident %s failed; retrying at the next sweep", due.incident_id)
+    with db.transaction() as session:  # the DMs of this sweep: one message per person and kind
+        notices.release_held(session, now=now)
     return moved
 
 
@@ -119,6 +127,8 @@ def remind_reviews(db: Database, *, now: datetime) -> int:
             reminded += _remind_review(db, workspace_id, incident_id, now=now)
         except Exception:  # one broken incident must not keep the others' reminders back
             log.exception("reminding of the review of incident %s failed; retrying at the next sweep", incident_id)
+    with db.transaction() as session:  # one message per commander, however many reviews came due
+        notices.release_held(session, now=now)
     return reminded
 
 

@@ -8,6 +8,11 @@ Keys name the side effect, so nothing can be sent twice however often a step is 
   `escalation:{id}:{level}:dm:{user}` the DM to each person of it;
 - `incident:{id}:event:{event}` — a note in the card's thread (acknowledged, update, resolved);
 - `incident:{id}:announce`, `incident:{id}:invite:{n}`, `incident:{id}:review-reminder`.
+
+The clock's DMs to one person (an automatic escalation's ping, a post-incident review reminder) are
+held (bot/teams/notices.py) and go out as one message per person and kind per sweep; the ping in the
+incident's channel stays one per incident. A review reminder offers "Remind me later" and waits for
+the person's quiet hours; an escalation ping never waits: an incident that climbs is urgent.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sqlmodel import Session
 
 from bot.core import render
 from bot.incidents.rules import LEVELS, Thresholds, thresholds
-from bot.teams import people_in
+from bot.teams import notices, people_in
 from storage import outbox
 from storage.incidents import Incident, IncidentEvent
 from storage.teams import Team
@@ -151,8 +156,12 @@ def ping_levels(session: Session, incident: Incident, team: Team, levels: list[i
     for user in direct:
         dm = render.message("incidents/ping_dm.json.j2", incident=incident, levels=levels, people=people,
                             automatic=automatic, actor_id=actor_id, **context.as_dict())
-        _enqueue(session, incident, f"escalation:{incident.id}:{top}:dm:{user}", "chat.postMessage",
-                 {**dm, "channel": user}, now=now)
+        key = f"escalation:{incident.id}:{top}:dm:{user}"
+        if automatic:  # the clock's: one message per person with the others this sweep moves
+            notices.hold(session, workspace_id=incident.workspace_id, person_id=user, kind="escalation", key=key,
+                         message=dm, team_id=incident.team_id, now=now)
+        else:
+            _enqueue(session, incident, key, "chat.postMessage", {**dm, "channel": user}, now=now)
     invite(session, incident, people, now=now)
     return people
 
@@ -160,5 +169,6 @@ def ping_levels(session: Session, incident: Incident, team: Team, levels: list[i
 def review_reminder(session: Session, incident: Incident, team: Team, *, now: datetime) -> None:
     message = render.message("incidents/review_reminder.json.j2", incident=incident, team_name=team.name,
                              steps=CHECKLIST)
-    _enqueue(session, incident, f"incident:{incident.id}:review-reminder", "chat.postMessage",
-             {**message, "channel": incident.commander_id}, now=now)
+    notices.hold(session, workspace_id=incident.workspace_id, person_id=incident.commander_id,
+                 kind="incident_review", key=f"incident:{incident.id}:review-reminder", message=message,
+                 team_id=incident.team_id, now=now)

@@ -7,9 +7,10 @@ Keys name the side effect, so a repeat (a second clock, a retried request) adds 
   `review:{id}:dm:{a}:v{version}` updates it;
 - `review:{id}:rate:{a}` asks the author to rate a finished review (ref of the same name);
 - `review:{id}:nudge:accept:{a}`, `review:{id}:nudge:done:{a}` and `review:{id}:stalled:{lead}`
-  are the clock's reminders, at most once each: held (storage/held.py) until the sweep ends, then
-  sent alone under that key, or with the others the sweep has for the same person and kind as one
-  message keyed `group:{kind}:{person}:{first item's key}`;
+  are the clock's reminders, at most once each: held (bot/teams/notices.py) until the sweep ends,
+  then sent alone under that key, or with the others the sweep has for the same person and kind as
+  one message keyed `group:{kind}:{person}:{first item's key}`; "Remind me later" holds them again
+  as `{key}:later:{held id}`;
 - `review:{id}:author:v{version}` and `review:{id}:no_reviewer:{lead}:v{version}` tell the author
   and the team leads what happened when a reviewer declined or nobody was free;
 - `reviewer:{team}:{user}:removed:{time}` tells a reviewer taken out of a matrix where their reviews went;
@@ -28,7 +29,9 @@ from sqlmodel import Session
 
 from bot.core import render
 from bot.reviews.rules import Shortfall
+from bot.teams import notices
 from storage import held, outbox
+from storage import reviews as store
 from storage.reviews import ReviewAssignment, ReviewRequest
 from storage.teams import Team
 
@@ -193,34 +196,30 @@ def tell_leads_stalled(session: Session, request: ReviewRequest, team: Team, ass
 # --- what one sweep has for one person, as one message ------------------------------------------------
 def _hold(session: Session, request: ReviewRequest, person: str, kind: str, key: str, message: dict[str, Any], *,
           now: datetime) -> bool:
-    """Hold a reminder under its own key until the sweep releases what it has for each person."""
-    return held.hold(session, workspace_id=request.workspace_id, person_id=person, kind=kind, key=key,
-                     payload=message, summary=message["text"], now=now)
+    """Hold a reminder under its own key until the sweep releases what it has for each person
+    (bot/teams/notices.py: grouped per person and kind, with "Remind me later", quiet hours kept)."""
+    return notices.hold(session, workspace_id=request.workspace_id, person_id=person, kind=kind, key=key,
+                        message=message, team_id=request.team_id, now=now)
 
 
-def release_held(session: Session, *, now: datetime) -> int:
-    """Queue what is held: one outbox row per workspace, person and kind — an item alone under its own
-    key, several as one grouped message keyed by its first item — and mark each item released by it.
-    Returns how many messages were queued."""
-    groups: dict[tuple[str, str, str], list[held.HeldMessage]] = {}
-    for item in held.unreleased(session):
-        groups.setdefault((item.workspace_id, item.person_id, item.kind), []).append(item)
-    for (workspace_id, person, kind), items in groups.items():
-        if len(items) == 1:
-            key, payload = items[0].key, items[0].payload
-        else:
-            key = f"group:{kind}:{person}:{items[0].key}"
-            payload = render.message("reviews/grouped_dm.json.j2", kind=kind, items=[
-                {"text": item.payload["text"], "blocks": [{k: v for k, v in block.items() if k != "block_id"}
-                                                          for block in item.payload.get("blocks", [])]}
-                for item in items])
-        outbox.enqueue(session, workspace_id=workspace_id, key=key, method="chat.postMessage",
-                       payload=payload | {"channel": person}, now=now)
-        for item in items:
-            item.released_key = key
-            session.add(item)
-    session.flush()
-    return len(groups)
+release_held = notices.release_held
+
+
+def _still_due(session: Session, item: held.HeldMessage) -> bool:
+    """A reminder that waited goes out only while its request is active and, for a reviewer's, while
+    their part is open (a reminder to accept: while not yet accepted)."""
+    parts = item.key.split(":")  # review:{id}:nudge:{stage}:{assignment}[…] or review:{id}:stalled:{lead}[…]
+    request = store.get_request(session, item.workspace_id, int(parts[1]))
+    if request is None or not request.is_active:
+        return False
+    if item.kind != "nudge":
+        return True
+    assignment = store.get_assignment(session, item.workspace_id, int(parts[4]))
+    wanted = (store.ASSIGNED,) if parts[3] == "accept" else (store.ASSIGNED, store.ACCEPTED)
+    return assignment is not None and assignment.status in wanted
+
+
+notices.STILL_DUE.update(nudge=_still_due, stalled=_still_due)
 
 
 # --- a reviewer leaving the matrix ------------------------------------------------------------------

@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot import teams
+from bot.teams import notices
 from bot.risks import messages
 from bot.risks.service import new_version
 from bot.risks.view import describe
@@ -39,6 +40,8 @@ def remind_due_reviews(db: Database, *, now: datetime) -> int:
             messages.remind_owner(session, risk, describe(session, risk, team, now=now), now=now)
             new_version(session, risk, team, now=now)
             reminded += 1
+    with db.transaction() as session:  # one message per owner, however many of their risks came due
+        notices.release_held(session, now=now)
     return reminded
 
 

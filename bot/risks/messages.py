@@ -18,7 +18,9 @@ from sqlmodel import Session
 from bot.core import render
 from bot.risks.rules import label
 from bot.risks.view import RiskView
-from storage import outbox
+from bot.teams import notices
+from storage import held, outbox
+from storage import risks as risk_store
 from storage.risks import Risk
 from storage.teams import Team
 
@@ -57,6 +59,19 @@ def tell_owner(session: Session, risk: Risk, shown: RiskView, actor_id: str, *, 
 
 
 def remind_owner(session: Session, risk: Risk, shown: RiskView, *, now: datetime) -> None:
-    outbox.enqueue(session, workspace_id=risk.workspace_id, key=f"risk:{risk.id}:review:{risk.review_by}",
-                   method="chat.postMessage", now=now,
-                   payload=render.message("risks/review_reminder.json.j2", risk=shown) | {"channel": risk.owner_id})
+    """Held until the sweep ends (bot/teams/notices.py): an owner with several risks due gets one
+    message, with "Remind me later", kept back in their quiet hours."""
+    notices.hold(session, workspace_id=risk.workspace_id, person_id=risk.owner_id, kind="risk_review",
+                 key=f"risk:{risk.id}:review:{risk.review_by}", message=render.message("risks/review_reminder.json.j2",
+                                                                                       risk=shown),
+                 team_id=risk.team_id, now=now)
+
+
+def _still_due(session: Session, item: held.HeldMessage) -> bool:
+    """A review reminder that waited goes out only while the risk is open with that review date."""
+    _, risk_id, _, review_by = item.key.split(":")[:4]  # risk:{id}:review:{date}[:later:{n}]
+    risk = risk_store.get_risk(session, item.workspace_id, int(risk_id))
+    return risk is not None and risk.is_open and str(risk.review_by) == review_by
+
+
+notices.STILL_DUE["risk_review"] = _still_due

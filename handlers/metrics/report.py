@@ -1,16 +1,24 @@
-"""`/qms metrics [day|week|month]`: the team's figures against its targets, to the asker alone."""
+"""`/qms metrics [day|week|month]`: what needs someone today in the team's figures, in at most 12 lines,
+to the asker alone; "Show all metrics" replaces it with the full table of figures against targets."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from slack_bolt import App
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from bot import digests, metrics
 from bot.core import render
 from bot.core.timeutil import utcnow
 from handlers.core.commands import Command, Subcommands
 from handlers.core.deps import Services
+from handlers.core.payload import MalformedPayload, row_id
+from handlers.core.press import Press
+from handlers.core.routing import team_or_refusal
+from bot.core.errors import Refusal
 
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 PERIOD_WORDS = {"": "week", "day": "day", "today": "day", "daily": "day", "24h": "day", "week": "week",
@@ -19,6 +27,24 @@ PERIOD_WORDS = {"": "week", "day": "day", "today": "day", "daily": "day", "24h":
 
 def register(app: App, services: Services, subcommands: Subcommands) -> None:
     subcommands.add("metrics", lambda command: show_metrics(services, command))
+
+    @app.action("metrics_show_all")
+    def show_all(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        press = Press.of(body)
+        state = press.state()
+        team_id, period = row_id(state.get("team")), state.get("period")
+        if period not in PERIODS:
+            raise MalformedPayload("metrics_show_all value has no period")
+        ack()
+        try:
+            with services.transaction() as session:
+                team = team_or_refusal(session, press.workspace_id, team_id)
+                report, sections = digests.figures(session, team, metrics.recent_bounds(utcnow(), PERIODS[period]))
+        except Refusal as refusal:
+            press.refuse(respond, client, refusal, title="Metrics")
+            return
+        respond(replace_original=True, **render.message("metrics/report.json.j2", report=report, sections=sections,
+                                                        period=period))
 
 
 def show_metrics(services: Services, command: Command) -> None:
@@ -30,4 +56,7 @@ def show_metrics(services: Services, command: Command) -> None:
     with services.transaction() as session:
         team = command.team(session)
         report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
-    command.reply("metrics/report.json.j2", report=report, sections=sections, period=period)
+        actions = [render.phrase(p.key, **p.params) for p in digests.today_items(team, report, sections)]
+        team_id = team.id
+    command.reply("metrics/summary.json.j2", report=report, sections=sections, period=period, actions=actions,
+                  team_id=team_id)

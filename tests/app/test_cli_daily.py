@@ -84,3 +84,57 @@ def test_serve_runs_against_the_built_in_slack_stand_in_and_the_ci_api_answers_j
         process.wait(timeout=10)
 
     assert status == 401 and "token" in body["error"].lower()
+
+
+def test_the_readmes_curl_example_against_serve_local_slack_runs_as_it_reads(tmp_path):
+    """The README's lines, token and port put in, run with curl against `qms-bot serve --local-slack`
+    started as a process; each answer is the JSON the README shows under it (`# {…}`)."""
+    import json
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from app.console import TEAM_ID
+    from bot import metrics
+    from storage.db import Database
+    from tests.harness.teams import make_team
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- example: serve local-slack -->", 1)[1].split("```", 2)[1]
+    lines = block.splitlines()[1:]
+    assert lines[0].startswith("PORT=3000 qms-bot serve --local-slack")
+    commands: list[tuple[str, str]] = []  # (the curl command, the answer the README shows)
+    for line in lines[1:]:
+        if line.startswith("curl"):
+            commands.append((line, ""))
+        elif line.startswith("     ") and commands:
+            commands[-1] = (commands[-1][0] + " " + line.strip(), "")
+        elif line.startswith("# ") and commands:
+            commands[-1] = (commands[-1][0], line[2:].split(" (")[0])
+    commands = [(command.replace("\\ ", " "), answer) for command, answer in commands]
+
+    db = Database(f"sqlite:///{tmp_path}/qms.db")
+    db.migrate()
+    team = make_team(db, workspace_id=TEAM_ID)
+    with db.transaction() as session:
+        token, _ = metrics.create_token(session, session.merge(team), actor_id="UALICE", now=utcnow())
+    db.dispose()
+    port = processes.free_port()
+    env = processes.environment(DATABASE_URL=f"sqlite:///{tmp_path}/qms.db", PORT=str(port), LOG_LEVEL="WARNING")
+    env.pop("SLACK_BOT_TOKEN", None)
+    env.pop("SLACK_SIGNING_SECRET", None)
+    process = processes.start("serve", "--local-slack", "--host", "127.0.0.1", env=env, cwd=tmp_path)
+    answers = []
+    try:
+        processes.wait_until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        for command, _ in commands:
+            command = command.replace("qms_…", token).replace("localhost:3000", f"127.0.0.1:{port}")
+            ran = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+            answers.append(ran.stdout)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    assert len(commands) == 2 and all(re.match(r"^curl -s ", command) for command, _ in commands)
+    for (_, shown), answer in zip(commands, answers):
+        assert json.loads(answer) == json.loads(shown), (answer, shown)

@@ -155,3 +155,19 @@ def a_fortnight(db: Database, team: Team) -> None:
     log_risk(db, team, "Card data stored in logs", 4, 5, owner="UALICE", now="2026-03-04 11:00")
     flaky = log_risk(db, team, "Flaky end-to-end suite", 2, 2, owner="UDAVE", now="2026-03-05 11:00")
     close_risk(db, team, flaky, now="2026-03-06 11:00")
+
+
+def full_metrics(bot, text: str = "metrics", *, channel: str = "payments", user: str = "alice"):
+    """`/qms <text>`, then "Show all metrics" pressed under its answer: the full table, as the
+    response that replaced the short answer ({"json", "text", "short"})."""
+    from types import SimpleNamespace
+
+    from tests.harness.bot import blocks_text
+
+    short = bot.command(text, channel=channel, user=user)
+    [value] = [element["value"] for block in short.json.get("blocks", []) if block["type"] == "actions"
+               for element in block["elements"] if element.get("action_id") == "metrics_show_all"]
+    bot.slack.responses.clear()
+    bot.press("metrics_show_all", value=value, user=user, channel=channel)  # an ephemeral answer: no message
+    [full] = bot.responses()
+    return SimpleNamespace(json=full, text=blocks_text(full), short=short)

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from bot.core import render
 from bot.digests import IncidentLine, IncidentSection, ReviewSection, RiskLine, RiskSection, StalledReview
 from bot.metrics import CheckForm, Figure, GateFigure, ReasonShare, Report
 from bot.teams import BY_KEY, KPIS
@@ -138,6 +139,13 @@ SAMPLES = {
         {"report": empty_report(), "sections": _sections(quiet=True), "period": "week"},
         {"report": reviews_only_report(), "sections": _sections(), "period": "day"},
         {"report": extreme_report(), "sections": _sections(extreme=True), "period": "month"},
+    ]),
+    "metrics/summary.json.j2": ("message", [
+        {"report": realistic_report(), "sections": {}, "period": "week", "actions": [], "team_id": 1},
+        {"report": realistic_report(), "sections": _sections(), "period": "day", "team_id": 1,
+         "actions": ["Fix the DoR checklist: 3 of 4 failed on acceptance criteria."] * 3},
+        {"report": extreme_report(), "sections": _sections(extreme=True), "period": "month", "team_id": 10**9,
+         "actions": [render.escape(LONG)] * 20},
     ]),
     "metrics/report_modal.json.j2": ("view", [
         {"report": realistic_report(), "sections": {}}, {"report": empty_report(), "sections": {}},

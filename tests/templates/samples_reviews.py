@@ -81,6 +81,15 @@ def item(req, assignments, mine=None) -> ListItem:
 EXTREME_ITEMS = [item(EXTREME, [PRIMARY, SECONDARY, *EXTREME_DECLINED[:5]], mine=PRIMARY) for _ in range(MANY)]
 
 SAMPLES = {
+    "teams/grouped_dm.json.j2": ("message", [
+        {"kind": "nudge", "remind_later": 41, "items": [render.message("reviews/nudge_dm.json.j2", request=request(), assignment=PRIMARY,
+                                                   stage="accept", waited_hours=2.0, target_hours=6.0)] * 2},
+        {"kind": "stalled", "remind_later": 41, "items": [render.message("reviews/stalled_dm.json.j2", request=EXTREME, team=LONG_TEAM,
+                                                     assignments=EXTREME_DECLINED, waited_hours=9999.9,
+                                                     target_hours=168.0)] * 200},
+    ]),
+    "teams/remind_later.json.j2": ("message", [{"item_id": 41}]),
+
     "reviews/card.json.j2": ("message", [{"waiting": None, "withdrawn_by": None} | context for context in [
         {"request": request(), "team": TEAM, "assignments": [PRIMARY, SECONDARY], "target_hours": 6.0},
         {"request": request(status="waiting"), "team": TEAM, "assignments": [DECLINED], "target_hours": 6.0},
@@ -175,13 +184,6 @@ SAMPLES = {
         {"request": request(), "assignment": PRIMARY, "stage": "accept", "waited_hours": 2.0, "target_hours": 6.0},
         {"request": request(), "assignment": ACCEPTED, "stage": "done", "waited_hours": 6.5, "target_hours": 6.0},
         {"request": EXTREME, "assignment": PRIMARY, "stage": "done", "waited_hours": 9999.9, "target_hours": 168.0},
-    ]),
-    "reviews/grouped_dm.json.j2": ("message", [
-        {"kind": "nudge", "items": [render.message("reviews/nudge_dm.json.j2", request=request(), assignment=PRIMARY,
-                                                   stage="accept", waited_hours=2.0, target_hours=6.0)] * 2},
-        {"kind": "stalled", "items": [render.message("reviews/stalled_dm.json.j2", request=EXTREME, team=LONG_TEAM,
-                                                     assignments=EXTREME_DECLINED, waited_hours=9999.9,
-                                                     target_hours=168.0)] * 200},
     ]),
     "reviews/stalled_dm.json.j2": ("message", [
         {"request": request(), "team": TEAM, "assignments": [ACCEPTED, SECONDARY], "waited_hours": 6.0,

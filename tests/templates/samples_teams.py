@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 from bot.incidents import escalation_groups
@@ -129,4 +129,10 @@ SAMPLES["teams/pick_team.json.j2"] = ("message", [
      "channels": ["CPAYMENTS", "CPLATFORM"]},
     {"choices": [(n, LONG, '{"team": %d, "text": "%s"}' % (n, "x" * 1900)) for n in range(200)],
      "channels": [f"C{n:08d}" for n in range(200)]},
+])
+
+SAMPLES["teams/settings.json.j2"] = ("message", [
+    {"quiet": None, "timezone": None, "waiting": 0, "next": None, "changed": False},
+    {"quiet": "18:00-09:00", "timezone": "Europe/Berlin", "waiting": 3,
+     "next": datetime(2026, 3, 3, 8, tzinfo=UTC), "changed": True},
 ])

@@ -13,7 +13,7 @@ from storage.audit import AuditEvent
 from storage.metrics import ApiToken, ItemCheck
 from tests.harness.bot import blocks_text
 from tests.harness.databases import count_rows
-from tests.harness.metrics import a_fortnight, add_checks, add_gates
+from tests.harness.metrics import a_fortnight, add_checks, add_gates, full_metrics
 from tests.harness.teams import make_team
 
 
@@ -208,9 +208,9 @@ def test_metrics_answers_with_the_last_weeks_figures_against_targets(bot):
     add_gates(bot.db, team, "security", now - timedelta(days=1), runs=10, passed=10)
     add_gates(bot.db, team, "security", now - timedelta(days=9), runs=10, passed=8)
 
-    reply = bot.command("metrics", channel="payments")
+    reply = full_metrics(bot)
 
-    assert reply.json["response_type"] == "ephemeral"
+    assert reply.json["response_type"] == "ephemeral" and reply.json["replace_original"] is True
     assert "Quality metrics — Payments" in reply.text and "Last 7 days" in reply.text
     assert "⚠️ *DoR pass rate*: 75 % · target > 90 %" in reply.text
     assert "✅ *Security scans*: 100 % · target > 95 % · ↑ +20 pts vs 80 % (better)" in reply.text
@@ -222,10 +222,31 @@ def test_metrics_takes_a_period(bot, word, span):
     team = make_team(bot.db)
     add_checks(bot.db, team, "dor", (utcnow() - timedelta(days=3), True, None, None))
 
-    reply = bot.command(f"metrics {word}", channel="payments")
+    reply = full_metrics(bot, f"metrics {word}")
 
     assert span in reply.text
     assert ("✅ *DoR pass rate*: 100 %" in reply.text) == (word != "day")
+
+
+def test_metrics_leads_with_what_needs_someone_today_in_at_most_12_lines_and_the_table_behind_a_button(bot):
+    team = make_team(bot.db)
+    a_fortnight(bot.db, team)
+    now = datetime(2026, 3, 9, 9, tzinfo=UTC)
+    add_checks(bot.db, team, "dor", *[(now - timedelta(days=2), n < 3, None if n < 3 else "requirements", 10)
+                                      for n in range(4)])
+
+    with freeze_time(now):
+        reply = full_metrics(bot)
+
+    short = reply.short.json
+    lines = [line for line in blocks_text({"blocks": short["blocks"]}).splitlines() if line.strip()]
+    assert len(lines) <= 12, lines
+    assert short["text"].startswith("Quality metrics for Payments:") and "someone today" in short["text"]
+    assert "*Needs someone today*" in reply.short.text and "Show all metrics" in reply.short.text
+    assert "1 stalled review" in reply.short.text  # the figures line
+    assert "⚠️ *DoR pass rate*: 75 %" not in reply.short.text  # the table is behind the button
+    assert "⚠️ *DoR pass rate*: 75 %" in reply.text and "*Reviews*: 4 requested, 2 done" in reply.text
+    assert len(reply.text.splitlines()) > 12
 
 
 def test_metrics_for_an_unknown_period_says_which_ones_there_are(bot):
@@ -239,7 +260,7 @@ def test_metrics_for_an_unknown_period_says_which_ones_there_are(bot):
 def test_metrics_of_a_team_without_data_says_so(bot):
     make_team(bot.db)
 
-    reply = bot.command("metrics", channel="payments")
+    reply = full_metrics(bot)
 
     assert "No checks, gate results or defects for *Payments* in this period yet" in reply.text
 
@@ -249,7 +270,7 @@ def test_metrics_show_review_time_and_quality_and_the_teams_reviews_incidents_an
     a_fortnight(bot.db, team)
 
     with freeze_time(datetime(2026, 3, 9, 9, tzinfo=UTC)):  # the last 7 days: since Monday 2 March, 09:00
-        reply = bot.command("metrics", channel="payments")
+        reply = full_metrics(bot)
 
     text = reply.text.splitlines()
     # Done in the 7 days: CR-002 in 4 h and CR-003 in 9 h, rated 9, 7 and 8; the 7 days before: CR-001, 3 h, 10 and 9.
@@ -402,6 +423,7 @@ def test_a_team_name_and_a_work_item_with_mrkdwn_controls_reach_slack_escaped(bo
 
     saved = bot.command("dor pass R&D-12<b> 5m", channel="payments")
     report = bot.command("metrics", channel="payments")
+    table = full_metrics(bot)
     tokens = bot.command("setup token list", channel="payments")
     schedule = bot.command("setup digest", channel="payments")
 
@@ -410,6 +432,7 @@ def test_a_team_name_and_a_work_item_with_mrkdwn_controls_reach_slack_escaped(bo
     assert report.json["text"].startswith(f"Quality metrics for {escaped}:")
     assert tokens.json["text"].startswith(f"{escaped} has 0 live CI token(s)")
     assert schedule.json["text"].startswith(f"{escaped}'s digests go out at 09:00")
-    for reply in (saved, report, tokens, schedule):
+    assert table.json["text"].startswith(f"Quality metrics for {escaped}:")
+    for reply in (saved, report, tokens, schedule, table):
         mrkdwn = [reply.json["text"]] + [b["text"]["text"] for b in reply.json["blocks"] if b["type"] == "section"]
         assert not any("<!" in text or "<https://evil" in text for text in mrkdwn)
