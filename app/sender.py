@@ -44,7 +44,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from app import metrics
-from app import metrics
 from storage import outbox
 from storage.db import Database
 from storage.outbox import OutboxMessage
@@ -60,10 +59,27 @@ CHANNEL_RATE = 1.0  # messages per second per channel (Slack: about one)
 CHANNEL_BURST = 3  # ... with bursts of this many
 ROUND_LIMIT = 100  # rows claimed at most per round
 FAILURES_END_A_ROUND = 3  # transient failures in a row: Slack is down; hand the rest back
+MAX_ATTEMPTS_UNKNOWN = 5  # an error code we do not know: a few tries, then dead (see `_classify`)
+# Slack's answers (HTTP 200, `ok: false`) sorted by what retrying can do about them:
+# - the row itself can never go out as it is;
 PERMANENT = frozenset({"channel_not_found", "invalid_blocks", "invalid_blocks_format", "msg_too_long",
                        "no_text", "not_in_channel", "is_archived", "cant_update_message", "message_not_found",
                        "user_not_found", "invalid_arguments", "unknown_method", "edit_window_closed",
-                       "too_many_attachments", "restricted_action", "channel_is_archived", "invalid_arg_name"})
+                       "too_many_attachments", "restricted_action", "channel_is_archived", "invalid_arg_name",
+                       "invalid_form_data", "invalid_post_type", "invalid_json", "json_not_object",
+                       "method_deprecated", "deprecated_endpoint", "user_is_bot", "cannot_dm_bot",
+                       "messages_tab_disabled", "invalid_metadata_format", "invalid_metadata_schema",
+                       "metadata_too_large", "invalid_thread_ts", "invalid_ts_latest", "file_not_found"})
+# - our token (or the workspace) is not allowed to: no retry ever succeeds; someone has to reinstall,
+#   reauthorise or grant a scope, and the row is dead at once with the reason (`qms-bot outbox retry`
+#   sends it again once they have);
+AUTH = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+                  "no_permission", "missing_scope", "ekm_access_denied", "team_access_not_granted",
+                  "org_login_required", "not_allowed_token_type", "access_denied", "app_missing_action_url",
+                  "two_factor_setup_required", "enterprise_is_restricted", "team_not_found", "invalid_token"})
+# - Slack's own trouble: retried with backoff for as long as `give_up_after` (Slack comes back).
+TRANSIENT = frozenset({"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error",
+                       "request_timeout", "timeout", "temporarily_unavailable"})
 
 
 @dataclass
@@ -89,7 +105,7 @@ class _Outcome:
     retry_after: timedelta | None = None
     counts_as_attempt: bool = True
     rate_limited: bool = False  # a 429: the whole channel waits for Retry-After
-    unexpected: bool = False  # our bug, not Slack's trouble: given up after a few attempts
+    max_attempts: int | None = None  # not Slack's known trouble (our bug, an unknown code): this many, then dead
     channel: str | None = None
     ts: str | None = None
     result: dict[str, Any] | None = None  # what a github.* call answered, for `on_result`
@@ -278,7 +294,7 @@ class OutboxSender:
             outbox.mark_sent(session, message, worker=self.worker, now=now, channel=outcome.channel, ts=outcome.ts)
             return "sent"
         too_old = outcome.counts_as_attempt and now - message.created_at >= self.give_up_after
-        too_many = outcome.unexpected and message.attempts + 1 >= MAX_ATTEMPTS_UNEXPECTED
+        too_many = outcome.max_attempts is not None and message.attempts + 1 >= outcome.max_attempts
         if outcome.status == "retry" and not too_old and not too_many:
             delay = outcome.retry_after or min(timedelta(seconds=2 ** min(message.attempts + 1, 16)), MAX_BACKOFF)
             log.warning("outbox %s: %s; retrying in %s", message.key, outcome.error, delay)
@@ -309,7 +325,7 @@ class OutboxSender:
             return _Outcome("retry", f"network: {error}")
         except Exception as error:  # a bug or a malformed row: retried a few times, then dead, never stuck
             log.exception("outbox %s: unexpected error", message.key)
-            return _Outcome("retry", f"unexpected: {error!r}", unexpected=True)
+            return _Outcome("retry", f"unexpected: {error!r}", max_attempts=MAX_ATTEMPTS_UNEXPECTED)
         if message.method.startswith("github."):
             return _Outcome("sent", result=response)
         return _Outcome("sent", channel=response.get("channel"), ts=response.get("ts"))
@@ -380,9 +396,18 @@ def _classify(error: SlackApiError) -> _Outcome:
             seconds = 1
         return _Outcome("retry", "rate limited", retry_after=timedelta(seconds=min(max(seconds, 1), 3600)),
                         counts_as_attempt=False, rate_limited=True)
+    if code in AUTH:
+        return _Outcome("dead", f"Slack refused our token: {code} (reinstall or grant the scope, then"
+                                f" `qms-bot outbox retry`)")
     if code in PERMANENT or (400 <= status < 500 and status not in (408, 429)):
         return _Outcome("dead", f"Slack refused: {code or status}")
-    return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
+    if status >= 500 or status == 408 or code in TRANSIENT or not code:
+        return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
+    # A code we do not know (Slack adds new ones). It may be trouble that passes, so it is retried
+    # with backoff; but most of Slack's codes name something about the request that no retry will
+    # change, so after a few tries (minutes) the row is dead with the code, instead of retrying for a
+    # day: the dead list (`qms-bot outbox list --dead`) is where someone sees it and can retry it.
+    return _Outcome("retry", f"Slack answered {code}", max_attempts=MAX_ATTEMPTS_UNKNOWN)
 
 
 # --- GitHub's REST API, for the rows whose method is github.* --------------------------------------
