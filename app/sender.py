@@ -30,10 +30,12 @@ import json
 import logging
 import os
 import socket
+import heapq
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -44,7 +46,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from app import metrics
-from storage import outbox
+from storage import outbox, pacing
 from storage.db import Database
 from storage.outbox import OutboxMessage
 
@@ -128,37 +130,36 @@ class _Superseded(Exception):
 
 
 class ChannelPacer:
-    """Per channel: at most `rate` messages a second, with bursts of `burst` (a GCRA token bucket,
-    reckoned on the sender's monotonic clock). A 429 holds the channel for its Retry-After."""
+    """Per channel: at most `rate` messages a second, with bursts of `burst` (GCRA), kept in the
+    database (`storage/pacing.py`) so that the pace holds across every sender sharing it: the
+    gunicorn workers of `serve` and every `clock`. Time is the wall clock (`clock`), which those
+    processes share; a 429 holds the channel for every sender. Unpaced when `rate` is 0."""
 
-    def __init__(self, rate: float, burst: int, monotonic: Callable[[], float]):
+    def __init__(self, db: Database, rate: float, burst: int, clock: Callable[[], float]):
+        self.db = db
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.tolerance = self.interval * (max(burst, 1) - 1)
-        self.monotonic = monotonic
-        self._next: dict[str, float] = {}  # per channel: the theoretical arrival time of the next message
-        self._lock = threading.Lock()
+        self.clock = clock
 
-    def wait(self, channel: str | None, *, ahead: int = 0) -> float:
-        """Seconds until `channel` may take a message (after `ahead` more already planned)."""
-        if channel is None or self.interval == 0:
-            return 0.0
-        with self._lock:
-            at = max(self._next.get(channel, 0.0), self.monotonic()) + ahead * self.interval
-            return max(0.0, at - self.tolerance - self.monotonic())
+    def take(self, lane: "Lane") -> tuple[bool, float]:
+        """A slot for one message in `lane` now, if the pace allows. Returns (taken, when): when
+        taken, the time the lane's next message may go; else the time this one may."""
+        now = self.clock()
+        if lane is None or self.interval == 0:
+            return True, now
+        with self.db.transaction() as session:
+            return pacing.take(session, lane[0], lane[1], now=now, interval=self.interval, tolerance=self.tolerance)
 
-    def take(self, channel: str | None) -> None:
-        if channel is None or self.interval == 0:
-            return
-        with self._lock:
-            now = self.monotonic()
-            self._next[channel] = max(self._next.get(channel, 0.0), now) + self.interval
+    def hold(self, lane: "Lane", seconds: float) -> float:
+        """Slack said wait `seconds` (a 429): returns when the lane's next message may go."""
+        now = self.clock()
+        if lane is None:
+            return now
+        with self.db.transaction() as session:
+            return pacing.hold(session, lane[0], lane[1], until=now + seconds, tolerance=self.tolerance)
 
-    def hold(self, channel: str | None, seconds: float) -> None:
-        if channel is None:
-            return
-        with self._lock:
-            until = self.monotonic() + seconds + self.tolerance
-            self._next[channel] = max(self._next.get(channel, 0.0), until)
+
+Lane = tuple[str, str] | None  # what a row is paced by: (workspace, channel); None: not paced
 
 
 class OutboxSender:
@@ -166,7 +167,7 @@ class OutboxSender:
                  monotonic=time.monotonic, sleep=time.sleep, github: "GitHubApi | None" = None,
                  on_result: dict[str, Callable[..., None]] | None = None, channel_rate: float = CHANNEL_RATE,
                  channel_burst: int = CHANNEL_BURST, give_up_after: timedelta = GIVE_UP_AFTER,
-                 round_limit: int = ROUND_LIMIT,
+                 round_limit: int = ROUND_LIMIT, clock: Callable[[], float] = time.time,
                  client_for: Callable[[str], WebClient | None] | None = None):
         self.db = db
         self.client = client
@@ -178,9 +179,10 @@ class OutboxSender:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.lease = lease
         self.monotonic = monotonic  # real elapsed time, whatever `now` the caller passes
+        self.clock = clock  # the wall clock, which every sender on the database shares (for the pace)
         self.sleep = sleep
         self.burst = max(int(channel_burst), 1)
-        self.pacer = ChannelPacer(channel_rate, self.burst, monotonic)
+        self.pacer = ChannelPacer(db, channel_rate, self.burst, clock)
         self.give_up_after = give_up_after
         self.round_limit = round_limit
         self._stopping = threading.Event()
@@ -221,40 +223,46 @@ class OutboxSender:
         return now + timedelta(seconds=int(self.monotonic() - started + ahead))
 
     # --- one round --------------------------------------------------------------------------------
-    def _plan(self, claimed: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Interleave the channels: each row goes when its channel's pace allows, oldest first
-        within a channel (posts before their updates), best priority first among equals."""
-        ahead: dict[str | None, int] = {}
-        timed = []
-        for message in sorted(claimed, key=lambda m: m.id):
-            lane = _lane(message)
-            position = ahead.get(lane, 0)
-            ahead[lane] = position + 1
-            timed.append((self.pacer.wait(lane, ahead=position), message.priority, position, message.id, message))
-        return [entry[-1] for entry in sorted(timed, key=lambda entry: entry[:4])]
-
     def _send_round(self, claimed: list[OutboxMessage], *, now: datetime, started: float) -> tuple[DeliveryReport, bool]:
+        """Send a round, the channels interleaved: each channel's rows in order (best priority, then
+        oldest: posts before their updates), each row when the channel's pace allows (asked of the
+        database, which every sender shares), the channel whose next row may go soonest first. What
+        cannot go within a third of the lease is handed back, due when its channel is free."""
         report = DeliveryReport()
-        plan = self._plan(claimed)
+        lanes: dict[Lane, deque[OutboxMessage]] = {}
+        for message in sorted(claimed, key=lambda m: (m.priority, m.id)):
+            lanes.setdefault(_lane(message), deque()).append(message)
+        keys = list(lanes)  # heap entries name a lane by its index: (when, priority, id, index)
+        start = self.clock()
+        ready = [(start, rows[0].priority, rows[0].id, index) for index, rows in enumerate(lanes.values())]
+        heapq.heapify(ready)
         renewed = self.monotonic()
         failures = 0
-        for index, message in enumerate(plan):
+        while ready:
             if self.stopping or failures >= FAILURES_END_A_ROUND:
-                report.handed_back += self._hand_back(plan[index:])
+                report.handed_back += self._hand_back([m for rows in lanes.values() for m in rows])
                 return report, failures >= FAILURES_END_A_ROUND
-            if self.monotonic() - renewed > self.lease.total_seconds() / 3:
-                plan, renewed = self._renew(plan, index, now=now, started=started), self.monotonic()
-                if message not in plan:
-                    continue
-            lane = _lane(message)
-            wait = self.pacer.wait(lane)
-            if wait > self.lease.total_seconds() / 3:  # held by a 429 for longer than a round: later
-                at = self._at(now, started, wait)
-                report.handed_back += self._hand_back([message], not_before=at)
-                continue
+            when, _, _, index = ready[0]
+            wait = when - self.clock()
+            if wait > self.lease.total_seconds() / 3:  # the soonest is past this round: all go back
+                for when, _, _, index in ready:
+                    later = self._at(now, started, when - self.clock())
+                    report.handed_back += self._hand_back(list(lanes[keys[index]]), not_before=later)
+                return report, False
             if wait > 0:
                 self.sleep(wait)
-            self.pacer.take(lane)
+            heapq.heappop(ready)
+            lane, rows = keys[index], lanes[keys[index]]
+            if self.monotonic() - renewed > self.lease.total_seconds() / 3:
+                self._renew(lanes, now=now, started=started)
+                renewed = self.monotonic()
+            if not rows:  # what was left of it was taken over
+                continue
+            taken, when = self.pacer.take(lane)
+            if not taken:  # another sender took the slot: this lane waits its turn again
+                heapq.heappush(ready, (when, rows[0].priority, rows[0].id, index))
+                continue
+            message = rows.popleft()
             outcome = self._send(message)
             at = self._at(now, started)
             with self.db.transaction() as session:
@@ -266,20 +274,25 @@ class OutboxSender:
             report.count(status)
             metrics.sent(message, status, outcome.error, now=at)
             if outcome.rate_limited:
-                self.pacer.hold(lane, outcome.retry_after.total_seconds())
+                when = self.pacer.hold(lane, outcome.retry_after.total_seconds())
             failures = failures + 1 if status == "retry" and outcome.counts_as_attempt else 0
+            if rows:
+                heapq.heappush(ready, (when, rows[0].priority, rows[0].id, index))
         return report, failures >= FAILURES_END_A_ROUND
 
-    def _renew(self, plan: list[OutboxMessage], index: int, *, now: datetime, started: float) -> list[OutboxMessage]:
+    def _renew(self, lanes: "dict[Lane, deque[OutboxMessage]]", *, now: datetime, started: float) -> None:
         """Extend the claim on what is left of the round; drop what another sender took over."""
-        rest = plan[index:]
+        rest = [m for rows in lanes.values() for m in rows]
         until = self._at(now, started) + self.lease
         with self.db.transaction() as session:
             held = outbox.renew(session, rest, worker=self.worker, until=until)
         lost = [m for m in rest if m.id not in held]
         if lost:
             log.warning("outbox: %d claims were taken over while this sender was slow; leaving them", len(lost))
-        return plan[:index] + [m for m in rest if m.id in held]
+            for rows in lanes.values():
+                kept = [m for m in rows if m.id in held]
+                rows.clear()
+                rows.extend(kept)
 
     def _hand_back(self, messages: list[OutboxMessage], *, not_before: datetime | None = None) -> int:
         with self.db.transaction() as session:
@@ -371,9 +384,12 @@ class OutboxSender:
         return client.api_call(method, json=args)
 
 
-def _lane(message: OutboxMessage) -> str | None:
-    """What a row is paced by: its channel (GitHub's calls are not paced)."""
-    return None if message.method.startswith("github.") else message.channel
+def _lane(message: OutboxMessage) -> Lane:
+    """What a row is paced by: its workspace's channel (GitHub's calls, and rows without a channel,
+    are not paced)."""
+    if message.method.startswith("github.") or not message.channel:
+        return None
+    return message.workspace_id, message.channel
 
 
 def _as_update_target(args: dict[str, Any], channel: str, ts: str) -> None:

@@ -329,7 +329,8 @@ class ClockedClient(WebClient):
 
 def paced_sender(database, slack, clock, **options):
     client = ClockedClient(clock, token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
-    return OutboxSender(database, client, worker="paced", monotonic=clock, sleep=clock.sleep, **options), client
+    return OutboxSender(database, client, worker="paced", monotonic=clock, clock=clock, sleep=clock.sleep,
+                        **options), client
 
 
 @both_databases
