@@ -59,6 +59,7 @@ GIVE_UP_AFTER = timedelta(days=1)
 WAIT_FOR_REF = timedelta(seconds=2)
 CHANNEL_RATE = 1.0  # messages per second per channel (Slack: about one)
 CHANNEL_BURST = 3  # ... with bursts of this many
+PACE_KEPT = 3600.0  # seconds a channel's pace is kept after its last message
 ROUND_LIMIT = 100  # rows claimed at most per round
 FAILURES_END_A_ROUND = 3  # transient failures in a row: Slack is down; hand the rest back
 MAX_ATTEMPTS_UNKNOWN = 5  # an error code we do not know: a few tries, then dead (see `_classify`)
@@ -140,6 +141,7 @@ class ChannelPacer:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.tolerance = self.interval * (max(burst, 1) - 1)
         self.clock = clock
+        self._tidied = float("-inf")
 
     def take(self, lane: "Lane") -> tuple[bool, float]:
         """A slot for one message in `lane` now, if the pace allows. Returns (taken, when): when
@@ -149,6 +151,15 @@ class ChannelPacer:
             return True, now
         with self.db.transaction() as session:
             return pacing.take(session, lane[0], lane[1], now=now, interval=self.interval, tolerance=self.tolerance)
+
+    def tidy(self) -> None:
+        """Once an hour: forget the pace of channels idle for an hour (no different from none)."""
+        now = self.clock()
+        if self.interval == 0 or now - self._tidied < PACE_KEPT:
+            return
+        self._tidied = now
+        with self.db.transaction() as session:
+            pacing.forget_idle(session, before=now - PACE_KEPT)
 
     def hold(self, lane: "Lane", seconds: float) -> float:
         """Slack said wait `seconds` (a 429): returns when the lane's next message may go."""
@@ -200,6 +211,7 @@ class OutboxSender:
         passed, or `stop()`). Later rounds reckon `now` forward by the real time elapsed."""
         report = DeliveryReport()
         started = self.monotonic()
+        self.pacer.tidy()
         for _ in range(1000):  # rounds; a safety bound, never reached in practice
             elapsed = self.monotonic() - started
             if self.stopping or elapsed > max_seconds:

@@ -6,9 +6,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
+from sqlmodel import select
 
 from app.sender import OutboxSender
-from storage import outbox
+from storage import outbox, pacing
 from storage.db import Database
 from tests.conftest import both_databases
 from tests.harness.bot import BOT_TOKEN
@@ -101,3 +102,19 @@ def test_a_rate_limit_one_sender_meets_holds_the_channel_for_the_other(database,
 
     assert waited >= 0.9
     assert len([c for c in slack.calls if c.status == 429]) == 1
+
+
+@both_databases
+def test_the_pace_of_a_channel_idle_for_an_hour_is_forgotten(database, slack):
+    clock = [1_000_000.0]
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
+    sender = OutboxSender(database, client, channel_rate=RATE, channel_burst=BURST, clock=lambda: clock[0])
+    with database.transaction() as session:
+        pacing.take(session, "T0TEST", "COLD", now=clock[0], interval=0.5, tolerance=1.0)
+        pacing.take(session, "T0TEST", "CWARM", now=clock[0] + 3000, interval=0.5, tolerance=1.0)
+
+    clock[0] += 3700
+    sender.deliver_due(now=T0)
+
+    with database.transaction() as session:
+        assert [row.channel for row in session.exec(select(pacing.ChannelPace))] == ["CWARM"]
