@@ -5,6 +5,8 @@ escalation pings, cards and DMs before digests and exports), for a short lease t
 while it sends, and sends them paced per channel (about one message a second with short bursts, as
 Slack allows), the channels interleaved so that one busy channel never holds up another. Rounds
 follow each other until nothing is due, so throughput is bounded by Slack, not by a batch size.
+The pace is kept in the database (`ChannelPacer`, `storage/pacing.py`), so that every sender on it
+(each gunicorn worker of `serve`, every clock) keeps it together.
 
 What a send comes to is decided in one place (`_decide`):
 - sent → marked sent (and where it landed is remembered under its `ref`);
@@ -13,7 +15,9 @@ What a send comes to is decided in one place (`_decide`):
 - 5xx, network errors, Slack being down → retried with exponential backoff capped at
   `MAX_BACKOFF`, however long Slack is away, until the row is `give_up_after` old (a day); a few such
   failures in a row end the round, handing the rest back untouched;
-- an answer that no retry can change (channel_not_found, invalid_blocks, ...) → dead, at once.
+- an answer that no retry can change (channel_not_found, invalid_blocks, ...), or one that says our
+  token may not (invalid_auth, token_revoked, missing_scope, ...) → dead, at once, with the reason;
+- an error code we do not know → retried `MAX_ATTEMPTS_UNKNOWN` times, then dead.
 
 If the process dies between Slack's answer and our commit, the row is sent again when its lease runs
 out (seconds): the one message in flight at a crash is the only one that can repeat. A row that
