@@ -118,3 +118,20 @@ def test_the_pace_of_a_channel_idle_for_an_hour_is_forgotten(database, slack):
 
     with database.transaction() as session:
         assert [row.channel for row in session.exec(select(pacing.ChannelPace))] == ["CWARM"]
+
+
+@both_databases
+def test_a_sender_that_dies_after_taking_the_channels_burst_holds_it_for_no_more_than_the_pace(database, slack):
+    slack.add_channel("CBUSY", "busy")
+    with database.transaction() as session:  # a sender took the whole burst, then was killed (kill -9)
+        for _ in range(BURST):
+            assert pacing.take(session, "T0TEST", "CBUSY", now=time.time(), interval=1 / RATE,
+                               tolerance=(BURST - 1) / RATE)[0]
+        outbox.enqueue(session, workspace_id="T0TEST", key="ping", method="chat.postMessage",
+                       payload={"channel": "CBUSY", "text": "ping"}, now=T0)
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
+    survivor = OutboxSender(database, client, worker="survivor", channel_rate=RATE, channel_burst=BURST)
+
+    began = time.monotonic()
+    assert survivor.deliver_due(now=T0).sent == 1
+    assert time.monotonic() - began <= 1 / RATE + 0.2  # one interval at most, no lease to wait out
