@@ -31,6 +31,7 @@ class Call:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
     token: str | None = None  # the token the call carried
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -68,6 +69,8 @@ class LocalSlack:
         self._holds: dict[str, threading.Event] = {}
         self.down = False  # an outage: while True, every call answers HTTP 503
         self.latency = 0.0  # seconds every call takes (Slack being slow)
+        self._pace: tuple[float, float, float] | None = None  # per channel: interval, tolerance, leeway
+        self._next_at: dict[str, float] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
@@ -145,6 +148,22 @@ class LocalSlack:
         gate = self._holds[method] = threading.Event()
         return gate
 
+    def pace_channels(self, rate: float, burst: int, leeway: float = 0.05) -> None:
+        """Rate-limit messages per channel as Slack does: past `rate` a second with bursts of `burst`
+        (give or take `leeway` seconds), chat.postMessage and chat.update answer HTTP 429."""
+        self._pace = (1.0 / rate, (max(burst, 1) - 1) / rate, leeway)
+
+    def _over_pace(self, method: str, args: dict[str, Any]) -> bool:
+        if self._pace is None or method not in ("chat.postMessage", "chat.update"):
+            return False
+        interval, tolerance, leeway = self._pace
+        channel, now = str(args.get("channel")), time.monotonic()
+        next_at = max(self._next_at.get(channel, now), now)
+        if next_at - tolerance - leeway > now:
+            return True
+        self._next_at[channel] = next_at + interval
+        return False
+
     def server_error(self, method: str, status: int = 503, times: int = 1) -> None:
         self._faults[method].extend(Fault(status=status) for _ in range(times))
 
@@ -184,6 +203,10 @@ class LocalSlack:
                 body = {"ok": False, "error": fault.error or "internal_error"}
                 self.calls.append(Call(method, args, fault.status, body))
                 return fault.status, body, headers
+            if self._over_pace(method, args):
+                body = {"ok": False, "error": "ratelimited"}
+                self.calls.append(Call(method, args, 429, body))
+                return 429, body, {"Retry-After": "1"}
             if method == "oauth.v2.access":
                 body = self._oauth_access(args)
             elif method != "api.test" and not (token and token.startswith("xoxb-")):

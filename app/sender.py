@@ -5,6 +5,8 @@ escalation pings, cards and DMs before digests and exports), for a short lease t
 while it sends, and sends them paced per channel (about one message a second with short bursts, as
 Slack allows), the channels interleaved so that one busy channel never holds up another. Rounds
 follow each other until nothing is due, so throughput is bounded by Slack, not by a batch size.
+The pace is kept in the database (`ChannelPacer`, `storage/pacing.py`), so that every sender on it
+(each gunicorn worker of `serve`, every clock) keeps it together.
 
 What a send comes to is decided in one place (`_decide`):
 - sent → marked sent (and where it landed is remembered under its `ref`);
@@ -13,7 +15,9 @@ What a send comes to is decided in one place (`_decide`):
 - 5xx, network errors, Slack being down → retried with exponential backoff capped at
   `MAX_BACKOFF`, however long Slack is away, until the row is `give_up_after` old (a day); a few such
   failures in a row end the round, handing the rest back untouched;
-- an answer that no retry can change (channel_not_found, invalid_blocks, ...) → dead, at once.
+- an answer that no retry can change (channel_not_found, invalid_blocks, ...), or one that says our
+  token may not (invalid_auth, token_revoked, missing_scope, ...) → dead, at once, with the reason;
+- an error code we do not know → retried `MAX_ATTEMPTS_UNKNOWN` times, then dead.
 
 If the process dies between Slack's answer and our commit, the row is sent again when its lease runs
 out (seconds): the one message in flight at a crash is the only one that can repeat. A row that
@@ -30,10 +34,12 @@ import json
 import logging
 import os
 import socket
+import heapq
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -44,8 +50,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from app import metrics
-from app import metrics
-from storage import outbox
+from storage import outbox, pacing
 from storage.db import Database
 from storage.outbox import OutboxMessage
 
@@ -58,12 +63,30 @@ GIVE_UP_AFTER = timedelta(days=1)
 WAIT_FOR_REF = timedelta(seconds=2)
 CHANNEL_RATE = 1.0  # messages per second per channel (Slack: about one)
 CHANNEL_BURST = 3  # ... with bursts of this many
+PACE_KEPT = 3600.0  # seconds a channel's pace is kept after its last message
 ROUND_LIMIT = 100  # rows claimed at most per round
 FAILURES_END_A_ROUND = 3  # transient failures in a row: Slack is down; hand the rest back
+MAX_ATTEMPTS_UNKNOWN = 5  # an error code we do not know: a few tries, then dead (see `_classify`)
+# Slack's answers (HTTP 200, `ok: false`) sorted by what retrying can do about them:
+# - the row itself can never go out as it is;
 PERMANENT = frozenset({"channel_not_found", "invalid_blocks", "invalid_blocks_format", "msg_too_long",
                        "no_text", "not_in_channel", "is_archived", "cant_update_message", "message_not_found",
                        "user_not_found", "invalid_arguments", "unknown_method", "edit_window_closed",
-                       "too_many_attachments", "restricted_action", "channel_is_archived", "invalid_arg_name"})
+                       "too_many_attachments", "restricted_action", "channel_is_archived", "invalid_arg_name",
+                       "invalid_form_data", "invalid_post_type", "invalid_json", "json_not_object",
+                       "method_deprecated", "deprecated_endpoint", "user_is_bot", "cannot_dm_bot",
+                       "messages_tab_disabled", "invalid_metadata_format", "invalid_metadata_schema",
+                       "metadata_too_large", "invalid_thread_ts", "invalid_ts_latest", "file_not_found"})
+# - our token (or the workspace) is not allowed to: no retry ever succeeds; someone has to reinstall,
+#   reauthorise or grant a scope, and the row is dead at once with the reason (`qms-bot outbox retry`
+#   sends it again once they have);
+AUTH = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+                  "no_permission", "missing_scope", "ekm_access_denied", "team_access_not_granted",
+                  "org_login_required", "not_allowed_token_type", "access_denied", "app_missing_action_url",
+                  "two_factor_setup_required", "enterprise_is_restricted", "team_not_found", "invalid_token"})
+# - Slack's own trouble: retried with backoff for as long as `give_up_after` (Slack comes back).
+TRANSIENT = frozenset({"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error",
+                       "request_timeout", "timeout", "temporarily_unavailable"})
 
 
 @dataclass
@@ -89,7 +112,7 @@ class _Outcome:
     retry_after: timedelta | None = None
     counts_as_attempt: bool = True
     rate_limited: bool = False  # a 429: the whole channel waits for Retry-After
-    unexpected: bool = False  # our bug, not Slack's trouble: given up after a few attempts
+    max_attempts: int | None = None  # not Slack's known trouble (our bug, an unknown code): this many, then dead
     channel: str | None = None
     ts: str | None = None
     result: dict[str, Any] | None = None  # what a github.* call answered, for `on_result`
@@ -112,37 +135,46 @@ class _Superseded(Exception):
 
 
 class ChannelPacer:
-    """Per channel: at most `rate` messages a second, with bursts of `burst` (a GCRA token bucket,
-    reckoned on the sender's monotonic clock). A 429 holds the channel for its Retry-After."""
+    """Per channel: at most `rate` messages a second, with bursts of `burst` (GCRA), kept in the
+    database (`storage/pacing.py`) so that the pace holds across every sender sharing it: the
+    gunicorn workers of `serve` and every `clock`. Time is the wall clock (`clock`), which those
+    processes share; a 429 holds the channel for every sender. Unpaced when `rate` is 0."""
 
-    def __init__(self, rate: float, burst: int, monotonic: Callable[[], float]):
+    def __init__(self, db: Database, rate: float, burst: int, clock: Callable[[], float]):
+        self.db = db
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.tolerance = self.interval * (max(burst, 1) - 1)
-        self.monotonic = monotonic
-        self._next: dict[str, float] = {}  # per channel: the theoretical arrival time of the next message
-        self._lock = threading.Lock()
+        self.clock = clock
+        self._tidied = float("-inf")
 
-    def wait(self, channel: str | None, *, ahead: int = 0) -> float:
-        """Seconds until `channel` may take a message (after `ahead` more already planned)."""
-        if channel is None or self.interval == 0:
-            return 0.0
-        with self._lock:
-            at = max(self._next.get(channel, 0.0), self.monotonic()) + ahead * self.interval
-            return max(0.0, at - self.tolerance - self.monotonic())
+    def take(self, lane: "Lane") -> tuple[bool, float]:
+        """A slot for one message in `lane` now, if the pace allows. Returns (taken, when): when
+        taken, the time the lane's next message may go; else the time this one may."""
+        now = self.clock()
+        if lane is None or self.interval == 0:
+            return True, now
+        with self.db.transaction() as session:
+            return pacing.take(session, lane[0], lane[1], now=now, interval=self.interval, tolerance=self.tolerance)
 
-    def take(self, channel: str | None) -> None:
-        if channel is None or self.interval == 0:
+    def tidy(self) -> None:
+        """Once an hour: forget the pace of channels idle for an hour (no different from none)."""
+        now = self.clock()
+        if self.interval == 0 or now - self._tidied < PACE_KEPT:
             return
-        with self._lock:
-            now = self.monotonic()
-            self._next[channel] = max(self._next.get(channel, 0.0), now) + self.interval
+        self._tidied = now
+        with self.db.transaction() as session:
+            pacing.forget_idle(session, before=now - PACE_KEPT)
 
-    def hold(self, channel: str | None, seconds: float) -> None:
-        if channel is None:
-            return
-        with self._lock:
-            until = self.monotonic() + seconds + self.tolerance
-            self._next[channel] = max(self._next.get(channel, 0.0), until)
+    def hold(self, lane: "Lane", seconds: float) -> float:
+        """Slack said wait `seconds` (a 429): returns when the lane's next message may go."""
+        now = self.clock()
+        if lane is None:
+            return now
+        with self.db.transaction() as session:
+            return pacing.hold(session, lane[0], lane[1], until=now + seconds, tolerance=self.tolerance)
+
+
+Lane = tuple[str, str] | None  # what a row is paced by: (workspace, channel); None: not paced
 
 
 class OutboxSender:
@@ -150,7 +182,7 @@ class OutboxSender:
                  monotonic=time.monotonic, sleep=time.sleep, github: "GitHubApi | None" = None,
                  on_result: dict[str, Callable[..., None]] | None = None, channel_rate: float = CHANNEL_RATE,
                  channel_burst: int = CHANNEL_BURST, give_up_after: timedelta = GIVE_UP_AFTER,
-                 round_limit: int = ROUND_LIMIT,
+                 round_limit: int = ROUND_LIMIT, clock: Callable[[], float] = time.time,
                  client_for: Callable[[str], WebClient | None] | None = None):
         self.db = db
         self.client = client
@@ -162,9 +194,10 @@ class OutboxSender:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.lease = lease
         self.monotonic = monotonic  # real elapsed time, whatever `now` the caller passes
+        self.clock = clock  # the wall clock, which every sender on the database shares (for the pace)
         self.sleep = sleep
         self.burst = max(int(channel_burst), 1)
-        self.pacer = ChannelPacer(channel_rate, self.burst, monotonic)
+        self.pacer = ChannelPacer(db, channel_rate, self.burst, clock)
         self.give_up_after = give_up_after
         self.round_limit = round_limit
         self._stopping = threading.Event()
@@ -182,6 +215,7 @@ class OutboxSender:
         passed, or `stop()`). Later rounds reckon `now` forward by the real time elapsed."""
         report = DeliveryReport()
         started = self.monotonic()
+        self.pacer.tidy()
         for _ in range(1000):  # rounds; a safety bound, never reached in practice
             elapsed = self.monotonic() - started
             if self.stopping or elapsed > max_seconds:
@@ -205,40 +239,46 @@ class OutboxSender:
         return now + timedelta(seconds=int(self.monotonic() - started + ahead))
 
     # --- one round --------------------------------------------------------------------------------
-    def _plan(self, claimed: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Interleave the channels: each row goes when its channel's pace allows, oldest first
-        within a channel (posts before their updates), best priority first among equals."""
-        ahead: dict[str | None, int] = {}
-        timed = []
-        for message in sorted(claimed, key=lambda m: m.id):
-            lane = _lane(message)
-            position = ahead.get(lane, 0)
-            ahead[lane] = position + 1
-            timed.append((self.pacer.wait(lane, ahead=position), message.priority, position, message.id, message))
-        return [entry[-1] for entry in sorted(timed, key=lambda entry: entry[:4])]
-
     def _send_round(self, claimed: list[OutboxMessage], *, now: datetime, started: float) -> tuple[DeliveryReport, bool]:
+        """Send a round, the channels interleaved: each channel's rows in order (best priority, then
+        oldest: posts before their updates), each row when the channel's pace allows (asked of the
+        database, which every sender shares), the channel whose next row may go soonest first. What
+        cannot go within a third of the lease is handed back, due when its channel is free."""
         report = DeliveryReport()
-        plan = self._plan(claimed)
+        lanes: dict[Lane, deque[OutboxMessage]] = {}
+        for message in sorted(claimed, key=lambda m: (m.priority, m.id)):
+            lanes.setdefault(_lane(message), deque()).append(message)
+        keys = list(lanes)  # heap entries name a lane by its index: (when, priority, id, index)
+        start = self.clock()
+        ready = [(start, rows[0].priority, rows[0].id, index) for index, rows in enumerate(lanes.values())]
+        heapq.heapify(ready)
         renewed = self.monotonic()
         failures = 0
-        for index, message in enumerate(plan):
+        while ready:
             if self.stopping or failures >= FAILURES_END_A_ROUND:
-                report.handed_back += self._hand_back(plan[index:])
+                report.handed_back += self._hand_back([m for rows in lanes.values() for m in rows])
                 return report, failures >= FAILURES_END_A_ROUND
-            if self.monotonic() - renewed > self.lease.total_seconds() / 3:
-                plan, renewed = self._renew(plan, index, now=now, started=started), self.monotonic()
-                if message not in plan:
-                    continue
-            lane = _lane(message)
-            wait = self.pacer.wait(lane)
-            if wait > self.lease.total_seconds() / 3:  # held by a 429 for longer than a round: later
-                at = self._at(now, started, wait)
-                report.handed_back += self._hand_back([message], not_before=at)
-                continue
+            when, _, _, index = ready[0]
+            wait = when - self.clock()
+            if wait > self.lease.total_seconds() / 3:  # the soonest is past this round: all go back
+                for when, _, _, index in ready:
+                    later = self._at(now, started, when - self.clock())
+                    report.handed_back += self._hand_back(list(lanes[keys[index]]), not_before=later)
+                return report, False
             if wait > 0:
                 self.sleep(wait)
-            self.pacer.take(lane)
+            heapq.heappop(ready)
+            lane, rows = keys[index], lanes[keys[index]]
+            if self.monotonic() - renewed > self.lease.total_seconds() / 3:
+                self._renew(lanes, now=now, started=started)
+                renewed = self.monotonic()
+            if not rows:  # what was left of it was taken over
+                continue
+            taken, when = self.pacer.take(lane)
+            if not taken:  # another sender took the slot: this lane waits its turn again
+                heapq.heappush(ready, (when, rows[0].priority, rows[0].id, index))
+                continue
+            message = rows.popleft()
             outcome = self._send(message)
             at = self._at(now, started)
             with self.db.transaction() as session:
@@ -250,20 +290,25 @@ class OutboxSender:
             report.count(status)
             metrics.sent(message, status, outcome.error, now=at)
             if outcome.rate_limited:
-                self.pacer.hold(lane, outcome.retry_after.total_seconds())
+                when = self.pacer.hold(lane, outcome.retry_after.total_seconds())
             failures = failures + 1 if status == "retry" and outcome.counts_as_attempt else 0
+            if rows:
+                heapq.heappush(ready, (when, rows[0].priority, rows[0].id, index))
         return report, failures >= FAILURES_END_A_ROUND
 
-    def _renew(self, plan: list[OutboxMessage], index: int, *, now: datetime, started: float) -> list[OutboxMessage]:
+    def _renew(self, lanes: "dict[Lane, deque[OutboxMessage]]", *, now: datetime, started: float) -> None:
         """Extend the claim on what is left of the round; drop what another sender took over."""
-        rest = plan[index:]
+        rest = [m for rows in lanes.values() for m in rows]
         until = self._at(now, started) + self.lease
         with self.db.transaction() as session:
             held = outbox.renew(session, rest, worker=self.worker, until=until)
         lost = [m for m in rest if m.id not in held]
         if lost:
             log.warning("outbox: %d claims were taken over while this sender was slow; leaving them", len(lost))
-        return plan[:index] + [m for m in rest if m.id in held]
+            for rows in lanes.values():
+                kept = [m for m in rows if m.id in held]
+                rows.clear()
+                rows.extend(kept)
 
     def _hand_back(self, messages: list[OutboxMessage], *, not_before: datetime | None = None) -> int:
         with self.db.transaction() as session:
@@ -278,7 +323,7 @@ class OutboxSender:
             outbox.mark_sent(session, message, worker=self.worker, now=now, channel=outcome.channel, ts=outcome.ts)
             return "sent"
         too_old = outcome.counts_as_attempt and now - message.created_at >= self.give_up_after
-        too_many = outcome.unexpected and message.attempts + 1 >= MAX_ATTEMPTS_UNEXPECTED
+        too_many = outcome.max_attempts is not None and message.attempts + 1 >= outcome.max_attempts
         if outcome.status == "retry" and not too_old and not too_many:
             delay = outcome.retry_after or min(timedelta(seconds=2 ** min(message.attempts + 1, 16)), MAX_BACKOFF)
             log.warning("outbox %s: %s; retrying in %s", message.key, outcome.error, delay)
@@ -309,7 +354,7 @@ class OutboxSender:
             return _Outcome("retry", f"network: {error}")
         except Exception as error:  # a bug or a malformed row: retried a few times, then dead, never stuck
             log.exception("outbox %s: unexpected error", message.key)
-            return _Outcome("retry", f"unexpected: {error!r}", unexpected=True)
+            return _Outcome("retry", f"unexpected: {error!r}", max_attempts=MAX_ATTEMPTS_UNEXPECTED)
         if message.method.startswith("github."):
             return _Outcome("sent", result=response)
         return _Outcome("sent", channel=response.get("channel"), ts=response.get("ts"))
@@ -355,9 +400,12 @@ class OutboxSender:
         return client.api_call(method, json=args)
 
 
-def _lane(message: OutboxMessage) -> str | None:
-    """What a row is paced by: its channel (GitHub's calls are not paced)."""
-    return None if message.method.startswith("github.") else message.channel
+def _lane(message: OutboxMessage) -> Lane:
+    """What a row is paced by: its workspace's channel (GitHub's calls, and rows without a channel,
+    are not paced)."""
+    if message.method.startswith("github.") or not message.channel:
+        return None
+    return message.workspace_id, message.channel
 
 
 def _as_update_target(args: dict[str, Any], channel: str, ts: str) -> None:
@@ -380,9 +428,18 @@ def _classify(error: SlackApiError) -> _Outcome:
             seconds = 1
         return _Outcome("retry", "rate limited", retry_after=timedelta(seconds=min(max(seconds, 1), 3600)),
                         counts_as_attempt=False, rate_limited=True)
+    if code in AUTH:
+        return _Outcome("dead", f"Slack refused our token: {code} (reinstall or grant the scope, then"
+                                f" `qms-bot outbox retry`)")
     if code in PERMANENT or (400 <= status < 500 and status not in (408, 429)):
         return _Outcome("dead", f"Slack refused: {code or status}")
-    return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
+    if status >= 500 or status == 408 or code in TRANSIENT or not code:
+        return _Outcome("retry", f"Slack answered {status} {code or ''}".strip())
+    # A code we do not know (Slack adds new ones). It may be trouble that passes, so it is retried
+    # with backoff; but most of Slack's codes name something about the request that no retry will
+    # change, so after a few tries (minutes) the row is dead with the code, instead of retrying for a
+    # day: the dead list (`qms-bot outbox list --dead`) is where someone sees it and can retry it.
+    return _Outcome("retry", f"Slack answered {code}", max_attempts=MAX_ATTEMPTS_UNKNOWN)
 
 
 # --- GitHub's REST API, for the rows whose method is github.* --------------------------------------

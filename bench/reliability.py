@@ -2,8 +2,9 @@
 
 1. Drain: 1,000 messages queued for 50 channels while Slack was down (20 per channel); Slack comes
    back; one sender, paced as in production (SLACK_CHANNEL_RATE, default 1 a second per channel with
-   bursts of 3), sends them. Prints the time until the last one went out and the rate, with the share
-   of the time the fake Slack said 429.
+   bursts of 3), sends them (or `--senders N` of them at once, each with its own database engine, as
+   serve's workers and the clocks are). The fake Slack answers 429 past that pace. Prints the time
+   until the last one went out, the rate, and how many 429s Slack answered.
 2. Crash: a sender claims a full round (36 rows over 12 channels) and dies (kill -9: its rows stay
    claimed); another sender runs at the clock's 5-second ticks. Prints how long after the crash the
    last row went out (the lease, OUTBOX_LEASE_SECONDS, plus one tick at most).
@@ -11,7 +12,7 @@
 Real time, a LocalSlack on loopback and a fresh SQLite file, or with --postgres-server URL a database
 of its own created on that PostgreSQL server (and dropped after):
 
-    .venv/bin/python bench/reliability.py [--messages 1000] [--channels 50] [--postgres-server URL]
+    .venv/bin/python bench/reliability.py [--messages 1000] [--channels 50] [--senders 1] [--postgres-server URL]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -57,7 +59,7 @@ def fresh_database(server: str | None) -> tuple[Database, callable]:
     return db, drop
 
 
-def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate: float) -> None:
+def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate: float, senders: int = 1) -> None:
     now = datetime.now(UTC)
     with db.transaction() as session:
         for n in range(messages):
@@ -68,16 +70,36 @@ def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate
     slack.down = True
     sender.deliver_due(now=datetime.now(UTC), max_seconds=2)  # the outage: every call fails
     slack.down = False
+    if rate > 0:
+        slack.pace_channels(rate, 3)  # Slack's own limit: 429 past it
     started = time.monotonic()
-    sent = 0
-    while sent < messages and time.monotonic() - started < 600:
-        sent += sender.deliver_due(now=datetime.now(UTC) + timedelta(minutes=1), max_seconds=30).sent
+    sent = [0] * senders
+
+    def run(index: int) -> None:
+        # each sender as a process of its own: its own engine on the database (serve's workers, clocks)
+        own = db if index == 0 else Database(db.url)
+        mine = OutboxSender(own, client, worker=f"bench-drain-{index}", channel_rate=rate)
+        while pending(own) and time.monotonic() - started < 600:
+            sent[index] += mine.deliver_due(now=datetime.now(UTC) + timedelta(minutes=1), max_seconds=30).sent
+        if own is not db:
+            own.dispose()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     seconds = time.monotonic() - started
     limited = sum(1 for call in slack.calls if call.status == 429)
     per_channel = messages / channels
-    print(f"drain: {sent} of {messages} messages over {channels} channels sent {seconds:.1f} s after Slack came back "
-          f"({sent / seconds:.0f}/s; {per_channel:.0f} per channel at {rate:g}/s with bursts of 3 is "
-          f"{max(per_channel - 3, 0) / rate:.0f} s at best); 429s: {limited}")
+    print(f"drain: {sum(sent)} of {messages} messages over {channels} channels sent by {senders} sender(s) "
+          f"{seconds:.1f} s after Slack came back ({sum(sent) / seconds:.0f}/s; {per_channel:.0f} per channel at "
+          f"{rate:g}/s with bursts of 3 is {max(per_channel - 3, 0) / rate:.0f} s at best); 429s: {limited}")
+
+
+def pending(db: Database) -> bool:
+    with db.transaction() as session:
+        return outbox.counts_by_status(session).get(outbox.PENDING, 0) > 0
 
 
 def crash(db: Database, slack: LocalSlack) -> None:
@@ -105,6 +127,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per channel")
+    parser.add_argument("--senders", type=int, default=1,
+                        help="senders draining at once, each with its own database engine (as processes)")
     parser.add_argument("--postgres-server", default=None, metavar="URL",
                         help="a PostgreSQL server to create a database of its own on; default: a fresh SQLite file")
     args = parser.parse_args()
@@ -114,7 +138,7 @@ def main() -> None:
             slack.add_channel(f"C{n:04d}", f"channel-{n}")
         db, cleanup = fresh_database(args.postgres_server)
         try:
-            drain(db, slack, messages=args.messages, channels=args.channels, rate=args.rate)
+            drain(db, slack, messages=args.messages, channels=args.channels, rate=args.rate, senders=args.senders)
             crash(db, slack)
         finally:
             cleanup()

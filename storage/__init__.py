@@ -5,4 +5,4 @@ compare that metadata with the migrations).
 """
 
 from storage import audit, counters, dashboard, gate_days, held, incidents, metrics, outbox, pull_requests, reviews, risks, runtime, teams  # noqa: F401
-from storage import workspaces  # noqa: F401
+from storage import pacing, workspaces  # noqa: F401

@@ -33,6 +33,7 @@ from bot.core.untrusted import link_url
 TEMPLATES = Path(templates.__file__).parent
 MESSAGE_BLOCKS_MAX = 50
 MESSAGE_TEXT_MAX = 3000  # the notification fallback; Slack truncates long ones, we never need more
+PHRASE_MAX = 2000  # one sentence, with whatever a person typed in it: an inline error, an ephemeral answer
 
 
 class TemplateLimitError(ValueError):
@@ -40,9 +41,21 @@ class TemplateLimitError(ValueError):
 
 
 def clip(value: Any, limit: int) -> str:
-    """Shorten a text to `limit` characters, marking the cut with an ellipsis."""
+    """Shorten a text to `limit` characters, saying so: "…(clipped)" (templates/common/phrases.j2)
+    where it fits, an ellipsis alone in a short label. The one place texts are made to fit Slack's
+    limits: the macros of templates/_blocks.j2, every phrase (`phrase`) and fallback text go through it."""
     text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+    if len(text) <= limit:
+        return text
+    mark = clipped_mark()
+    if limit < 4 * len(mark):  # a button, a title: keep the words, not the mark
+        mark = "…"
+    return text[: max(limit - len(mark), 0)] + mark
+
+
+@lru_cache(maxsize=1)
+def clipped_mark() -> str:
+    return phrase("common.clipped")
 
 
 def escape(value: Any) -> str:
@@ -102,13 +115,15 @@ def message(name: str, **context: Any) -> dict[str, Any]:
     if _seen_valid(name, text):
         payload = json.loads(text)
         payload["blocks"] = payload.get("blocks", [])
+        if isinstance(payload.get("text"), str):
+            payload["text"] = clip(payload["text"], MESSAGE_TEXT_MAX)
         return payload
     payload = _parse(name, text)
     blocks = payload.get("blocks", [])
     if len(blocks) > MESSAGE_BLOCKS_MAX:
         raise TemplateLimitError(f"{name}: {len(blocks)} blocks, Slack allows {MESSAGE_BLOCKS_MAX} in a message")
-    if len(payload.get("text", "")) > MESSAGE_TEXT_MAX:
-        raise TemplateLimitError(f"{name}: fallback text longer than {MESSAGE_TEXT_MAX}")
+    if isinstance(payload.get("text"), str):  # the fallback often names what someone typed: clipped here
+        payload["text"] = clip(payload["text"], MESSAGE_TEXT_MAX)
     payload["blocks"] = [_checked_block(name, block) for block in blocks]
     _remember_valid(name, text)
     return payload
@@ -163,9 +178,10 @@ def phrase(key: str, **params: Any) -> str:
     domain, _, macro = key.partition(".")
     module = environment().get_template(f"{domain}/phrases.j2").module
     try:
-        return str(getattr(module, macro)(**params)).strip()
+        said = str(getattr(module, macro)(**params)).strip()
     except AttributeError:
         raise KeyError(f"no phrase {macro!r} in templates/{domain}/phrases.j2") from None
+    return clip(said, PHRASE_MAX)  # a phrase that echoes what someone typed stays a sentence
 
 
 def template_names() -> list[str]:

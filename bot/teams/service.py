@@ -140,11 +140,11 @@ def form_of(session: Session, team: Team) -> TeamForm:
 
 
 def _is_timezone(name: str | None) -> bool:
-    if not name or name.startswith("/") or ".." in name:
+    if not name or len(name) > 64 or name.startswith("/") or ".." in name:  # IANA's longest is 32
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name no file system takes
         return False
     return True
 

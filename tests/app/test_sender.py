@@ -1,11 +1,13 @@
 """The outbox sender: every queued message reaches Slack once, through rate limits, outages and crashes."""
 
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from slack_sdk import WebClient
 
-from app.sender import OutboxSender
+from app.sender import MAX_ATTEMPTS_UNKNOWN, OutboxSender
 from storage import outbox
 from tests.conftest import both_databases
 from tests.harness.bot import BOT_TOKEN
@@ -327,7 +329,8 @@ class ClockedClient(WebClient):
 
 def paced_sender(database, slack, clock, **options):
     client = ClockedClient(clock, token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
-    return OutboxSender(database, client, worker="paced", monotonic=clock, sleep=clock.sleep, **options), client
+    return OutboxSender(database, client, worker="paced", monotonic=clock, clock=clock, sleep=clock.sleep,
+                        **options), client
 
 
 @both_databases
@@ -445,3 +448,91 @@ def test_a_crashed_senders_claims_come_back_within_thirty_seconds(database, slac
 
     assert survivor.deliver_due(now=T0 + timedelta(seconds=10)).sent == 0  # still leased
     assert survivor.deliver_due(now=T0 + timedelta(seconds=16)).sent == 36
+
+
+# --- what Slack's answer says about retrying ----------------------------------------------------------
+AUTH_ERRORS = ["invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
+               "missing_scope", "ekm_access_denied", "team_access_not_granted", "org_login_required"]
+TRANSIENT_ERRORS = ["ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"]
+
+
+def retry_until_settled(database, sender, key, *, minutes=30):
+    """The clock's ticks (every 5 s) for a while: the row's state once they are done."""
+    for second in range(0, minutes * 60, 5):
+        sender.deliver_due(now=T0 + timedelta(seconds=second))
+        if status_of(database, key).status != "pending":
+            break
+    return status_of(database, key)
+
+
+@pytest.mark.parametrize("error", AUTH_ERRORS)
+def test_an_auth_error_is_dead_at_once_with_its_reason(database, slack, error):
+    queue(database, "card:1")
+    slack.fail("chat.postMessage", error, times=100)
+    sender = sender_for(database, slack)
+
+    assert sender.deliver_due(now=T0).dead == 1
+    sender.deliver_due(now=T0 + timedelta(hours=1))
+
+    message = status_of(database, "card:1")
+    assert (message.status, message.attempts) == ("dead", 1)
+    assert error in message.last_error
+    assert len([c for c in slack.calls if c.method == "chat.postMessage"]) == 1  # never retried
+
+
+@pytest.mark.parametrize("error", TRANSIENT_ERRORS)
+def test_slacks_own_trouble_is_retried_however_many_times_it_takes(database, slack, error):
+    queue(database, "card:1")
+    slack.fail("chat.postMessage", error, times=8)  # more than the tries an unknown error gets
+    sender = sender_for(database, slack)
+
+    message = retry_until_settled(database, sender, "card:1")
+
+    assert (message.status, message.attempts) == ("sent", 9 if error != "ratelimited" else 1)
+    assert [m["text"] for m in slack.posted("CGENERAL")] == ["hello"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_however_many_times_it_takes(database, slack, status):
+    queue(database, "card:1")
+    slack.server_error("chat.postMessage", status=status, times=8)
+
+    message = retry_until_settled(database, sender_for(database, slack), "card:1")
+
+    assert (message.status, message.attempts) == ("sent", 9)
+
+
+def test_network_errors_are_retried_until_slack_answers(database, slack):
+    queue(database, "card:1")
+    unreachable = socket.socket()
+    unreachable.bind(("127.0.0.1", 0))  # a port nobody listens on: connection refused
+    port = unreachable.getsockname()[1]
+    offline = OutboxSender(database, WebClient(token=BOT_TOKEN, base_url=f"http://127.0.0.1:{port}/api/",
+                                               retry_handlers=[], timeout=2), worker="offline", channel_rate=0)
+    for second in range(0, 300, 5):
+        offline.deliver_due(now=T0 + timedelta(seconds=second))
+    unreachable.close()
+    assert status_of(database, "card:1").status == "pending"
+    assert "network" in status_of(database, "card:1").last_error
+
+    online = sender_for(database, slack, worker="offline")
+    assert retry_until_settled(database, online, "card:1").status == "sent"
+
+
+def test_an_unknown_error_is_retried_a_few_times_then_given_up_with_its_code(database, slack):
+    queue(database, "card:1")
+    slack.fail("chat.postMessage", "something_slack_added_later", times=100)
+
+    message = retry_until_settled(database, sender_for(database, slack), "card:1")
+
+    assert (message.status, message.attempts) == ("dead", MAX_ATTEMPTS_UNKNOWN)
+    assert "something_slack_added_later" in message.last_error
+
+
+def test_an_unknown_error_that_passes_before_the_last_try_is_sent(database, slack):
+    queue(database, "card:1")
+    slack.fail("chat.postMessage", "something_slack_added_later", times=MAX_ATTEMPTS_UNKNOWN - 1)
+
+    message = retry_until_settled(database, sender_for(database, slack), "card:1")
+
+    assert (message.status, message.attempts) == ("sent", MAX_ATTEMPTS_UNKNOWN)
