@@ -3,6 +3,11 @@ proxy the test cuts, silences and restores)."""
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
+
 import pytest
 from sqlalchemy import make_url
 
@@ -52,3 +57,52 @@ def test_while_the_database_is_away_every_request_is_answered_quickly_and_it_rec
     assert bot.get("/healthz").status == 200
     reply = bot.command("risk list", channel="payments")
     assert reply.status == 200 and UNREACHABLE not in reply.body
+
+
+def threads_waiting_on_postgres() -> list[str]:
+    """The threads of this process inside a psycopg call (waiting for the server's answer)."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    waiting = []
+    for ident, frame in sys._current_frames().items():
+        while frame is not None:
+            if f"{os.sep}psycopg{os.sep}" in frame.f_code.co_filename:
+                waiting.append(names.get(ident, str(ident)))
+                break
+            frame = frame.f_back
+    return waiting
+
+
+def test_a_silent_database_holds_no_thread_past_its_timeout_and_recovers_without_a_restart(behind_proxy):
+    bot, proxy = behind_proxy
+    assert bot.command("risk list", channel="payments").status == 200
+    assert threads_waiting_on_postgres() == []
+
+    proxy.silence()  # connections accepted, nothing ever answered: TCP itself sees nothing wrong
+    silenced_at = time.monotonic()
+    replies: list = []
+    requests = [threading.Thread(target=lambda: replies.append(bot.command("risk list", channel="payments",
+                                                                           wait=False))) for _ in range(6)]
+    for request in requests:
+        request.start()
+    for request in requests:
+        request.join(timeout=10)
+    assert len(replies) == 6  # as many at once as the server has threads (6): none waits for a thread
+    assert all(reply.status == 200 and reply.seconds < 3.0 and UNREACHABLE in reply.body for reply in replies), "\n".join(
+        f"{reply.status} {reply.seconds:.2f} {reply.body[:300]}" for reply in replies)
+    assert threads_waiting_on_postgres()  # the listeners behind the answers wait on the silent database...
+
+    # ... until the watchdog cuts their calls off: DATABASE_TIMEOUT (1 s here) + 1 s, then a connect timeout
+    deadline = silenced_at + 10
+    while (threads_waiting_on_postgres() or bot.db.engine.pool.checkedout()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling for the threads to come free
+    assert threads_waiting_on_postgres() == [] and bot.db.engine.pool.checkedout() == 0
+    assert bot.app.listener_runner.listener_executor.wait_idle(timeout=1)
+    freed_after = time.monotonic() - silenced_at
+    print(f"silent database: every thread free {freed_after:.1f} s after it went silent")
+    assert freed_after < 10, freed_after
+    assert bot.db.watchdog.cut_off >= 1
+
+    proxy.restore()
+    reply = bot.command("risk list", channel="payments")
+    assert reply.status == 200 and UNREACHABLE not in reply.body
+    assert bot.get("/healthz").status == 200
