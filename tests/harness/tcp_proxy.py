@@ -1,5 +1,6 @@
 """A TCP proxy in front of PostgreSQL that a test can cut (connections refused and dropped), silence
-(connections accepted, nothing ever answered) and restore."""
+(connections accepted, nothing ever answered) and restore; or have cut or silenced at an exact point
+(`trip`): when the client sends a statement containing some text, which never reaches the server."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class TcpProxy:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._trip: tuple[bytes, str] | None = None
+        self.tripped = threading.Event()
         threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
 
     def cut(self) -> None:
@@ -28,6 +31,13 @@ class TcpProxy:
 
     def restore(self) -> None:
         self.mode = "open"
+
+    def trip(self, text: str, *, then: str = "silence") -> None:
+        """The first time the client sends `text` (say, part of a statement), the database goes
+        `then` ("silence" or "cut") before that message reaches it."""
+        assert then in ("silence", "cut")
+        self.tripped.clear()
+        self._trip = (text.encode(), then)
 
     def close(self) -> None:
         self._closed = True
@@ -72,6 +82,13 @@ class TcpProxy:
                     data = sock.recv(65536)
                     if not data:
                         return
+                    trip = self._trip
+                    if sock is client and trip is not None and trip[0] in data and self.mode == "open":
+                        self._trip = None
+                        getattr(self, trip[1])()
+                        self.tripped.set()
+                        if trip[1] == "cut":
+                            return
                     if self.mode == "silent" or upstream is None:
                         continue  # swallowed: the database never answers
                     (upstream if sock is client else client).sendall(data)
