@@ -40,8 +40,21 @@ class Job:
     every: timedelta
 
 
+# One delivery at a time in a clock process: the jobs of a sweep run side by side and each sends
+# what it queued; were they to send at once, a crash (kill -9) could catch several messages in
+# flight, each of which would go twice. One at a time, only the one in flight can.
+_delivering = threading.Lock()
+
+
+def deliver(services: Runtime, now: datetime) -> None:
+    """Send what is due, once no other job of this process is sending; `now` is moved on by the wait."""
+    waited = time.monotonic()
+    with _delivering:
+        services.sender.deliver_due(now=now + timedelta(seconds=time.monotonic() - waited))
+
+
 def _deliver_outbox(services: Runtime, now: datetime) -> None:
-    services.sender.deliver_due(now=now)
+    deliver(services, now)
 
 
 def _forget_old_events(services: Runtime, now: datetime) -> None:
@@ -106,7 +119,7 @@ def run_job(services: Runtime, job: Job, *, now: datetime) -> None:
     if job.id != "outbox.deliver":
         # Send what the sweep queued without waiting. A long sweep makes `now` stale, and the
         # outbox leases are reckoned from it: deliver at the time it is by now.
-        services.sender.deliver_due(now=now + timedelta(seconds=time.monotonic() - started))
+        deliver(services, now + timedelta(seconds=time.monotonic() - started))
     with services.db.transaction() as session:
         runtime.beat(session, job.id, now=now, worker=worker_name())
 

@@ -143,3 +143,64 @@ def test_the_clock_rides_out_a_database_outage_retrying_with_backoff_and_catches
         clock.stop()
         proxy.close()
     assert clock.process.returncode == 0, clock.log()
+
+
+def test_kill_9_of_the_clock_that_is_sending_delays_nothing_past_thirty_seconds_and_repeats_at_most_one(
+        direct, slack, tmp_path):
+    declared_at = utcnow() - timedelta(hours=24, minutes=1)  # due at Level 2 already
+    for n in range(12):  # twelve teams, each with its channel and its own engineering manager
+        slack.add_channel(channel_id(f"team{n}"), f"team{n}")
+        slack.add_user(f"UMANAGER{n}", f"manager{n}")
+        team = make_team(direct, f"Team {n}", channel=f"team{n}", managers=(f"manager{n}",))
+        declare(direct, team, f"Outage {n}", declared_at=declared_at)
+    settle_outbox(direct, slack)
+    with direct.transaction() as session:
+        before = max(session.exec(select(OutboxMessage.id)).all())
+    slack.reset_calls()
+    slack.latency = 0.05  # Slack is a little slow: the killed clock is caught mid-round
+
+    clocks = [Clock(direct.url, slack, tmp_path, token=f"xoxb-clock-{name}") for name in ("a", "b")]
+    try:
+        deadline = time.monotonic() + 30
+        while not (sends := [c for c in list(slack.calls) if c.method.startswith("chat.")]):
+            assert time.monotonic() < deadline, "\n".join(clock.log() for clock in clocks)
+            time.sleep(0.01)  # polling for the first message of the sweep
+        victim = next(clock for clock in clocks if clock.token == sends[0].token)
+        victim.process.kill()  # kill -9, mid-round: its claims stay behind, unreleased
+        victim.process.wait(timeout=10)
+        survivor = next(clock for clock in clocks if clock is not victim)
+
+        killed = time.monotonic()
+        went_out: dict[int, float] = {}  # row → seconds after the crash it was first seen sent
+        deadline = killed + 45
+        while True:
+            with direct.transaction() as session:
+                rows = list(session.exec(select(OutboxMessage).where(OutboxMessage.id > before)))
+            for row in rows:
+                if row.status == "sent" and row.id not in went_out:
+                    went_out[row.id] = time.monotonic() - killed
+            if len(rows) >= 36 and all(row.status == "sent" for row in rows):
+                break
+            assert time.monotonic() < deadline, [(r.id, r.status, r.claimed_by, r.last_error) for r in rows]
+            assert survivor.process.poll() is None, survivor.log()
+            time.sleep(0.1)  # polling for the survivor to send what the victim held
+        time.sleep(1.0)  # a short look for a late second copy (not time passing for the code under test)
+    finally:
+        for clock in clocks:
+            clock.stop()
+
+    assert len(rows) == 36  # 12 escalations x (channel ping, DM to the manager, card update)
+    longest = max(went_out.values())
+    sends = Counter(c.method for c in slack.calls if c.method in ("chat.postMessage", "chat.update")
+                    and c.status == 200 and c.response.get("ok"))
+    duplicates = sum(sends.values()) - len(rows)
+    print(f"crash: kill -9 of the clock sending; the last of 36 messages went out {longest:.1f} s after the crash "
+          f"(lease 15 s, clock tick 5 s); {duplicates} sent twice")
+    assert longest <= 30
+    calls = Counter((c.method, c.args.get("channel"), c.args.get("ts"), str(c.args.get("text"))[:60], c.token)
+                    for c in slack.calls if c.method in ("chat.postMessage", "chat.update") and c.response.get("ok"))
+    assert 0 <= duplicates <= 1, [(k, v) for k, v in calls.items() if v > 1 or k[-1] == victim.token]
+    pings = Counter(m["text"].split()[0] for n in range(12) for m in slack.posted(channel_id(f"team{n}"))
+                    if "at Level 2" in m["text"])
+    assert len(pings) == 12 and sum(pings.values()) <= 13  # every incident's ping, one of them twice at most
+    assert all(1 <= len(slack.posted(f"UMANAGER{n}")) <= 2 for n in range(12))  # every manager told
