@@ -11,9 +11,15 @@ import time
 import pytest
 from sqlalchemy import make_url
 
+from sqlmodel import select
+
+from storage.audit import AuditEvent
 from storage.db import Database
+from storage.incidents import Incident, IncidentEvent
+from storage.outbox import OutboxMessage
+from storage.risks import Risk
 from tests.harness.bot import BotUnderTest
-from tests.harness.databases import postgres_server_url
+from tests.harness.databases import count_rows, postgres_server_url
 from tests.harness.tcp_proxy import TcpProxy
 from tests.harness.teams import make_team
 
@@ -106,3 +112,63 @@ def test_a_silent_database_holds_no_thread_past_its_timeout_and_recovers_without
     reply = bot.command("risk list", channel="payments")
     assert reply.status == 200 and UNREACHABLE not in reply.body
     assert bot.get("/healthz").status == 200
+
+
+def counts(db) -> dict[str, int]:
+    return {"risks": count_rows(db, Risk), "audit events": count_rows(db, AuditEvent),
+            "outbox rows": count_rows(db, OutboxMessage), "incident events": count_rows(db, IncidentEvent)}
+
+
+def answered_unreachable(bot, reply) -> bool:
+    """Told over HTTP, or (when the request was acknowledged first) ephemerally at its response_url."""
+    return UNREACHABLE in reply.body or any(UNREACHABLE in str(r) for r in bot.responses())
+
+
+@pytest.mark.parametrize("trouble", ["silence", "cut"])
+def test_a_modal_submission_cut_off_mid_transaction_leaves_nothing_half_written(behind_proxy, trouble):
+    bot, proxy = behind_proxy
+    bot.command("risk", channel="payments")
+    view = bot.last_view()
+    values = {"title": "Card tokens leak into logs", "description": "", "category": "technical",
+              "probability": "3", "impact": "4", "owner": "dave", "actions": "Scrub the logs", "review_by": None}
+    before = counts(bot.db)
+
+    # The database goes away between the risk's INSERT and its audit event's: the server has half the work
+    proxy.trip("INSERT INTO audit_event", then=trouble)
+    reply = bot.submit(view, values)
+    assert proxy.tripped.is_set() and any(b"INSERT INTO risk" in chunk for chunk in proxy.before_trip)
+    assert reply.status == 200 and reply.seconds < 3.0
+    assert reply.json.get("response_action") == "errors" and UNREACHABLE in reply.body, reply.body  # input kept
+
+    proxy.restore()
+    assert counts(bot.db) == before  # no risk without its audit event and its card: nothing at all
+    retried = bot.submit(view, values)
+    assert retried.status == 200 and UNREACHABLE not in retried.body
+    after = counts(bot.db)
+    assert after["risks"] == 1 and after["audit events"] > before["audit events"]
+    assert after["outbox rows"] > before["outbox rows"]
+
+
+@pytest.mark.parametrize("trouble", ["silence", "cut"])
+def test_a_command_that_writes_cut_off_mid_transaction_leaves_nothing_half_written(behind_proxy, trouble):
+    bot, proxy = behind_proxy
+    bot.command("incident", user="alice", channel="payments")
+    bot.submit(bot.last_view(), {"title": "Checkout fails", "severity": "SEV2", "commander": "alice"})
+    before = counts(bot.db)
+
+    proxy.trip("INSERT INTO audit_event", then=trouble)
+    reply = bot.command("incident resolve INC-001 Gateway certificate renewed", user="alice", channel="payments")
+    assert proxy.tripped.is_set() and any(b"UPDATE incident" in chunk for chunk in proxy.before_trip)
+    assert reply.status == 200 and reply.seconds < 3.0
+    assert answered_unreachable(bot, reply), (reply.body, bot.responses())
+
+    proxy.restore()
+    assert counts(bot.db) == before
+    with bot.db.transaction() as session:
+        assert session.exec(select(Incident)).one().status != "resolved"
+    retried = bot.command("incident resolve INC-001 Gateway certificate renewed", user="alice", channel="payments")
+    assert retried.status == 200 and UNREACHABLE not in retried.body
+    with bot.db.transaction() as session:
+        assert session.exec(select(Incident)).one().status == "resolved"
+        resolved = session.exec(select(AuditEvent).where(AuditEvent.action == "resolved")).all()
+    assert len(resolved) == 1

@@ -20,6 +20,7 @@ class TcpProxy:
         self._closed = False
         self._trip: tuple[bytes, str] | None = None
         self.tripped = threading.Event()
+        self.before_trip: list[bytes] = []  # what clients sent while a trip was set, up to it (for asserting)
         threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
 
     def cut(self) -> None:
@@ -37,6 +38,7 @@ class TcpProxy:
         `then` ("silence" or "cut") before that message reaches it."""
         assert then in ("silence", "cut")
         self.tripped.clear()
+        self.before_trip = []
         self._trip = (text.encode(), then)
 
     def close(self) -> None:
@@ -68,6 +70,13 @@ class TcpProxy:
                 self._conns.append(client)
             threading.Thread(target=self._pipe, args=(client,), daemon=True).start()
 
+    def _take_trip(self, trip) -> bool:
+        with self._lock:
+            if self._trip is not trip:
+                return False  # another connection tripped it first
+            self._trip = None
+            return True
+
     def _pipe(self, client: socket.socket) -> None:
         upstream = None
         try:
@@ -83,12 +92,14 @@ class TcpProxy:
                     if not data:
                         return
                     trip = self._trip
-                    if sock is client and trip is not None and trip[0] in data and self.mode == "open":
-                        self._trip = None
+                    if sock is client and trip is not None and trip[0] in data and self._take_trip(trip):
                         getattr(self, trip[1])()
                         self.tripped.set()
                         if trip[1] == "cut":
                             return
+                        continue
+                    if sock is client and trip is not None:
+                        self.before_trip.append(data)
                     if self.mode == "silent" or upstream is None:
                         continue  # swallowed: the database never answers
                     (upstream if sock is client else client).sendall(data)
