@@ -78,40 +78,57 @@ def threads_waiting_on_postgres() -> list[str]:
     return waiting
 
 
+def app_threads() -> list[str]:
+    """The threads of the app under test (not the proxy's, the HTTP server's or the fake Slack's)."""
+    return sorted(t.name for t in threading.enumerate()
+                  if not any(part in t.name for part in ("_pipe", "waitress", "process_request", "MainThread")))
+
+
+def wave_of_requests(bot, size: int) -> list:
+    replies: list = []
+    requests = [threading.Thread(target=lambda: replies.append(bot.command("risk list", channel="payments",
+                                                                           wait=False))) for _ in range(size)]
+    for request in requests:
+        request.start()
+    for request in requests:
+        request.join(timeout=10)
+    return replies
+
+
+def wait_until_no_thread_waits_on_postgres(bot, *, within: float) -> float:
+    started = time.monotonic()
+    while threads_waiting_on_postgres() or bot.db.engine.pool.checkedout():
+        assert time.monotonic() - started < within, threads_waiting_on_postgres()
+        time.sleep(0.1)  # polling for the threads to come free
+    assert bot.app.listener_runner.listener_executor.wait_idle(timeout=1)
+    return time.monotonic() - started
+
+
 def test_a_silent_database_holds_no_thread_past_its_timeout_and_recovers_without_a_restart(behind_proxy):
     bot, proxy = behind_proxy
     assert bot.command("risk list", channel="payments").status == 200
     assert threads_waiting_on_postgres() == []
 
-    proxy.silence()  # connections accepted, nothing ever answered: TCP itself sees nothing wrong
-    silenced_at = time.monotonic()
-    replies: list = []
-    requests = [threading.Thread(target=lambda: replies.append(bot.command("risk list", channel="payments",
-                                                                           wait=False))) for _ in range(6)]
-    for request in requests:
-        request.start()
-    for request in requests:
-        request.join(timeout=10)
-    assert len(replies) == 6  # as many at once as the server has threads (6): none waits for a thread
-    assert all(reply.status == 200 and reply.seconds < 3.0 and UNREACHABLE in reply.body for reply in replies), "\n".join(
-        f"{reply.status} {reply.seconds:.2f} {reply.body[:300]}" for reply in replies)
-    assert threads_waiting_on_postgres()  # the listeners behind the answers wait on the silent database...
+    threads = []
+    for wave in range(2):  # silent twice, with a short return in between
+        proxy.silence()  # connections accepted, nothing ever answered: TCP itself sees nothing wrong
+        replies = wave_of_requests(bot, 6)  # as many at once as the server has threads (6): none waits for one
+        assert len(replies) == 6
+        assert all(reply.status == 200 and reply.seconds < 3.0 and UNREACHABLE in reply.body for reply in replies), \
+            "\n".join(f"{reply.status} {reply.seconds:.2f} {reply.body[:300]}" for reply in replies)
+        # The listeners behind the answers wait on the silent database until the watchdog cuts their
+        # calls off (DATABASE_TIMEOUT, 1 s here, + 1 s) or their new connection times out.
+        freed = wait_until_no_thread_waits_on_postgres(bot, within=10)
+        threads.append(app_threads())
+        print(f"silent database, wave {wave + 1}: every thread free {freed:.1f} s after the answers")
 
-    # ... until the watchdog cuts their calls off: DATABASE_TIMEOUT (1 s here) + 1 s, then a connect timeout
-    deadline = silenced_at + 10
-    while (threads_waiting_on_postgres() or bot.db.engine.pool.checkedout()) and time.monotonic() < deadline:
-        time.sleep(0.1)  # polling for the threads to come free
-    assert threads_waiting_on_postgres() == [] and bot.db.engine.pool.checkedout() == 0
-    assert bot.app.listener_runner.listener_executor.wait_idle(timeout=1)
-    freed_after = time.monotonic() - silenced_at
-    print(f"silent database: every thread free {freed_after:.1f} s after it went silent")
-    assert freed_after < 10, freed_after
-    assert bot.db.watchdog.cut_off >= 1
-
-    proxy.restore()
-    reply = bot.command("risk list", channel="payments")
-    assert reply.status == 200 and UNREACHABLE not in reply.body
-    assert bot.get("/healthz").status == 200
+        proxy.restore()  # back without a restart
+        reply = bot.command("risk list", channel="payments")
+        assert reply.status == 200 and UNREACHABLE not in reply.body
+        assert bot.get("/healthz").status == 200
+    assert threads[1] == threads[0], threads  # the second wave reused the threads the first one gave back
+    assert bot.db.watchdog.cut_off >= 2
+    assert threads_waiting_on_postgres() == []
 
 
 def counts(db) -> dict[str, int]:
