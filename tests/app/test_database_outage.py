@@ -7,6 +7,8 @@ import os
 import sys
 import threading
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url
@@ -18,7 +20,9 @@ from storage.db import Database
 from storage.incidents import Incident, IncidentEvent
 from storage.outbox import OutboxMessage
 from storage.risks import Risk
-from tests.harness.bot import BotUnderTest
+from app import slack_requests
+from tests.harness import processes
+from tests.harness.bot import SIGNING_SECRET, TEAM_ID, BotUnderTest, channel_id
 from tests.harness.databases import count_rows, postgres_server_url
 from tests.harness.tcp_proxy import TcpProxy
 from tests.harness.teams import make_team
@@ -189,3 +193,66 @@ def test_a_command_that_writes_cut_off_mid_transaction_leaves_nothing_half_writt
         assert session.exec(select(Incident)).one().status == "resolved"
         resolved = session.exec(select(AuditEvent).where(AuditEvent.action == "resolved")).all()
     assert len(resolved) == 1
+
+
+def signed_command(url: str, text: str, user: str) -> tuple[int, float, str]:
+    body = slack_requests.slash_command(text=text, user_id=user, channel_id=channel_id("payments"), team_id=TEAM_ID,
+                                        response_url="http://127.0.0.1:9/r")
+    request = urllib.request.Request(url + "/slack/events", data=body.encode(), method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded", **slack_requests.sign(SIGNING_SECRET, body)})
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return response.status, time.monotonic() - started, response.read().decode()
+
+
+def test_serve_with_a_silent_database_answers_within_3_s_and_frees_its_threads(postgres, slack, tmp_path):
+    if postgres is None or postgres_server_url() is None:
+        pytest.skip("QMS_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    direct = postgres.emptied()
+    make_team(direct)
+    url = make_url(direct.url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    port = processes.free_port()
+    env = processes.environment(
+        SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
+        DATABASE_URL=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        DATABASE_TIMEOUT="1", PORT=str(port), LOG_LEVEL="WARNING", WEB_CONCURRENCY="1")
+    process = processes.start("serve", "--host", "127.0.0.1", "--threads", "4", env=env, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        processes.wait_until_healthy(base + "/healthz", process)
+        [worker] = processes.child_pids(process.pid)
+        assert signed_command(base, "risk list", "UALICE")[0] == 200
+        tasks = []
+        for spell in range(3):  # silent three times, with a short return in between
+            proxy.silence()
+            replies: list = []
+            senders = [threading.Thread(target=lambda n=n: replies.append(signed_command(base, "risk list", f"UP{n}")))
+                       for n in range(4)]  # as many at once as the worker has threads
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join(timeout=15)
+            assert len(replies) == 4
+            assert all(status == 200 and seconds < 3.0 and UNREACHABLE in body for status, seconds, body in replies), \
+                replies
+            answered = time.monotonic()
+            while proxy.unanswered():  # calls waiting on the silent database, each holding a thread
+                if time.monotonic() - answered > 10:
+                    process.terminate()
+                    raise AssertionError(f"{proxy.unanswered()} calls still wait on the silent database after 10 s;"
+                                         f" serve's log:\n{process.communicate(timeout=15)[1][-5000:]}")
+                time.sleep(0.1)  # polling for the watchdog to cut them off
+            tasks.append(len(list(Path(f"/proc/{worker}/task").iterdir())))
+            print(f"serve, silent spell {spell + 1}: no call waiting {time.monotonic() - answered:.1f} s after "
+                  f"the answers; the worker has {tasks[-1]} threads")  # the figures in README's "Reliability"
+            proxy.restore()
+            assert signed_command(base, "risk list", "UALICE")[0] == 200
+            assert urllib.request.urlopen(base + "/healthz", timeout=5).status == 200
+        # The thread pools warm up in the first spells; after that, a silence takes no thread for good.
+        assert tasks[2] <= tasks[1], tasks
+        assert processes.child_pids(process.pid) == [worker]  # no restart
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        proxy.close()

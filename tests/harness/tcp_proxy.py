@@ -21,6 +21,7 @@ class TcpProxy:
         self._trip: tuple[bytes, str] | None = None
         self.tripped = threading.Event()
         self.before_trip: list[bytes] = []  # what clients sent while a trip was set, up to it (for asserting)
+        self._unanswered: set[int] = set()  # connections whose last message was swallowed, still open
         threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
 
     def cut(self) -> None:
@@ -70,6 +71,14 @@ class TcpProxy:
                 self._conns.append(client)
             threading.Thread(target=self._pipe, args=(client,), daemon=True).start()
 
+    def unanswered(self) -> int:
+        """Connections made before the silence, still open, whose client sent something the silence
+        swallowed: each is a caller waiting for an answer that will never come. (A connection attempt
+        made during the silence is not counted: the client gives up on it after its connect timeout,
+        though its socket may stay open until garbage-collected.)"""
+        with self._lock:
+            return len(self._unanswered)
+
     def _take_trip(self, trip) -> bool:
         with self._lock:
             if self._trip is not trip:
@@ -101,11 +110,16 @@ class TcpProxy:
                     if sock is client and trip is not None:
                         self.before_trip.append(data)
                     if self.mode == "silent" or upstream is None:
+                        if sock is client and upstream is not None:
+                            with self._lock:
+                                self._unanswered.add(id(client))
                         continue  # swallowed: the database never answers
                     (upstream if sock is client else client).sendall(data)
         except OSError:
             return
         finally:
+            with self._lock:
+                self._unanswered.discard(id(client))
             for sock in (client, upstream):
                 if sock is not None:
                     try:
