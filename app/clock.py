@@ -41,8 +41,21 @@ class Job:
     every: timedelta
 
 
+# One delivery at a time in a clock process: the jobs of a sweep run side by side and each sends
+# what it queued; were they to send at once, a crash (kill -9) could catch several messages in
+# flight, each of which would go twice. One at a time, only the one in flight can.
+_delivering = threading.Lock()
+
+
+def deliver(services: Runtime, now: datetime) -> None:
+    """Send what is due, once no other job of this process is sending; `now` is moved on by the wait."""
+    waited = time.monotonic()
+    with _delivering:
+        services.sender.deliver_due(now=now + timedelta(seconds=time.monotonic() - waited))
+
+
 def _deliver_outbox(services: Runtime, now: datetime) -> None:
-    services.sender.deliver_due(now=now)
+    deliver(services, now)
 
 
 def _forget_old_events(services: Runtime, now: datetime) -> None:
@@ -114,7 +127,7 @@ def run_job(services: Runtime, job: Job, *, now: datetime) -> None:
     if job.id != "outbox.deliver":
         # Send what the sweep queued without waiting. A long sweep makes `now` stale, and the
         # outbox leases are reckoned from it: deliver at the time it is by now.
-        services.sender.deliver_due(now=now + timedelta(seconds=time.monotonic() - started))
+        deliver(services, now + timedelta(seconds=time.monotonic() - started))
     with services.db.transaction() as session:
         runtime.beat(session, job.id, now=now, worker=worker_name())
 
@@ -125,22 +138,84 @@ def sweep(services: Runtime, *, now: datetime, jobs: list[Job] | None = None) ->
         run_job(services, job, now=now)
 
 
-def _timed(services: Runtime, job: Job) -> None:
+RETRY_FIRST = 1.0  # seconds: a failed job is retried after this, then twice as long each time ...
+RETRY_MOST = 60.0  # ... up to this (or its own interval, when that is shorter)
+
+
+class Backoff:
+    """A job that failed (the database away, say) runs again sooner than its next tick: after 1 s,
+    then 2, 4, 8 … up to its own interval or a minute. So a clock through a database outage keeps
+    trying without hammering, and catches up within seconds of the database coming back; a job with
+    a long interval (hourly) does not wait an hour."""
+
+    def __init__(self) -> None:
+        self.scheduler: BackgroundScheduler | None = None
+        self.failures: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def failed(self, job: Job, error: BaseException) -> float:
+        with self._lock:
+            failures = self.failures[job.id] = self.failures.get(job.id, 0) + 1
+        delay = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MOST, job.every.total_seconds())
+        if _database_trouble(error):  # a line, not a traceback, every few seconds of an outage
+            log.warning("clock job %s failed (the database: %s); retrying in %.0f s (failure %d)", job.id,
+                        _first_line(error), delay, failures)
+        else:
+            log.error("clock job %s failed; retrying in %.0f s (failure %d)", job.id, delay, failures,
+                      exc_info=error)
+        scheduler = self.scheduler
+        if scheduler is not None:
+            try:
+                scheduled = scheduler.get_job(job.id)
+                retry_at = datetime.now(scheduler.timezone) + timedelta(seconds=delay)
+                if scheduled is not None and (scheduled.next_run_time is None or retry_at < scheduled.next_run_time):
+                    scheduled.modify(next_run_time=retry_at)
+            except Exception:  # shutting down, or the job is gone: its next tick will do
+                log.debug("could not bring clock job %s forward", job.id, exc_info=True)
+        return delay
+
+    def succeeded(self, job: Job) -> None:
+        with self._lock:
+            failures = self.failures.pop(job.id, 0)
+        if failures:
+            log.info("clock job %s ran again after %d failure%s", job.id, failures, "" if failures == 1 else "s")
+
+
+def _database_trouble(error: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    return isinstance(error, (DBAPIError, PoolTimeout))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _timed(services: Runtime, job: Job, backoff: Backoff | None = None) -> None:
     try:
         run_job(services, job, now=utcnow())
-    except Exception:
-        log.exception("clock job %s failed; it runs again at its next tick", job.id)
+    except Exception as error:
+        if backoff is None:
+            log.exception("clock job %s failed; it runs again at its next tick", job.id)
+        else:
+            backoff.failed(job, error)
+        return
+    if backoff is not None:
+        backoff.succeeded(job)
 
 
 def build_scheduler(services: Runtime, *, jobs: list[Job] | None = None) -> BackgroundScheduler:
     timezone = services.settings.timezone
     scheduler = BackgroundScheduler(timezone=timezone)
+    backoff = Backoff()
+    backoff.scheduler = scheduler
     start = datetime.now(timezone)
     for job in jobs or JOBS:
         scheduler.add_job(
             _timed,
             IntervalTrigger(seconds=int(job.every.total_seconds()), timezone=timezone),
-            args=(services, job),
+            args=(services, job, backoff),
             id=job.id,
             name=job.id,
             coalesce=True,

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
+import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -13,6 +19,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ID_MAX = 2**31 - 1  # our row ids are integers, 32-bit on PostgreSQL
@@ -44,8 +52,11 @@ class Database:
                     "keepalives_count": 2, "tcp_user_timeout": millis,
                 }
         self.engine: Engine = create_engine(url, **kwargs)
+        self.watchdog: Watchdog | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        elif timeout:
+            self.watchdog = Watchdog(self.engine, limit=timeout + WATCHDOG_GRACE)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -92,6 +103,119 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+WATCHDOG_GRACE = 1.0  # seconds past DATABASE_TIMEOUT before a call still waiting is cut off
+WATCHDOG_EVERY = 0.25  # seconds between the watchdog's looks
+
+
+class Watchdog:
+    """Cuts off a PostgreSQL call that has waited longer than `limit` for the server's answer.
+
+    statement_timeout is the server's: a server (or a network) gone silent never sends the error. TCP
+    keepalives and tcp_user_timeout do not help either when something between us and the server (a
+    proxy, a load balancer) keeps acknowledging: the call waits forever, and so does the thread that
+    made it (a listener, a clock job). So one thread looks at every connection a few times a second;
+    one that has been busy with the same call for longer than `limit` has its socket shut down: the
+    call fails at once with a connection error, the transaction is rolled back by the server when
+    its end of the connection closes, and the pool drops the connection (a disconnect).
+
+    "Busy" is libpq's own view (PQtransactionStatus is ACTIVE while a command is in flight), and "the
+    same call" is counted by the statements, commits and rollbacks SQLAlchemy reports on it, so a
+    connection idle in a transaction, however long, is never touched."""
+
+    def __init__(self, engine: Engine, *, limit: float):
+        self.limit = limit
+        self._connections: "weakref.WeakSet" = weakref.WeakSet()
+        self._calls: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # connection → calls begun
+        self._busy: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # connection → (call, since)
+        self._lock = threading.Lock()
+        self.cut_off = 0  # calls cut off so far (for tests and logs)
+        event.listen(engine, "connect", self._on_connect)
+        for name in ("before_cursor_execute", "commit", "rollback"):
+            event.listen(engine, name, self._on_call)
+        event.listen(engine, "reset", self._on_reset)
+        # The thread holds the watchdog weakly: it ends when the engine (which holds it) is gone.
+        threading.Thread(target=_watch, args=(weakref.ref(self),), name="db-watchdog", daemon=True).start()
+
+    def _on_connect(self, dbapi_connection, _record) -> None:
+        with self._lock:
+            self._connections.add(dbapi_connection)
+
+    def _on_call(self, conn, *_args) -> None:
+        try:
+            self._count(conn.connection.dbapi_connection)
+        except Exception:  # a connection already closed or invalidated: nothing to watch
+            pass
+
+    def _on_reset(self, dbapi_connection, _record, _state) -> None:
+        self._count(dbapi_connection)
+
+    def _count(self, dbapi_connection) -> None:
+        if dbapi_connection is None:
+            return
+        with self._lock:
+            self._calls[dbapi_connection] = self._calls.get(dbapi_connection, 0) + 1
+
+    def _look(self, now: float) -> None:
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            pgconn = getattr(connection, "pgconn", None)
+            if pgconn is None or connection.closed or not _in_flight(pgconn):
+                self._busy.pop(connection, None)
+                continue
+            call = self._calls.get(connection, 0)
+            seen = self._busy.get(connection)
+            if seen is None or seen[0] != call:
+                self._busy[connection] = (call, now)
+            elif now - seen[1] > self.limit:
+                self._busy.pop(connection, None)
+                if _shut_down(pgconn):
+                    self.cut_off += 1
+                    log.warning("database watchdog: a call waited %.1f s for PostgreSQL's answer; its connection "
+                                "was cut off", now - seen[1])
+
+
+def _watch(watchdog_ref) -> None:
+    while True:
+        time.sleep(WATCHDOG_EVERY)
+        watchdog = watchdog_ref()
+        if watchdog is None:
+            return
+        try:
+            watchdog._look(time.monotonic())
+        except Exception:  # the watchdog must never die
+            log.exception("database watchdog: a look failed")
+        del watchdog
+
+
+def _in_flight(pgconn) -> bool:
+    from psycopg import pq
+
+    try:
+        return pgconn.transaction_status == pq.TransactionStatus.ACTIVE
+    except Exception:
+        return False
+
+
+def _shut_down(pgconn) -> bool:
+    """Shut the connection's socket down under libpq's feet: the thread waiting on it wakes to an EOF."""
+    try:
+        fd = pgconn.socket
+    except Exception:
+        return False
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return False
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
 
 
 def _configure_sqlite(engine: Engine) -> None:
