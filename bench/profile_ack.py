@@ -27,6 +27,9 @@ class _Inline:
     def __init__(self, *args, **kwargs):
         pass
 
+    def wait_idle(self, timeout: float = 0) -> bool:
+        return True
+
     def submit(self, fn, /, *args, **kwargs):
         from concurrent.futures import Future
 
@@ -58,7 +61,7 @@ def build(workdir: Path, *, inline: bool = False):
     bolt = build_app(services)
     if inline:  # the request's dispatch and Bolt's listener both in this thread, for cProfile
         web_module.ThreadPoolExecutor = _Inline
-        bolt.listener_runner.process_before_response = True
+        bolt.listener_runner.listener_executor = _Inline()
     web = create_web_app(bolt, services, signing_secret=SIGNING_SECRET)
     seed(db)
     client = web.test_client()

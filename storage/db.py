@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_READ_ONLY = "qms_read_only"
 ID_MAX = 2**31 - 1  # our row ids are integers, 32-bit on PostgreSQL
 
 
@@ -46,11 +47,22 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        self._reader = self.engine.execution_options(**{_READ_ONLY: True})  # the same pool
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Commit everything done in the block, or nothing."""
         with Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (a list, a report): on SQLite it does not take the write lock
+        (a deferred BEGIN, one consistent snapshot under WAL), so reads neither queue behind each other
+        nor behind a writer. Anything it would write is refused (ReadOnly) and nothing is committed."""
+        with Session(self._reader, expire_on_commit=False) as session:
+            session.info[_READ_ONLY] = True
             with session.begin():
                 yield session
 
@@ -109,7 +121,18 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):
         # A deferred transaction that reads and then writes can fail with "database is locked"
         # when another writer got in between; taking the write lock up front serialises cleanly.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Database.reading()'s transactions never write: they need no lock.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+class ReadOnly(Exception):
+    """Something tried to write in Database.reading()'s transaction."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_reading(session, _flush_context, _instances) -> None:
+    if session.info.get(_READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnly("a write in a read-only transaction (Database.reading)")
 
 
 def dialect_insert(session: Session, table):

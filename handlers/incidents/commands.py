@@ -111,7 +111,7 @@ def open_declaration(services: Services, command: Command, *, title: str = "") -
 
 # --- reading ----------------------------------------------------------------------------------------------------
 def list_open(services: Services, command: Command) -> None:
-    with services.transaction() as session:  # the channel's team (an incident's channel: its team), or all
+    with services.reading() as session:  # the channel's team (an incident's channel: its team), or all
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
         found = store.open_incidents(session, command.workspace_id, team.id if team else None)
         names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}

@@ -27,7 +27,7 @@ def show_metrics(services: Services, command: Command) -> None:
     if period is None:
         return command.ack(response_type="ephemeral", text=render.phrase("metrics.metrics_usage", word=word))
     now = utcnow()
-    with services.transaction() as session:
+    with services.reading() as session:
         team = command.team(session)
         report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
     command.reply("metrics/report.json.j2", report=report, sections=sections, period=period)

@@ -137,7 +137,7 @@ def _filed_answer(session, team, filed: reviews.Filed) -> dict[str, Any]:
 
 
 def show_list(services: Services, command: Command) -> None:
-    with services.transaction() as session:
+    with services.reading() as session:
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
         listing = reviews.review_list(session, command.workspace_id, command.user_id, team, now=utcnow())
         command.reply("reviews/list.json.j2", listing=listing)

@@ -153,7 +153,7 @@ def _risk_form(values: dict[str, Any]) -> RiskForm:
 
 # --- reading the register --------------------------------------------------------------------------
 def list_register(services: Services, command: Command, scope: str) -> None:
-    with services.transaction() as session:
+    with services.reading() as session:
         team = None if scope == "mine" else command.team(session)
         listing = risks.listing(session, command.workspace_id, command.user_id, scope, team.id if team else None,
                                 page=1, now=utcnow())
