@@ -33,6 +33,36 @@ from storage import outbox
 from storage.db import Database
 
 TOKEN = "xoxb-bench"
+
+
+class PacedSlack(LocalSlack):
+    """A LocalSlack that, like Slack, answers chat.postMessage with HTTP 429 when a channel gets
+    more than about one message a second: a bucket of `burst` per channel, refilled at `rate`/s."""
+
+    def __init__(self, *args, rate: float = 1.0, burst: int = 5, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel: (tokens, at)
+
+    def handle(self, method, args, token):
+        if method == "chat.postMessage" and not self.down:
+            channel, now = str(args.get("channel")), time.monotonic()
+            with self._lock:
+                tokens, at = self._buckets.get(channel, (float(self.burst), now))
+                tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+                if tokens < 1:
+                    self._buckets[channel] = (tokens, now)
+                    body = {"ok": False, "error": "ratelimited"}
+                    self.calls.append(outbox_call(method, args, 429, body))
+                    return 429, body, {"Retry-After": "1"}
+                self._buckets[channel] = (tokens - 1, now)
+        return super().handle(method, args, token)
+
+
+def outbox_call(method, args, status, body):
+    from app.local_slack import Call
+
+    return Call(method, args, status, body)
 TICK = timedelta(seconds=5)  # the clock's outbox job
 
 
@@ -57,7 +87,7 @@ def fresh_database(server: str | None) -> tuple[Database, callable]:
     return db, drop
 
 
-def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate: float) -> None:
+def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate: float) -> dict[str, float]:
     now = datetime.now(UTC)
     with db.transaction() as session:
         for n in range(messages):
@@ -75,9 +105,26 @@ def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate
     seconds = time.monotonic() - started
     limited = sum(1 for call in slack.calls if call.status == 429)
     per_channel = messages / channels
+    best = max(per_channel - 3, 0) / rate if rate else 0.0
     print(f"drain: {sent} of {messages} messages over {channels} channels sent {seconds:.1f} s after Slack came back "
           f"({sent / seconds:.0f}/s; {per_channel:.0f} per channel at {rate:g}/s with bursts of 3 is "
-          f"{max(per_channel - 3, 0) / rate:.0f} s at best); 429s: {limited}")
+          f"{best:.0f} s at best); 429s: {limited}")
+    return {"sent": sent, "messages": messages, "channels": channels, "seconds": seconds, "per_second": sent / seconds,
+            "best_seconds": best, "rate_limited": limited}
+
+
+def drain_only(*, messages: int = 1000, channels: int = 50, rate: float = 1.0, postgres_server: str | None = None,
+               ) -> dict[str, float]:
+    """The drain alone (bench/run.py): a LocalSlack with `channels` channels and a fresh database."""
+    logging.getLogger("app.sender").setLevel(logging.ERROR)  # the outage's retries would log a line each
+    with PacedSlack(team_id="T0BENCH") as slack:
+        for n in range(channels):
+            slack.add_channel(f"C{n:04d}", f"channel-{n}")
+        db, cleanup = fresh_database(postgres_server)
+        try:
+            return drain(db, slack, messages=messages, channels=channels, rate=rate)
+        finally:
+            cleanup()
 
 
 def crash(db: Database, slack: LocalSlack) -> None:
@@ -109,7 +156,7 @@ def main() -> None:
                         help="a PostgreSQL server to create a database of its own on; default: a fresh SQLite file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the outage's retries would log a line each
-    with LocalSlack(team_id="T0BENCH") as slack:
+    with PacedSlack(team_id="T0BENCH") as slack:  # Slack's own limit: a 429 past about 1 a second a channel
         for n in range(args.channels):
             slack.add_channel(f"C{n:04d}", f"channel-{n}")
         db, cleanup = fresh_database(args.postgres_server)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -84,7 +84,10 @@ class Database:
             return False
 
     # --- migrations -------------------------------------------------------------------
-    def alembic_config(self) -> AlembicConfig:
+    # Alembic (and Mako, and Pygments behind it: some 10 MB) is imported only to migrate or check.
+    def alembic_config(self):
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -97,13 +100,43 @@ class Database:
         command.upgrade(self.alembic_config(), "head")
 
     def is_migrated(self) -> bool:
-        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-        with self.engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-        return current == head
+        head = _head_revision()
+        if head is None:  # not one plain chain: ask Alembic
+            from alembic.runtime.migration import MigrationContext
+            from alembic.script import ScriptDirectory
+
+            head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+            return current == head
+        try:
+            with self.engine.connect() as conn:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        except SQLAlchemyError:  # no alembic_version table: never migrated
+            return False
+        return current == [head]
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(None|'[^']*'|"[^"]*")\s*$""", re.M)
+
+
+@lru_cache(maxsize=1)
+def _head_revision() -> str | None:
+    """The newest migration, read from the files (without importing Alembic); None unless the
+    migrations form one chain."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(path.read_text()))
+        if "revision" not in found or "down_revision" not in found:
+            return None
+        revisions.add(found["revision"].strip("'\""))
+        if found["down_revision"] != "None":
+            parents.add(found["down_revision"].strip("'\""))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
 
 
 def _configure_sqlite(engine: Engine) -> None:
