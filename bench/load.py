@@ -147,7 +147,7 @@ class Stage:
         from tests.harness.processes import free_port
 
         port = free_port()  # its /metrics
-        env = {**self._env(0), "DATABASE_URL": self.database_url, "CLOCK_METRICS_PORT": str(port),
+        env = {**self._env(free_port()), "DATABASE_URL": self.database_url, "CLOCK_METRICS_PORT": str(port),
                "LOG_LEVEL": "WARNING"}
         log = open(self.workdir / "clock.log", "w")
         process = subprocess.Popen([str(BIN / "qms-bot"), "clock"], env=env, cwd=self.workdir, stdout=log,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +19,7 @@ from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "qms_read_only"
+MEMO_SIZE = 512  # answers kept per process (Database.remember)
 ID_MAX = 2**31 - 1  # our row ids are integers, 32-bit on PostgreSQL
 
 
@@ -48,6 +52,8 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._reader = self.engine.execution_options(**{_READ_ONLY: True})  # the same pool
+        self._memo: OrderedDict[tuple, tuple[datetime, object]] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -65,6 +71,24 @@ class Database:
             session.info[_READ_ONLY] = True
             with session.begin():
                 yield session
+
+    # --- answers kept while nothing changed -------------------------------------------------
+    def remembered(self, key: tuple, *, now: datetime, max_age: timedelta) -> object | None:
+        """What `remember` kept under `key` (which should hold data_version()), if computed within
+        `max_age` of `now`; else None."""
+        with self._memo_lock:
+            found = self._memo.get(key)
+            if found is None or abs(now - found[0]) > max_age:
+                return None
+            self._memo.move_to_end(key)
+            return found[1]
+
+    def remember(self, key: tuple, value: object, *, now: datetime) -> None:
+        with self._memo_lock:
+            self._memo[key] = (now, value)
+            self._memo.move_to_end(key)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
 
     def is_reachable(self) -> bool:
         try:
@@ -156,6 +180,53 @@ def _configure_sqlite(engine: Engine) -> None:
         # when another writer got in between; taking the write lock up front serialises cleanly.
         # Database.reading()'s transactions never write: they need no lock.
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+# --- the data version: a number that every committed change of the bot's data moves ------------------
+# Bookkeeping that changes no figure anyone reads (deliveries, heartbeats, sessions, numbering) does not.
+UNCOUNTED = frozenset({"outbox_message", "counter", "clock_heartbeat", "processed_event", "dashboard_session",
+                       "dashboard_link", "login_link", "modal_origin", "held_message", "slack_message",
+                       "webhook_delivery"})
+_CHANGED = "qms_changed"
+_BUMP = text("INSERT INTO counter (workspace_id, name, value) VALUES ('', 'data_version', 1) "
+             "ON CONFLICT (workspace_id, name) DO UPDATE SET value = counter.value + 1")
+
+
+def data_version(session: Session) -> int:
+    """Moves (in the same transaction) with every commit that changed a row outside UNCOUNTED:
+    an answer computed from the data and kept under this number is never staler than the last commit."""
+    found = session.execute(text("SELECT value FROM counter WHERE workspace_id = '' AND name = 'data_version'"))
+    return found.scalar() or 0
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session, _flush_context) -> None:
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if getattr(row, "__tablename__", None) not in UNCOUNTED:
+            session.info[_CHANGED] = True
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statements(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) not in UNCOUNTED:
+            state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_data_version(session) -> None:
+    if session.info.get(_READ_ONLY):
+        return
+    session.flush()  # what is still pending is part of this commit
+    if session.info.pop(_CHANGED, False):
+        session.execute(_BUMP)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 class ReadOnly(Exception):
