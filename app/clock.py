@@ -55,8 +55,7 @@ def _forget_old_events(services: Runtime, now: datetime) -> None:
 JOBS: list[Job] = [
     Job("outbox.deliver", _deliver_outbox, timedelta(seconds=5)),  # each run sends until nothing is due
     Job("events.forget", _forget_old_events, timedelta(hours=1)),
-    # every 30 s: an escalation falls due at any second and its ping goes out within a minute (p99)
-    Job("incidents.escalate", lambda services, now: incidents.sweep(services.db, now=now), timedelta(seconds=30)),
+    Job("incidents.escalate", lambda services, now: incidents.sweep(services.db, now=now), timedelta(minutes=1)),
     Job("incidents.review_reminders", lambda services, now: incidents.remind_reviews(services.db, now=now),
         timedelta(minutes=5)),
     Job("risks.review_reminders", lambda services, now: risks.remind_due_reviews(services.db, now=now),

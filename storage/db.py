@@ -185,8 +185,7 @@ def _configure_sqlite(engine: Engine) -> None:
 # --- the data version: a number that every committed change of the bot's data moves ------------------
 # Bookkeeping that changes no figure anyone reads (deliveries, heartbeats, sessions, numbering) does not.
 UNCOUNTED = frozenset({"outbox_message", "counter", "clock_heartbeat", "processed_event", "dashboard_session",
-                       "dashboard_link", "login_link", "modal_origin", "held_message", "slack_message",
-                       "webhook_delivery"})
+                       "dashboard_link", "login_link", "modal_origin", "webhook_delivery"})
 _CHANGED = "qms_changed"
 _BUMP = text("INSERT INTO counter (workspace_id, name, value) VALUES ('', 'data_version', 1) "
              "ON CONFLICT (workspace_id, name) DO UPDATE SET value = counter.value + 1")

@@ -11,11 +11,8 @@ from bot.core import render
 from bot.core.timeutil import utcnow
 from handlers.core.commands import Command, Subcommands
 from handlers.core.deps import Services
-from storage.db import data_version
+from handlers.core import remembered
 
-# The report's windows end at the moment asked: an answer is reused for this long at most, and never
-# past a commit that changed the data (storage.db.data_version).
-REPORT_MAX_AGE = timedelta(seconds=15)
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 PERIOD_WORDS = {"": "week", "day": "day", "today": "day", "daily": "day", "24h": "day", "week": "week",
                 "weekly": "week", "7d": "week", "month": "month", "monthly": "month", "30d": "month"}
@@ -33,10 +30,11 @@ def show_metrics(services: Services, command: Command) -> None:
     now = utcnow()
     with services.reading() as session:
         team = command.team(session)
-        key = ("metrics", team.workspace_id, team.id, period, data_version(session))
-        answer = services.db.remembered(key, now=now, max_age=REPORT_MAX_AGE)
-        if answer is None:
+
+        def compute():
             report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
-            answer = render.message("metrics/report.json.j2", report=report, sections=sections, period=period)
-            services.db.remember(key, answer, now=now)
+            return render.message("metrics/report.json.j2", report=report, sections=sections, period=period)
+
+        answer = remembered.answer(services, session, ("metrics", team.workspace_id, team.id, period), now=now,
+                                   compute=compute)
     command.ack(**answer)
