@@ -166,8 +166,8 @@ def acks(rounds: int, seconds: float, memory_requests: int,
                 row.peak.append(peak.per_second)
                 row.errors += steady.errors + peak.errors
             memory.append((serve.served, *serve.rss_mb(), clock.rss_mb()[0]))
-        for target in (memory_requests, memory_requests + 5_000):  # 10,000 requests, then 5,000 more: growing?
-            while serve.served < target:
+        for target in (max(memory_requests, serve.served + 5_000), max(memory_requests, serve.served) + 10_000):
+            while serve.served < target:  # at least 10,000 requests, then 5,000 and 5,000 more: growing?
                 load.steady(serve, "risk list", rate=400, seconds=min(10.0, (target - serve.served) / 400 + 0.1))
             memory.append((serve.served, *serve.rss_mb(), clock.rss_mb()[0]))
         clock_alive = clock.process.poll() is None

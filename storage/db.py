@@ -54,6 +54,7 @@ class Database:
         self._reader = self.engine.execution_options(**{_READ_ONLY: True})  # the same pool
         self._memo: OrderedDict[tuple, tuple[datetime, object]] = OrderedDict()
         self._memo_lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -82,6 +83,25 @@ class Database:
                 return None
             self._memo.move_to_end(key)
             return found[1]
+
+    def remembered_or(self, key: tuple, *, now: datetime, max_age: timedelta, compute) -> object:
+        """`remembered`, else `compute()`'s value, remembered: of several threads that miss at once,
+        one computes and the others wait for its value."""
+        found = self.remembered(key, now=now, max_age=max_age)
+        if found is not None:
+            return found
+        with self._memo_lock:
+            computing = self._computing.setdefault(key, threading.Lock())
+        try:
+            with computing:
+                found = self.remembered(key, now=now, max_age=max_age)
+                if found is None:
+                    found = compute()
+                    self.remember(key, found, now=now)
+        finally:
+            with self._memo_lock:
+                self._computing.pop(key, None)
+        return found
 
     def remember(self, key: tuple, value: object, *, now: datetime) -> None:
         with self._memo_lock:

@@ -112,18 +112,16 @@ def open_declaration(services: Services, command: Command, *, title: str = "") -
 # --- reading ----------------------------------------------------------------------------------------------------
 def list_open(services: Services, command: Command) -> None:
     now = utcnow()
-    with services.reading() as session:  # the channel's team (an incident's channel: its team), or all
+
+    def compute(session):  # the channel's team (an incident's channel: its team), or all
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
+        found = store.open_incidents(session, command.workspace_id, team.id if team else None)
+        names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
+        return render.message("incidents/list.json.j2", incidents=found, team_names=names,
+                              scope=team.name if team else None, now=now)
 
-        def compute():
-            found = store.open_incidents(session, command.workspace_id, team.id if team else None)
-            names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
-            return render.message("incidents/list.json.j2", incidents=found, team_names=names,
-                                  scope=team.name if team else None, now=now)
-
-        answer = remembered.answer(services, session, ("incident list", command.workspace_id, team.id if team else None),
-                                   now=now, compute=compute)
-    command.ack(**answer)
+    key = ("incident list", command.workspace_id, command.channel_id)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))
 
 
 def timeline(services: Services, command: Command, text: str, page: int) -> None:

@@ -28,13 +28,11 @@ def show_metrics(services: Services, command: Command) -> None:
     if period is None:
         return command.ack(response_type="ephemeral", text=render.phrase("metrics.metrics_usage", word=word))
     now = utcnow()
-    with services.reading() as session:
+
+    def compute(session):
         team = command.team(session)
+        report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
+        return render.message("metrics/report.json.j2", report=report, sections=sections, period=period)
 
-        def compute():
-            report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
-            return render.message("metrics/report.json.j2", report=report, sections=sections, period=period)
-
-        answer = remembered.answer(services, session, ("metrics", team.workspace_id, team.id, period), now=now,
-                                   compute=compute)
-    command.ack(**answer)
+    key = ("metrics", command.workspace_id, command.channel_id, command.user_id, command.chosen_team_id, period)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))

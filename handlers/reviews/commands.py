@@ -138,13 +138,14 @@ def _filed_answer(session, team, filed: reviews.Filed) -> dict[str, Any]:
 
 def show_list(services: Services, command: Command) -> None:
     now = utcnow()
-    with services.reading() as session:
+
+    def compute(session):
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
-        answer = remembered.answer(
-            services, session, ("review list", command.workspace_id, command.user_id, team.id if team else None),
-            now=now, compute=lambda: render.message("reviews/list.json.j2", listing=reviews.review_list(
-                session, command.workspace_id, command.user_id, team, now=now)))
-    command.ack(**answer)
+        return render.message("reviews/list.json.j2", listing=reviews.review_list(
+            session, command.workspace_id, command.user_id, team, now=now))
+
+    key = ("review list", command.workspace_id, command.channel_id, command.user_id)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))
 
 
 def show_stats(services: Services, command: Command) -> None:

@@ -154,14 +154,14 @@ def _risk_form(values: dict[str, Any]) -> RiskForm:
 # --- reading the register --------------------------------------------------------------------------
 def list_register(services: Services, command: Command, scope: str) -> None:
     now = utcnow()
-    with services.reading() as session:
+
+    def compute(session):
         team = None if scope == "mine" else command.team(session)
-        team_id = team.id if team else None
-        answer = remembered.answer(
-            services, session, ("risk list", command.workspace_id, command.user_id, scope, team_id), now=now,
-            compute=lambda: render.message("risks/list.json.j2", **risks.listing(
-                session, command.workspace_id, command.user_id, scope, team_id, page=1, now=now)))
-    command.ack(**answer)
+        return render.message("risks/list.json.j2", **risks.listing(
+            session, command.workspace_id, command.user_id, scope, team.id if team else None, page=1, now=now))
+
+    key = ("risk list", command.workspace_id, command.channel_id, command.user_id, command.chosen_team_id, scope)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))
 
 
 def show(services: Services, command: Command, number: int) -> None:
