@@ -5,7 +5,7 @@ a channel of its own); `qms-bot clock` runs against the database and a LocalSlac
 the time of each incident's first chat.postMessage (its Level 2 ping) is taken as Slack receives it.
 Prints the lag's median, p99 and maximum, and the clock's resident memory while it ran.
 
-    .venv/bin/python bench/escalation_lag.py [--incidents 60] [--window 180] [--database-url URL]
+    .venv/bin/python bench/escalation_lag.py [--incidents 60] [--window 180] [--postgres-server URL]
 """
 
 from __future__ import annotations
@@ -80,22 +80,21 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run(incidents: int, window: float, database_url: str | None, lead: float = 15.0) -> dict[str, float]:
-    from storage.db import Database
+def run(incidents: int, window: float, postgres_server: str | None, lead: float = 15.0) -> dict[str, float]:
+    from bench.reliability import fresh_database
     from tests.harness.bot import TEAM_ID, seed_workspace
     from tests.harness.processes import free_port
 
     with LocalSlack(team_id=TEAM_ID) as slack, tempfile.TemporaryDirectory() as workdir:
         slack.calls = TimedCalls()
         seed_workspace(slack)
-        url = database_url or f"sqlite:///{workdir}/lag.db"
-        db = Database(url)
-        db.migrate()
+        db, drop = fresh_database(postgres_server)  # a fresh SQLite file, or a database of its own there
+        url = db.engine.url.render_as_string(hide_password=False)
         first_due = datetime.now(UTC) + timedelta(seconds=lead)
         due = seed(db, incidents, first_due, window)
         for channel in due:
             slack.add_channel(channel, channel.lower(), members=("UBOB", "UALICE"))
-        db.dispose()
+        db.engine.dispose()
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "bench", "DATABASE_URL": url,
                "SLACK_API_URL": slack.api_url, "CLOCK_METRICS_PORT": str(free_port()), "LOG_LEVEL": "WARNING",
                "PYTHONPATH": str(ROOT)}
@@ -119,6 +118,7 @@ def run(incidents: int, window: float, database_url: str | None, lead: float = 1
                 clock.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 clock.kill()
+            drop()
     lags = sorted(pinged[c] - due[c].timestamp() for c in pinged)
     pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] if lags else float("nan")  # noqa: E731
     return {"incidents": len(due), "pinged": len(pinged), "p50": statistics.median(lags) if lags else float("nan"),
@@ -130,9 +130,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=60)
     parser.add_argument("--window", type=float, default=180.0, help="seconds over which the escalations fall due")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--postgres-server", default=None, metavar="URL",
+                        help="a PostgreSQL server to create a database of its own on; default: a fresh SQLite file")
     args = parser.parse_args()
-    found = run(args.incidents, args.window, args.database_url)
+    found = run(args.incidents, args.window, args.postgres_server)
     print(f"escalation lag, one clock: {found['pinged']} of {found['incidents']} pings sent; due → chat.postMessage "
           f"p50 {found['p50']:.1f} s, p99 {found['p99']:.1f} s, max {found['max']:.1f} s; "
           f"clock resident memory {found['rss_mb']:.0f} MB (largest seen {found['rss_max_mb']:.0f} MB)")
