@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import threading
 from urllib.error import URLError
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import Ack, App, BoltResponse
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,7 +42,7 @@ def build_app(services: Runtime, *, signing_secret: str | None = None, verified_
     app = App(
         client=services.slack,
         signing_secret=signing_secret or services.settings.slack_signing_secret,
-        listener_executor=ListenerPool(),
+        listener_executor=ListenerPool(max_workers=32),
         logger=bolt_logger,
         request_verification_enabled=not verified_upstream,
         **({"oauth_settings": services.workspaces.oauth_settings(),
@@ -53,6 +55,36 @@ def build_app(services: Runtime, *, signing_secret: str | None = None, verified_
     if oauth:
         workspaces.register(app, services.workspaces)  # app_uninstalled, tokens_revoked
     return app
+
+
+class EarlyAck(Ack):
+    """An `ack()` that tells whoever waits for it (app/web.py) the moment it is called, so the HTTP
+    answer goes out then while the listener goes on in the same thread (see `acking_early`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.called = threading.Event()
+        self.answer: BoltResponse | None = None  # the first answer: what went out over HTTP
+
+    def __call__(self, *args, **kwargs) -> BoltResponse:
+        response = super().__call__(*args, **kwargs)
+        if self.answer is None:
+            self.answer = response
+            self.called.set()
+        return response
+
+
+def acking_early(app: App) -> App:
+    """The same app (the same listeners, middleware and error handlers), whose listener runs in the
+    thread that dispatched the request instead of being handed to Bolt's listener pool while that
+    thread polls every 10 ms for the `ack()`: the hop and the polling cost about as much CPU as a bare
+    Bolt app's whole ack. The request's context must hold an EarlyAck, which app/web.py waits on.
+    Not for the Events API (Bolt acknowledges an event before running its listener only in the
+    pooled mode)."""
+    early = copy.copy(app)
+    early._listener_runner = copy.copy(app.listener_runner)
+    early._listener_runner.process_before_response = True
+    return early
 
 
 def _handle_each_event_once(services: Runtime):
@@ -72,7 +104,7 @@ def _handle_each_event_once(services: Runtime):
     return middleware
 
 
-def _answer_errors(error, body, response, logger):
+def _answer_errors(error, body, response, logger, context):
     """A malformed payload is the sender's fault (400). Anything else is ours: logged, and the person
     is told politely (the database or Slack being away, or something failing), never a 500: a modal
     keeps its input and shows the sentence under its first field, a command answers ephemerally."""
@@ -88,6 +120,9 @@ def _answer_errors(error, body, response, logger):
         logger.warning("could not answer a request: %s: %s", type(error).__name__, str(error).splitlines()[0][:300]
                        if str(error) else "")
     body = body if isinstance(body, dict) else {}
+    ack = context.get("ack") if context is not None else None
+    if isinstance(ack, EarlyAck) and ack.answer is not None:
+        response = None  # acknowledged already (the listener ran on after its ack: acking_early)
     if response is None:  # already acknowledged: say it beside what they did, when Slack gave us the way
         _say_later(body, render.phrase(key), logger)
         return

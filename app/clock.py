@@ -9,6 +9,7 @@ its first sweep, which runs at start-up.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -39,6 +40,19 @@ class Job:
     id: str
     run: Callable[[Runtime, datetime], object]
     every: timedelta
+    phase: timedelta = timedelta(0)  # its ticks fall this long after the others' (after the start-up run)
+
+
+class PhasedInterval(IntervalTrigger):
+    """An interval whose ticks keep to start_date's phase: APScheduler's own reckons each tick from
+    the previous run, so the start-up run (at `start`) would pull a job's ticks back to `start`'s."""
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        if previous_fire_time is None:
+            return super().get_next_fire_time(previous_fire_time, now)
+        ticks = math.floor((previous_fire_time.timestamp() - self.start_date.timestamp()) / self.interval_length)
+        return datetime.fromtimestamp(self.start_date.timestamp() + self.interval_length * (ticks + 1),
+                                      tz=self.timezone)
 
 
 # One delivery at a time in a clock process: the jobs of a sweep run side by side and each sends
@@ -75,7 +89,10 @@ JOBS: list[Job] = [
     Job("risks.review_reminders", lambda services, now: risks.remind_due_reviews(services.db, now=now),
         timedelta(minutes=10)),
     Job("reviews.sweep", lambda services, now: reviews.sweep(services.db, now=now), timedelta(minutes=1)),
-    Job("digests.post", lambda services, now: _summarise(services, now), timedelta(minutes=1)),
+    # half a minute after incidents.escalate: with the sweep it makes first, escalations are looked at
+    # every 30 s, and a ping goes out within 30 s of falling due (bench/escalation_lag.py)
+    Job("digests.post", lambda services, now: _summarise(services, now), timedelta(minutes=1),
+        phase=timedelta(seconds=30)),
     Job("reminders.release", lambda services, now: _release_reminders(services, now), timedelta(minutes=1)),
     Job("workspaces.purge", lambda services, now: workspaces.purge_expired(
         services.db, now=now, grace=timedelta(days=services.settings.uninstall_grace_days)), timedelta(hours=1)),
@@ -214,7 +231,7 @@ def build_scheduler(services: Runtime, *, jobs: list[Job] | None = None) -> Back
     for job in jobs or JOBS:
         scheduler.add_job(
             _timed,
-            IntervalTrigger(seconds=int(job.every.total_seconds()), timezone=timezone),
+            PhasedInterval(seconds=int(job.every.total_seconds()), start_date=start + job.phase, timezone=timezone),
             args=(services, job, backoff),
             id=job.id,
             name=job.id,

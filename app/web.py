@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 import time
 
 from app import api, clock, dashboard, guard, metrics, webhooks
-from app.bolt import polite_answer
+from app.bolt import EarlyAck, acking_early, polite_answer
 from app.services import Runtime
 from bot.core.timeutil import utcnow
 from storage import runtime
@@ -38,6 +38,9 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
     web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     verifier = SignatureVerifier(signing_secret)
     dispatcher = ThreadPoolExecutor(max_workers=32, thread_name_prefix="slack-request")
+    # Commands, buttons and forms: the listener runs in a thread of Bolt's listener pool (so that
+    # waiting for the listeners to finish still covers it) and the answer goes out at its ack().
+    early_app, early_pool = acking_early(bolt_app), bolt_app.listener_runner.listener_executor
     checker = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-probe")
 
     @web.post("/slack/events")
@@ -64,9 +67,11 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
         # Slack waits 3 s for an answer. A database gone silent must not hold the person up: past
         # ANSWER_WITHIN, they are told what is wrong while the listener finishes (or times out) behind.
         started = time.monotonic()
-        work = dispatcher.submit(_dispatch, bolt_app, bolt_request)
         try:
-            bolt_response = work.result(timeout=ANSWER_WITHIN)
+            if bolt_request.body.get("type") == "event_callback":  # acknowledged before its listener runs
+                bolt_response = dispatcher.submit(_dispatch, bolt_app, bolt_request).result(timeout=ANSWER_WITHIN)
+            else:
+                bolt_response = _dispatch_early(early_app, early_pool, bolt_request, ANSWER_WITHIN)
         except FutureTimeout:
             log.warning("a Slack request took longer than %.1f s; answered without waiting", ANSWER_WITHIN)
             database_ok = _ready_within(services, checker, PROBE_WITHIN)
@@ -143,6 +148,20 @@ def _dispatch(bolt_app: App, bolt_request: BoltRequest) -> BoltResponse:
     except (KeyError, IndexError, TypeError, AttributeError) as error:
         log.warning("malformed Slack request (Bolt could not read it): %r", error)
         return BoltResponse(status=400, body='{"error": "malformed body"}')
+
+
+def _dispatch_early(early_app: App, pool, bolt_request: BoltRequest, within: float) -> BoltResponse:
+    """The answer as soon as the listener calls ack() (it goes on behind), or Bolt's own answer when
+    the request ends without one (a refusal, a middleware's answer, an error before the ack)."""
+    ack = EarlyAck()
+    bolt_request.context["ack"] = ack
+    work = pool.submit(_dispatch, early_app, bolt_request)
+    work.add_done_callback(lambda _: ack.called.set())
+    if not ack.called.wait(timeout=within):
+        raise FutureTimeout()
+    if ack.answer is not None:
+        return ack.answer
+    return work.result(timeout=0)
 
 
 def _ready_within(services: Runtime, checker: ThreadPoolExecutor, seconds: float) -> bool:

@@ -91,6 +91,7 @@ class Stage:
         self.slack = LocalSlack(team_id=TEAM).__enter__()
         seed_workspace(self.slack)
         self.servers: list[Server] = []
+        self._cleanups: list = []
         return self
 
     def __exit__(self, *exc) -> None:
@@ -101,6 +102,8 @@ class Stage:
                 server.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.process.kill()
+        for cleanup in self._cleanups:
+            cleanup()
         self.slack.__exit__(*exc)
         self._dir.cleanup()
 
@@ -118,19 +121,40 @@ class Stage:
         self.servers.append(server)
         return server
 
-    def serve(self) -> Server:
-        """`qms-bot serve` as `make serve` starts it, on SQLite with a team and some rows to list."""
+    def serve(self, postgres_server: str | None = None) -> Server:
+        """`qms-bot serve` as `make serve` starts it (one worker per CPU), on SQLite with a team and some
+        rows to list; or on a database of its own made on `postgres_server` (dropped at the end)."""
         from bench.profile_ack import seed
+        from bench.reliability import fresh_database
         from storage.db import Database
         from tests.harness.processes import free_port
 
         port = free_port()
-        env = {**self._env(port), "DATABASE_URL": f"sqlite:///{self.workdir}/serve.db"}
-        db = Database(env["DATABASE_URL"])
-        db.migrate()
+        if postgres_server:
+            db, drop = fresh_database(postgres_server)
+            self._cleanups.append(drop)
+        else:
+            db = Database(f"sqlite:///{self.workdir}/serve.db")
+            db.migrate()
         seed(db)
         db.engine.dispose()
+        self.database_url = db.engine.url.render_as_string(hide_password=False)
+        env = {**self._env(port), "DATABASE_URL": self.database_url}
         return self._start("serve", [str(BIN / "qms-bot"), "serve", "--host", "127.0.0.1"], env, port)
+
+    def clock(self) -> Server:
+        """`qms-bot clock` on serve's database, running its jobs (sweeps, outbox) meanwhile."""
+        from tests.harness.processes import free_port
+
+        port = free_port()  # its /metrics
+        env = {**self._env(free_port()), "DATABASE_URL": self.database_url, "CLOCK_METRICS_PORT": str(port),
+               "LOG_LEVEL": "WARNING"}
+        log = open(self.workdir / "clock.log", "w")
+        process = subprocess.Popen([str(BIN / "qms-bot"), "clock"], env=env, cwd=self.workdir, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        server = Server("clock", process, port, self.slack)
+        self.servers.append(server)
+        return server
 
     def anchor(self, name: str) -> Server:
         from tests.harness.processes import free_port

@@ -21,8 +21,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 COMMANDS = ("help", "risk list", "incident list", "review list", "metrics")
 
 
-def build(workdir: Path):
-    from app import slack_requests
+class _Inline:
+    """An executor that runs the work in the caller's thread: cProfile sees one thread."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def wait_idle(self, timeout: float = 0) -> bool:
+        return True
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future
+
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller as the pool would
+            future.set_exception(error)
+        return future
+
+
+def build(workdir: Path, *, inline: bool = False):
+    from app import slack_requests, web as web_module
     from app.bolt import build_app
     from app.local_slack import LocalSlack
     from app.services import build_runtime
@@ -39,6 +59,9 @@ def build(workdir: Path):
                                   "SLACK_API_URL": slack.api_url, "DATABASE_URL": db.url, "LOG_LEVEL": "WARNING"})
     services = build_runtime(settings, db=db)
     bolt = build_app(services)
+    if inline:  # the request's dispatch and Bolt's listener both in this thread, for cProfile
+        web_module.ThreadPoolExecutor = _Inline
+        bolt.listener_runner.listener_executor = _Inline()
     web = create_web_app(bolt, services, signing_secret=SIGNING_SECRET)
     seed(db)
     client = web.test_client()
@@ -49,11 +72,6 @@ def build(workdir: Path):
         headers = {"Content-Type": "application/x-www-form-urlencoded", **slack_requests.sign(SIGNING_SECRET, body)}
         return client.post("/slack/events", data=body, headers=headers).status_code
 
-    def inline(on: bool) -> None:
-        # cProfile sees one thread: for --top, the listener runs in the request's thread.
-        bolt.listener_runner.process_before_response = on
-
-    send.inline = inline
     return send, slack
 
 
@@ -90,19 +108,18 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="print the N hottest functions (cumulative)")
     parser.add_argument("--sort", default="cumulative", help="cumulative or tottime")
     parser.add_argument("--command", action="append", help="default: help and the read commands")
+    parser.add_argument("--inline", action="store_true", help="dispatch and listener in the request's thread")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        send, slack = build(Path(workdir))
+        send, slack = build(Path(workdir), inline=bool(args.top) or args.inline)
         for text in args.command or COMMANDS:
             for _ in range(20):
                 send(text)  # warm: first renders, first queries
             ms = cpu_per_ack(send, text, args.requests)
             print(f"/qms {text:16} {ms:6.2f} ms CPU per ack (in-process, no HTTP)")
             if args.top:
-                send.inline(True)
                 profile = cProfile.Profile()
                 profile.runcall(lambda: [send(text) for _ in range(args.requests)])
-                send.inline(False)
                 pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
         slack.__exit__(None, None, None)
 

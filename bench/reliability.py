@@ -35,6 +35,7 @@ from storage import outbox
 from storage.db import Database
 
 TOKEN = "xoxb-bench"
+
 TICK = timedelta(seconds=5)  # the clock's outbox job
 
 
@@ -59,7 +60,8 @@ def fresh_database(server: str | None) -> tuple[Database, callable]:
     return db, drop
 
 
-def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate: float, senders: int = 1) -> None:
+def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate: float,
+          senders: int = 1) -> dict[str, float]:
     now = datetime.now(UTC)
     with db.transaction() as session:
         for n in range(messages):
@@ -92,14 +94,32 @@ def drain(db: Database, slack: LocalSlack, *, messages: int, channels: int, rate
     seconds = time.monotonic() - started
     limited = sum(1 for call in slack.calls if call.status == 429)
     per_channel = messages / channels
-    print(f"drain: {sum(sent)} of {messages} messages over {channels} channels sent by {senders} sender(s) "
-          f"{seconds:.1f} s after Slack came back ({sum(sent) / seconds:.0f}/s; {per_channel:.0f} per channel at "
-          f"{rate:g}/s with bursts of 3 is {max(per_channel - 3, 0) / rate:.0f} s at best); 429s: {limited}")
+    best = max(per_channel - 3, 0) / rate if rate else 0.0
+    total = sum(sent)
+    print(f"drain: {total} of {messages} messages over {channels} channels sent by {senders} sender(s) "
+          f"{seconds:.1f} s after Slack came back ({total / seconds:.0f}/s; {per_channel:.0f} per channel at "
+          f"{rate:g}/s with bursts of 3 is {best:.0f} s at best); 429s: {limited}")
+    return {"sent": total, "messages": messages, "channels": channels, "seconds": seconds,
+            "per_second": total / seconds, "best_seconds": best, "rate_limited": limited}
 
 
 def pending(db: Database) -> bool:
     with db.transaction() as session:
         return outbox.counts_by_status(session).get(outbox.PENDING, 0) > 0
+
+
+def drain_only(*, messages: int = 1000, channels: int = 50, rate: float = 1.0, postgres_server: str | None = None,
+               ) -> dict[str, float]:
+    """The drain alone (bench/run.py): a LocalSlack with `channels` channels and a fresh database."""
+    logging.getLogger("app.sender").setLevel(logging.ERROR)  # the outage's retries would log a line each
+    with LocalSlack(team_id="T0BENCH") as slack:
+        for n in range(channels):
+            slack.add_channel(f"C{n:04d}", f"channel-{n}")
+        db, cleanup = fresh_database(postgres_server)
+        try:
+            return drain(db, slack, messages=messages, channels=channels, rate=rate)
+        finally:
+            cleanup()
 
 
 def crash(db: Database, slack: LocalSlack) -> None:

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_READ_ONLY = "qms_read_only"
+MEMO_SIZE = 512  # answers kept per process (Database.remember)
 ID_MAX = 2**31 - 1  # our row ids are integers, 32-bit on PostgreSQL
 
 
@@ -57,6 +61,10 @@ class Database:
             _configure_sqlite(self.engine)
         elif timeout:
             self.watchdog = Watchdog(self.engine, limit=timeout + WATCHDOG_GRACE)
+        self._reader = self.engine.execution_options(**{_READ_ONLY: True})  # the same pool
+        self._memo: OrderedDict[tuple, tuple[datetime, object]] = OrderedDict()
+        self._memo_lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -64,6 +72,53 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (a list, a report): on SQLite it does not take the write lock
+        (a deferred BEGIN, one consistent snapshot under WAL), so reads neither queue behind each other
+        nor behind a writer. Anything it would write is refused (ReadOnly) and nothing is committed."""
+        with Session(self._reader, expire_on_commit=False) as session:
+            session.info[_READ_ONLY] = True
+            with session.begin():
+                yield session
+
+    # --- answers kept while nothing changed -------------------------------------------------
+    def remembered(self, key: tuple, *, now: datetime, max_age: timedelta) -> object | None:
+        """What `remember` kept under `key` (which should hold data_version()), if computed within
+        `max_age` of `now`; else None."""
+        with self._memo_lock:
+            found = self._memo.get(key)
+            if found is None or abs(now - found[0]) > max_age:
+                return None
+            self._memo.move_to_end(key)
+            return found[1]
+
+    def remembered_or(self, key: tuple, *, now: datetime, max_age: timedelta, compute) -> object:
+        """`remembered`, else `compute()`'s value, remembered: of several threads that miss at once,
+        one computes and the others wait for its value."""
+        found = self.remembered(key, now=now, max_age=max_age)
+        if found is not None:
+            return found
+        with self._memo_lock:
+            computing = self._computing.setdefault(key, threading.Lock())
+        try:
+            with computing:
+                found = self.remembered(key, now=now, max_age=max_age)
+                if found is None:
+                    found = compute()
+                    self.remember(key, found, now=now)
+        finally:
+            with self._memo_lock:
+                self._computing.pop(key, None)
+        return found
+
+    def remember(self, key: tuple, value: object, *, now: datetime) -> None:
+        with self._memo_lock:
+            self._memo[key] = (now, value)
+            self._memo.move_to_end(key)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
 
     def is_reachable(self) -> bool:
         try:
@@ -83,7 +138,10 @@ class Database:
             return False
 
     # --- migrations -------------------------------------------------------------------
-    def alembic_config(self) -> AlembicConfig:
+    # Alembic (and Mako, and Pygments behind it: some 10 MB) is imported only to migrate or check.
+    def alembic_config(self):
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -96,10 +154,21 @@ class Database:
         command.upgrade(self.alembic_config(), "head")
 
     def is_migrated(self) -> bool:
-        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-        with self.engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-        return current == head
+        head = _head_revision()
+        if head is None:  # not one plain chain: ask Alembic
+            from alembic.runtime.migration import MigrationContext
+            from alembic.script import ScriptDirectory
+
+            head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+            return current == head
+        try:
+            with self.engine.connect() as conn:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        except SQLAlchemyError:  # no alembic_version table: never migrated
+            return False
+        return current == [head]
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -218,6 +287,25 @@ def _shut_down(pgconn) -> bool:
         sock.close()
 
 
+_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(None|'[^']*'|"[^"]*")\s*$""", re.M)
+
+
+@lru_cache(maxsize=1)
+def _head_revision() -> str | None:
+    """The newest migration, read from the files (without importing Alembic); None unless the
+    migrations form one chain."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(path.read_text()))
+        if "revision" not in found or "down_revision" not in found:
+            return None
+        revisions.add(found["revision"].strip("'\""))
+        if found["down_revision"] != "None":
+            parents.add(found["down_revision"].strip("'\""))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -233,7 +321,65 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):
         # A deferred transaction that reads and then writes can fail with "database is locked"
         # when another writer got in between; taking the write lock up front serialises cleanly.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Database.reading()'s transactions never write: they need no lock.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+# --- the data version: a number that every committed change of the bot's data moves ------------------
+# Bookkeeping that changes no figure anyone reads (deliveries, heartbeats, sessions, numbering) does not.
+UNCOUNTED = frozenset({"outbox_message", "counter", "clock_heartbeat", "processed_event", "dashboard_session",
+                       "dashboard_link", "login_link", "modal_origin", "webhook_delivery", "channel_pace",
+                       "held_message"})
+_CHANGED = "qms_changed"
+_BUMP = text("INSERT INTO counter (workspace_id, name, value) VALUES ('', 'data_version', 1) "
+             "ON CONFLICT (workspace_id, name) DO UPDATE SET value = counter.value + 1")
+
+
+def data_version(session: Session) -> int:
+    """Moves (in the same transaction) with every commit that changed a row outside UNCOUNTED:
+    an answer computed from the data and kept under this number is never staler than the last commit."""
+    found = session.execute(text("SELECT value FROM counter WHERE workspace_id = '' AND name = 'data_version'"))
+    return found.scalar() or 0
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session, _flush_context) -> None:
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if getattr(row, "__tablename__", None) not in UNCOUNTED:
+            session.info[_CHANGED] = True
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statements(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) not in UNCOUNTED:
+            state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_data_version(session) -> None:
+    if session.info.get(_READ_ONLY):
+        return
+    session.flush()  # what is still pending is part of this commit
+    if session.info.pop(_CHANGED, False):
+        session.execute(_BUMP)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+class ReadOnly(Exception):
+    """Something tried to write in Database.reading()'s transaction."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_reading(session, _flush_context, _instances) -> None:
+    if session.info.get(_READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnly("a write in a read-only transaction (Database.reading)")
 
 
 def dialect_insert(session: Session, table):

@@ -33,3 +33,9 @@ class Services:
             yield session
         if outbox.queued(session):
             self.deliver()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (Database.reading): a list, a report; nothing is queued."""
+        with self.db.reading() as session:
+            yield session

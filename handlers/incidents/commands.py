@@ -26,7 +26,7 @@ from bot.core import render
 from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
 from bot.incidents import reference
-from handlers.core import people, routing
+from handlers.core import people, remembered, routing
 from handlers.core.commands import Command, Subcommands
 from handlers.core.deps import Services
 from storage import incidents as store
@@ -111,12 +111,17 @@ def open_declaration(services: Services, command: Command, *, title: str = "") -
 
 # --- reading ----------------------------------------------------------------------------------------------------
 def list_open(services: Services, command: Command) -> None:
-    with services.transaction() as session:  # the channel's team (an incident's channel: its team), or all
+    now = utcnow()
+
+    def compute(session):  # the channel's team (an incident's channel: its team), or all
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
         found = store.open_incidents(session, command.workspace_id, team.id if team else None)
         names = {t.id: t.name for t in team_store.teams(session, command.workspace_id)}
-    command.reply("incidents/list.json.j2", incidents=found, team_names=names, scope=team.name if team else None,
-                  now=utcnow())
+        return render.message("incidents/list.json.j2", incidents=found, team_names=names,
+                              scope=team.name if team else None, now=now)
+
+    key = ("incident list", command.workspace_id, command.channel_id)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))
 
 
 def timeline(services: Services, command: Command, text: str, page: int) -> None:

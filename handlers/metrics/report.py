@@ -15,10 +15,11 @@ from bot.core import render
 from bot.core.timeutil import utcnow
 from handlers.core.commands import Command, Subcommands
 from handlers.core.deps import Services
+from bot.core.errors import Refusal
+from handlers.core import remembered
 from handlers.core.payload import MalformedPayload, row_id
 from handlers.core.press import Press
 from handlers.core.routing import team_or_refusal
-from bot.core.errors import Refusal
 
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 PERIOD_WORDS = {"": "week", "day": "day", "today": "day", "daily": "day", "24h": "day", "week": "week",
@@ -53,10 +54,13 @@ def show_metrics(services: Services, command: Command) -> None:
     if period is None:
         return command.ack(response_type="ephemeral", text=render.phrase("metrics.metrics_usage", word=word))
     now = utcnow()
-    with services.transaction() as session:
+
+    def compute(session):
         team = command.team(session)
         report, sections = digests.figures(session, team, metrics.recent_bounds(now, PERIODS[period]))
         actions = [render.phrase(p.key, **p.params) for p in digests.today_items(team, report, sections)]
-        team_id = team.id
-    command.reply("metrics/summary.json.j2", report=report, sections=sections, period=period, actions=actions,
-                  team_id=team_id)
+        return render.message("metrics/summary.json.j2", report=report, sections=sections, period=period,
+                              actions=actions, team_id=team.id)
+
+    key = ("metrics", command.workspace_id, command.channel_id, command.user_id, command.chosen_team_id, period)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))

@@ -15,7 +15,7 @@ from bot import reviews, teams
 from bot.core import render
 from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
-from handlers.core import people, routing
+from handlers.core import people, remembered, routing
 from handlers.core.commands import Command, Subcommands
 from handlers.core.deps import Services
 from handlers.core.payload import MalformedPayload, field, metadata, row_id, view_values
@@ -137,10 +137,15 @@ def _filed_answer(session, team, filed: reviews.Filed) -> dict[str, Any]:
 
 
 def show_list(services: Services, command: Command) -> None:
-    with services.transaction() as session:
+    now = utcnow()
+
+    def compute(session):
         team = routing.team_for_channel(session, command.workspace_id, command.channel_id)
-        listing = reviews.review_list(session, command.workspace_id, command.user_id, team, now=utcnow())
-        command.reply("reviews/list.json.j2", listing=listing)
+        return render.message("reviews/list.json.j2", listing=reviews.review_list(
+            session, command.workspace_id, command.user_id, team, now=now))
+
+    key = ("review list", command.workspace_id, command.channel_id, command.user_id)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))
 
 
 def show_stats(services: Services, command: Command) -> None:

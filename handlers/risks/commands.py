@@ -20,7 +20,7 @@ from bot.core.errors import Invalid, Refusal
 from bot.core.timeutil import utcnow
 from bot.risks import heatmap
 from bot.risks import RiskForm, action_lines, band_ranges, parse_label, parse_quick_add, review_date
-from handlers.core import people
+from handlers.core import people, remembered
 from handlers.core.commands import Command, Subcommands
 from handlers.core.deps import Services
 from handlers.core.payload import field, metadata, row_id, text, view_values
@@ -153,11 +153,15 @@ def _risk_form(values: dict[str, Any]) -> RiskForm:
 
 # --- reading the register --------------------------------------------------------------------------
 def list_register(services: Services, command: Command, scope: str) -> None:
-    with services.transaction() as session:
+    now = utcnow()
+
+    def compute(session):
         team = None if scope == "mine" else command.team(session)
-        listing = risks.listing(session, command.workspace_id, command.user_id, scope, team.id if team else None,
-                                page=1, now=utcnow())
-    command.reply("risks/list.json.j2", **listing)
+        return render.message("risks/list.json.j2", **risks.listing(
+            session, command.workspace_id, command.user_id, scope, team.id if team else None, page=1, now=now))
+
+    key = ("risk list", command.workspace_id, command.channel_id, command.user_id, command.chosen_team_id, scope)
+    command.ack(**remembered.answer(services, key, now=now, compute=compute))
 
 
 def show(services: Services, command: Command, number: int) -> None:

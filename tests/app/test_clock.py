@@ -84,3 +84,21 @@ def test_slow_jobs_are_allowed_three_of_their_intervals():
     assert clock.stale_jobs({"events.forget": ran}, now=ran + timedelta(hours=2, minutes=59), jobs=[hourly]) == []
     assert clock.stale_jobs({"events.forget": ran}, now=ran + timedelta(hours=3, minutes=1), jobs=[hourly]) \
         == ["events.forget"]
+
+
+def test_the_digest_job_ticks_half_a_minute_after_the_escalation_sweep_so_escalations_are_seen_every_30_s(bot):
+    with freeze_time("2026-03-02 09:00:00"):
+        scheduler = clock.build_scheduler(bot.services)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+
+    def ticks(job_id, count=3):
+        found, previous = [], start  # after the start-up run
+        for _ in range(count):
+            previous = jobs[job_id].trigger.get_next_fire_time(previous, start)
+            found.append(previous)
+        return found
+
+    assert ticks("incidents.escalate") == [start + timedelta(seconds=s) for s in (60, 120, 180)]
+    assert ticks("digests.post") == [start + timedelta(seconds=s) for s in (30, 90, 150)]
+    assert ticks("outbox.deliver") == [start + timedelta(seconds=s) for s in (5, 10, 15)]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0019'  # 0019_daily_use2.py
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -436,3 +436,15 @@ def test_a_team_name_and_a_work_item_with_mrkdwn_controls_reach_slack_escaped(bo
     for reply in (saved, report, tokens, schedule, table):
         mrkdwn = [reply.json["text"]] + [b["text"]["text"] for b in reply.json["blocks"] if b["type"] == "section"]
         assert not any("<!" in text or "<https://evil" in text for text in mrkdwn)
+
+
+def test_metrics_asked_again_count_what_was_committed_in_between(bot):
+    team, now = make_team(bot.db), utcnow()
+    add_gates(bot.db, team, "security", now - timedelta(days=1), runs=10, passed=10)
+    first = bot.command("metrics", channel="payments")
+    assert first.text == bot.command("metrics", channel="payments").text  # nothing changed: the same answer
+
+    add_gates(bot.db, team, "security", now - timedelta(days=1), runs=10, passed=0)
+    reply = bot.command("metrics", channel="payments")
+
+    assert "*Security scans*: 50 %" in reply.text
