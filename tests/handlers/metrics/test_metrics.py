@@ -445,6 +445,7 @@ def test_metrics_asked_again_count_what_was_committed_in_between(bot):
     assert first.text == bot.command("metrics", channel="payments").text  # nothing changed: the same answer
 
     add_gates(bot.db, team, "security", now - timedelta(days=1), runs=10, passed=0)
-    reply = bot.command("metrics", channel="payments")
+    reply = full_metrics(bot)
 
+    assert reply.short.text != first.text  # the short answer was computed again, not the kept one
     assert "*Security scans*: 50 %" in reply.text
