@@ -9,6 +9,7 @@ the message in flight and hands the rest back (no message is left claimed for a 
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -69,6 +70,10 @@ class QmsServer(BaseApplication):
     def load(self):
         web = self.build_web()
         _RUNNING["services"] = web.config.get("QMS_SERVICES")
+        # What the worker built (modules, templates, the app) lives as long as the worker: moved out of
+        # the collector's sight, so its full collections no longer walk it on the requests' behalf.
+        gc.collect()
+        gc.freeze()
         return web
 
 

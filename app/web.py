@@ -50,7 +50,7 @@ def create_web_app(bolt_app: App, services: Runtime, *, signing_secret: str) -> 
         except UnicodeDecodeError:
             return _error(400, "body is not UTF-8")
         headers = {name.lower(): value for name, value in request.headers.items()}
-        if parse_qs(body).get("ssl_check") == ["1"]:
+        if "ssl_check" in body and parse_qs(body).get("ssl_check") == ["1"]:  # parsed only when it may be one
             return Response("", 200)  # Slack's certificate check carries no signature
         if not verifier.is_valid_request(body, headers):
             return _error(401, "invalid or missing Slack signature")

@@ -14,7 +14,6 @@ so each result is parsed with slack_sdk's own models, which raise on them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -111,13 +110,15 @@ def mention(user_id: str | None) -> str:
 
 def message(name: str, **context: Any) -> dict[str, Any]:
     """A message payload: `text` (the notification fallback) and validated `blocks`."""
-    text = _render(name, context)
-    if _seen_valid(name, text):
+    raw = _render_raw(name, context)
+    text = _seen_valid(name, raw)
+    if text is not None:
         payload = json.loads(text)
         payload["blocks"] = payload.get("blocks", [])
         if isinstance(payload.get("text"), str):
             payload["text"] = clip(payload["text"], MESSAGE_TEXT_MAX)
         return payload
+    text = strip_trailing_commas(raw)
     payload = _parse(name, text)
     blocks = payload.get("blocks", [])
     if len(blocks) > MESSAGE_BLOCKS_MAX:
@@ -125,15 +126,17 @@ def message(name: str, **context: Any) -> dict[str, Any]:
     if isinstance(payload.get("text"), str):  # the fallback often names what someone typed: clipped here
         payload["text"] = clip(payload["text"], MESSAGE_TEXT_MAX)
     payload["blocks"] = [_checked_block(name, block) for block in blocks]
-    _remember_valid(name, text)
+    _remember_valid(name, raw, text)
     return payload
 
 
 def view(name: str, **context: Any) -> dict[str, Any]:
     """A modal or Home view, validated by slack_sdk's View model (title ≤ 24, ≤ 100 blocks, ...)."""
-    text = _render(name, context)
-    if _seen_valid(name, text):
+    raw = _render_raw(name, context)
+    text = _seen_valid(name, raw)
+    if text is not None:
         return json.loads(text)
+    text = strip_trailing_commas(raw)
     payload = _parse(name, text)
     for block in payload.get("blocks", []):
         _checked_block(name, block)
@@ -141,36 +144,40 @@ def view(name: str, **context: Any) -> dict[str, Any]:
         View(**payload).to_dict()
     except Exception as error:  # slack_sdk raises SlackObjectFormationError and friends
         raise TemplateLimitError(f"{name}: {error}") from error
-    _remember_valid(name, text)
+    _remember_valid(name, raw, text)
     return payload
 
 
-# Renders already checked against Slack's limits, by a digest of their JSON: the same JSON is valid
-# again (the help, an unchanged list), so slack_sdk's models need not parse it on every request.
-_VALID_MAX = 4096
-_valid: OrderedDict[bytes, None] = OrderedDict()
+# Renders already checked against Slack's limits, by the template's name and its raw output (before
+# the trailing commas go): the same output is valid again (the help, an unchanged list), so neither
+# slack_sdk's models nor the comma-stripping pass runs again on it. Bounded by the characters kept.
+_VALID_CHARS = 4_000_000
+_valid: OrderedDict[tuple[str, str], str] = OrderedDict()
+_valid_chars = 0
 _valid_lock = threading.Lock()
 
 
-def _digest(name: str, text: str) -> bytes:
-    return hashlib.blake2b(f"{name}\0{text}".encode(), digest_size=16).digest()
+def _seen_valid(name: str, raw: str) -> str | None:
+    """The JSON text of a render seen valid before (its trailing commas dropped), else None."""
+    key = (name, raw)
+    with _valid_lock:
+        text = _valid.get(key)
+        if text is not None:
+            _valid.move_to_end(key)
+        return text
 
 
-def _seen_valid(name: str, text: str) -> bool:
-    key = _digest(name, text)
+def _remember_valid(name: str, raw: str, text: str) -> None:
+    global _valid_chars
+    key = (name, raw)
     with _valid_lock:
         if key in _valid:
-            _valid.move_to_end(key)
-            return True
-    return False
-
-
-def _remember_valid(name: str, text: str) -> None:
-    key = _digest(name, text)
-    with _valid_lock:
-        _valid[key] = None
-        if len(_valid) > _VALID_MAX:
-            _valid.popitem(last=False)
+            return
+        _valid[key] = text
+        _valid_chars += len(raw) + len(text)
+        while _valid_chars > _VALID_CHARS and _valid:
+            (_, old_raw), old_text = _valid.popitem(last=False)
+            _valid_chars -= len(old_raw) + len(old_text)
 
 
 def phrase(key: str, **params: Any) -> str:
@@ -190,7 +197,11 @@ def template_names() -> list[str]:
 
 def _render(name: str, context: dict[str, Any]) -> str:
     """The template rendered, trailing commas dropped: JSON text."""
-    return strip_trailing_commas(environment().get_template(name).render(**context))
+    return strip_trailing_commas(_render_raw(name, context))
+
+
+def _render_raw(name: str, context: dict[str, Any]) -> str:
+    return environment().get_template(name).render(**context)
 
 
 def _parse(name: str, text: str) -> dict[str, Any]:
