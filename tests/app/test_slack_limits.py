@@ -89,6 +89,8 @@ class Explorer:
             return "platform"  # a channel no team has yet
         if kind == "datepicker":
             return (utcnow() + timedelta(days=10)).date().isoformat()
+        if kind == "timepicker":
+            return "09:00"
         return None
 
     def new_views(self, since: int) -> list[dict[str, Any]]:
