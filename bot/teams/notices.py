@@ -7,29 +7,30 @@ the items released. Reminders (`snoozable`) carry "Remind me later" and wait for
 person's own quiet hours (`/qms settings quiet 18:00-09:00`); an incident's escalation ping is not a
 reminder: it is grouped like the rest but never waits, since an incident that climbs is urgent.
 
-`snooze` holds a message's items again until the chosen time ("1h", "4h", or "morning": the next
-working morning of the item's team), under their own keys plus the id of the row they were sent as,
+`snooze` holds a message's items again until the chosen time ("1h", "4h", "morning": the next
+working morning of the item's team, or "pick": a day and time the person picked, `snooze_at`), under their own keys plus the id of the row they were sent as,
 so a second press on one message moves the time and never doubles a reminder.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
 from bot.core import render
-from bot.core.errors import Refusal
+from bot.core.errors import Invalid, Phrase, Problems, Refusal
 from bot.teams.service import working_hours
 from bot.teams.workhours import CLOCK_TIME
 from storage import audit, held, outbox
 from storage import teams as team_store
 
 SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "morning": None}
+PICK_AHEAD_MAX = timedelta(days=30)  # "Pick a time…": how far ahead a reminder may be put off
 REMINDER_KINDS = ("nudge", "stalled", "risk_review", "incident_review")
 URGENT_KINDS = ("escalation",)
 BLOCKS_MAX = 50
@@ -214,17 +215,16 @@ class Snoozed:
 
 
 def snooze(session: Session, workspace_id: str, item_id: int, user_id: str, choice: str, *,
-           now: datetime) -> Snoozed:
+           now: datetime, until: datetime | None = None) -> Snoozed:
     """"Remind me later" pressed on the message that carried held item `item_id`: hold each of its
-    items again until `choice` ("1h", "4h", "morning")."""
-    if choice not in SNOOZE_CHOICES:
+    items again until `choice` ("1h", "4h", "morning"; "pick" with `until`, read by `snooze_at`)."""
+    if choice not in SNOOZE_CHOICES and not (choice == "pick" and until is not None):
         raise Refusal("teams.snooze_unknown")
-    first = held.get(session, workspace_id, item_id)
-    if first is None or first.person_id != user_id or first.released_key is None or not first.snoozable:
-        raise Refusal("teams.snooze_not_yours")
+    first = _own_reminder(session, workspace_id, item_id, user_id)
     items = held.released_by(session, workspace_id, first.released_key)
-    step = SNOOZE_CHOICES[choice]
-    until = now + step if step is not None else next_working_morning(session, workspace_id, first.team_id, now)
+    if until is None:
+        step = SNOOZE_CHOICES[choice]
+        until = now + step if step is not None else next_working_morning(session, workspace_id, first.team_id, now)
     for item in items:
         base = item.key.split(":later:")[0]
         key = f"{base}:later:{item.id}"
@@ -237,7 +237,62 @@ def snooze(session: Session, workspace_id: str, item_id: int, user_id: str, choi
                 session.add(again)
     session.flush()
     audit.record(session, workspace_id=workspace_id, actor_id=user_id, entity_type="reminder", entity_id=first.id,
-                 action="snoozed", after={"until": until.isoformat(), "items": [item.key for item in items]}, at=now)
+                 action="snoozed", after={"until": until.isoformat(), "choice": choice, "items": [item.key for item in items]}, at=now)
     team = team_store.get_team(session, workspace_id, first.team_id) if first.team_id is not None else None
     return Snoozed(until=until, count=len(items), timezone=team.timezone if team is not None else "UTC")
 
+
+
+def _own_reminder(session: Session, workspace_id: str, item_id: int, user_id: str) -> held.HeldMessage:
+    """The held item a reminder went out with, if it is `user_id`'s and can be put off; else a refusal."""
+    first = held.get(session, workspace_id, item_id)
+    if first is None or first.person_id != user_id or first.released_key is None or not first.snoozable:
+        raise Refusal("teams.snooze_not_yours")
+    return first
+
+
+def snooze_zone(session: Session, workspace_id: str, item_id: int, user_id: str, *, default: str) -> str:
+    """The time zone a picked time is read in: the person's own (the one of their quiet hours), else
+    the team's of the reminder, else `default` (the app's). Refuses a reminder that isn't theirs."""
+    first = _own_reminder(session, workspace_id, item_id, user_id)
+    setting = held.person_setting(session, workspace_id, user_id)
+    if setting is not None and setting.timezone:
+        return setting.timezone
+    team = team_store.get_team(session, workspace_id, first.team_id) if first.team_id is not None else None
+    return team.timezone if team is not None else default
+
+
+def picked_time(day: str | None, at: str | None, timezone: str, *, now: datetime) -> datetime:
+    """A day ("YYYY-MM-DD") and a time ("HH:MM") read in `timezone`, as the moment a reminder comes
+    back: refused, by field, when either is missing, when it has passed, or past PICK_AHEAD_MAX."""
+    problems = Problems()
+    try:
+        picked_day = date.fromisoformat(day) if day else None
+    except ValueError:
+        picked_day = None
+    try:
+        picked_at = time.fromisoformat(at) if at else None
+    except ValueError:
+        picked_at = None
+    if picked_day is None:
+        problems.add("date", "teams.snooze_pick_date_missing")
+    if picked_at is None:
+        problems.add("time", "teams.snooze_pick_time_missing")
+    problems.raise_if_any()
+    local = zone(timezone)
+    until = datetime.combine(picked_day, picked_at, local).astimezone(UTC)
+    if until <= now:
+        past_day = picked_day < now.astimezone(local).date()
+        raise Invalid({"date" if past_day else "time": Phrase("teams.snooze_pick_past")})
+    if until > now + PICK_AHEAD_MAX:
+        raise Invalid({"date": Phrase("teams.snooze_pick_too_far", {"days": PICK_AHEAD_MAX.days})})
+    return until
+
+
+def snooze_at(session: Session, workspace_id: str, item_id: int, user_id: str, day: str | None, at: str | None, *,
+              default_zone: str, now: datetime) -> Snoozed:
+    """"Pick a time…" submitted: the reminder's items held again until the picked day and time, read in
+    the person's time zone (`snooze_zone`), as any other "Remind me later"."""
+    timezone = snooze_zone(session, workspace_id, item_id, user_id, default=default_zone)
+    until = picked_time(day, at, timezone, now=now)
+    return replace(snooze(session, workspace_id, item_id, user_id, "pick", now=now, until=until), timezone=timezone)

@@ -69,6 +69,8 @@ def _element_value(element: dict[str, Any]) -> Any:
         return _text(element.get("selected_conversation") or element.get("selected_channel"), kind)
     if kind == "datepicker":
         return _text(element.get("selected_date"), kind)
+    if kind == "timepicker":
+        return _text(element.get("selected_time"), kind)
     raise MalformedPayload(f"unexpected input type {kind!r}")
 
 

@@ -89,6 +89,8 @@ class Explorer:
             return "platform"  # a channel no team has yet
         if kind == "datepicker":
             return (utcnow() + timedelta(days=10)).date().isoformat()
+        if kind == "timepicker":
+            return "09:00"
         return None
 
     def new_views(self, since: int) -> list[dict[str, Any]]:
@@ -201,7 +203,29 @@ def home_and_clock(explorer: Explorer) -> None:
     for day in range(2):
         clock.sweep(explorer.bot.services, now=later + timedelta(days=day))
     explorer.bot.wait()
+    remind_later(explorer)
     explorer.answers.append(explorer.bot.event({"type": "app_home_opened", "user": "UALICE", "tab": "home"}).json)
+
+
+def remind_later(explorer: Explorer) -> None:
+    """Every "Remind me later" control under the reminders the sweeps sent, pressed by whom it was sent
+    to, and "Pick a time…"'s modal submitted."""
+    pressed = set()
+    for person in ("alice", "bob", "carol", "dave", "eve", "frank"):
+        for message in explorer.bot.slack.posted("U" + person.upper()):
+            for block in message.get("blocks") or []:
+                for element in block.get("elements") or []:
+                    action_id = element.get("action_id", "") if isinstance(element, dict) else ""
+                    if not action_id.startswith("remind_later_") or action_id in pressed:
+                        continue
+                    pressed.add(action_id)
+                    since = len(explorer.bot.slack.calls)
+                    explorer.answers.append(explorer.bot.press(
+                        action_id, value=element.get("value", ""), user=person, message=copy.deepcopy(message),
+                        channel=message.get("channel"), block_id=block.get("block_id")).json)
+                    explorer.submit_opened(since, user=person)
+    assert "remind_later_pick" in pressed  # the sweeps sent reminders, and each control was tried
+    assert any(view.get("callback_id") == "remind_later_pick" for view in explorer.new_views(0))
 
 
 @pytest.mark.parametrize("part", [commands, risks, incidents, reviews, teams, home_and_clock],

@@ -227,4 +227,6 @@ def _element_state(view: dict[str, Any], block_id: str, value: Any) -> dict[str,
         return {"type": kind, "selected_conversation": _channel(value) if value else None}
     if kind == "datepicker":
         return {"type": kind, "selected_date": value}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": value}
     return {"type": kind, "value": value}

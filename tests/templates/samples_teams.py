@@ -136,3 +136,10 @@ SAMPLES["teams/settings.json.j2"] = ("message", [
     {"quiet": "18:00-09:00", "timezone": "Europe/Berlin", "waiting": 3,
      "next": datetime(2026, 3, 3, 8, tzinfo=UTC), "changed": True},
 ])
+
+SAMPLES["teams/remind_later_modal.json.j2"] = ("view", [
+    {"timezone": "Europe/Berlin", "day": "2026-03-03", "at": "09:00", "days": 30,
+     "metadata": '{"item_id": 41, "channel_id": "D0EVE"}'},
+    {"timezone": "America/Argentina/ComodRivadavia", "day": "2026-12-31", "at": "23:00", "days": 30,
+     "metadata": '{"item_id": 2147483647, "channel_id": null}'},
+])

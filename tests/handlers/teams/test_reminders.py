@@ -5,6 +5,7 @@ kind, and a person's own quiet hours (`/qms settings quiet`) — which an incide
 from datetime import date
 
 from freezegun import freeze_time
+from slack_sdk.models.views import View
 from sqlmodel import select
 
 from app import clock
@@ -27,7 +28,7 @@ def run(bot, job_id, when):
 
 
 def press_later(bot, slack, person, choice, when, *, message=None, user=None):
-    """Press "Remind me later" (`choice`: 1h, 4h, morning) under the last reminder `person` got."""
+    """Press "Remind me later" (`choice`: 1h, 4h, morning, pick) under the last reminder `person` got."""
     action = f"remind_later_{choice}"
     message = message or [m for m in dms(slack, person) if action in buttons(m)][-1]
     with freeze_time(when):
@@ -118,6 +119,95 @@ def test_someone_else_cannot_put_off_a_persons_reminder(bot, slack):
 
     assert "isn't yours" in bot.responses()[-1]["text"]
     assert len(held_items(bot.db)) == len(before)
+
+
+# --- Pick a time… ------------------------------------------------------------------------------------
+def pick(bot, slack, person, when, *, user=None):
+    """Press "Pick a time…" under `person`'s last reminder at `when`; the modal it opened, if any."""
+    opened = len(slack.calls_to("views.open"))
+    press_later(bot, slack, person, "pick", when, user=user)
+    views = slack.calls_to("views.open")[opened:]
+    return views[-1].response["view"] if views else None
+
+
+def submit_pick(bot, view, day, time, when, *, user="eve"):
+    with freeze_time(when):
+        return bot.submit(view, {"date": day, "time": time}, user=user).json
+
+
+def snoozes(db):
+    with db.transaction() as session:
+        return session.exec(select(AuditEvent).where(AuditEvent.action == "snoozed")).all()
+
+
+def test_a_reminder_put_off_until_a_picked_time_comes_back_then_once_read_in_the_persons_time_zone(bot, slack):
+    matrix(bot.db)
+    bot.command("settings quiet 22:00-06:00 Europe/Berlin", user="eve")  # her own zone: picked times are read in it
+    with freeze_time("2026-03-02 10:00:00"):  # Monday
+        file(bot)
+    tick(bot, "2026-03-02 12:00:00")
+    [first] = reminders(slack, "eve")
+    assert "remind_later_pick" in buttons(first)
+
+    view = pick(bot, slack, "eve", "2026-03-02 12:05:00")
+    View(**view).to_dict()  # within Slack's limits, as Slack would take it
+    [day, at] = [block["element"] for block in view["blocks"] if block["type"] == "input"]
+    assert (day["type"], at["type"], at["timezone"]) == ("datepicker", "timepicker", "Europe/Berlin")
+    assert (day["initial_date"], at["initial_time"]) == ("2026-03-03", "13:00")  # this hour tomorrow, in Berlin
+    answer = submit_pick(bot, view, "2026-03-02", "15:30", "2026-03-02 12:06:00")  # 14:30 UTC
+    for when in ("2026-03-02 13:00:00", "2026-03-02 14:29:00"):
+        tick(bot, when)
+    before = len(reminders(slack, "eve"))
+    tick(bot, "2026-03-02 14:30:00")
+    tick(bot, "2026-03-02 15:30:00")
+
+    assert answer in ({}, None) or "errors" not in answer
+    [told] = slack.calls_to("chat.postEphemeral")[-1:]
+    assert told.args["user"] == "UEVE" and "I'll remind you" in told.args["text"]
+    assert before == 1
+    again = reminders(slack, "eve")
+    assert len(again) == 2 and again[1]["text"] == first["text"]  # back at 14:30 UTC, once
+    [audited] = snoozes(bot.db)
+    assert audited.after["choice"] == "pick" and audited.after["until"].startswith("2026-03-02T14:30:00")
+
+
+def test_a_picked_time_in_the_past_too_far_ahead_or_missing_is_refused_under_its_field_and_changes_nothing(bot, slack):
+    matrix(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot)
+    tick(bot, "2026-03-02 12:00:00")
+    view = pick(bot, slack, "eve", "2026-03-02 12:05:00")
+    before = [(item.key, item.not_before) for item in held_items(bot.db)]
+
+    past = submit_pick(bot, view, "2026-03-02", "11:00", "2026-03-02 12:06:00")  # the team's zone: UTC
+    yesterday = submit_pick(bot, view, "2026-03-01", "15:00", "2026-03-02 12:06:00")
+    far = submit_pick(bot, view, "2026-04-15", "09:00", "2026-03-02 12:06:00")
+    missing = submit_pick(bot, view, None, None, "2026-03-02 12:06:00")
+    tick(bot, "2026-03-02 12:30:00")
+
+    assert past["response_action"] == "errors" and "has passed" in past["errors"]["time"]
+    assert "has passed" in yesterday["errors"]["date"]
+    assert "more than 30 days ahead" in far["errors"]["date"]
+    assert missing["errors"] == {"date": "Pick a day.", "time": "Pick a time."}
+    assert [(item.key, item.not_before) for item in held_items(bot.db)] == before
+    assert snoozes(bot.db) == [] and slack.calls_to("chat.postEphemeral") == []
+    assert len(reminders(slack, "eve")) == 1
+
+
+def test_someone_else_cannot_pick_a_time_for_a_persons_reminder(bot, slack):
+    matrix(bot.db)
+    with freeze_time("2026-03-02 10:00:00"):
+        file(bot)
+    tick(bot, "2026-03-02 12:00:00")
+    view = pick(bot, slack, "eve", "2026-03-02 12:05:00")
+    before = held_items(bot.db)
+
+    opened = pick(bot, slack, "eve", "2026-03-02 12:06:00", user="frank")
+    forged = submit_pick(bot, view, "2026-03-02", "15:00", "2026-03-02 12:07:00", user="frank")
+
+    assert opened is None and "isn't yours" in bot.responses()[-1]["text"]
+    assert forged["response_action"] == "update" and "isn't yours" in str(forged["view"])
+    assert len(held_items(bot.db)) == len(before) and snoozes(bot.db) == []
 
 
 # --- grouping beyond reviews -------------------------------------------------------------------------------
@@ -248,7 +338,7 @@ def test_help_tells_of_remind_me_later_quiet_hours_and_the_short_metrics(bot):
     usage = bot.command("settings help").json["text"]
     wrong = bot.command("settings loud").json["text"]
 
-    assert "*Remind me later*" in help_text and "`/qms settings quiet 18:00-09:00 [Europe/Berlin]`" in help_text
+    assert "*Remind me later*" in help_text and "*Pick a time…*" in help_text and "`/qms settings quiet 18:00-09:00 [Europe/Berlin]`" in help_text
     assert "an incident's escalation still reaches you" in help_text
     assert "leads with what needs someone today; *Show all metrics*" in help_text
     assert "Did you mean `/qms settings`?" in typo and "keeps your reminders back" in typo
