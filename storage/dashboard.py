@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, String, and_, case, cast, delete, literal, or_, union, update
+from sqlalchemy import Index, String, and_, case, cast, delete, or_, union, update
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.audit import AuditEvent
@@ -18,7 +18,7 @@ from storage.incidents import Incident, IncidentEvent
 from storage.gate_days import GateDay
 from storage.metrics import ApiToken, GateCounts, GateResult, ItemCheck
 from storage.reviews import ACTIVE_ASSIGNMENT, ReviewAssignment, ReviewRequest
-from storage.reviews_figures import _epoch, _greatest, _least
+from storage.reviews_figures import open_seconds_within
 from storage.risks import OPEN as RISK_OPEN
 from storage.risks import Risk
 from storage.pull_requests import WebhookConnection
@@ -133,11 +133,8 @@ def busy_seconds(session: Session, workspace_id: str, team_ids: list[int],
     a = ReviewAssignment
     sums = []
     for start, end in periods:
-        begin_at = _greatest(a.assigned_at, literal(start, UTCDateTime))
-        end_at = _least(func.coalesce(a.ended_at, literal(end, UTCDateTime)), literal(end, UTCDateTime))
-        overlap = _epoch(end_at) - _epoch(begin_at)
         sums.append(func.sum(case((and_(a.assigned_at < end, or_(a.ended_at.is_(None), a.ended_at > start)),
-                                   overlap), else_=0.0)))
+                                   open_seconds_within(start, end)), else_=0.0)))
     first, last = min(s for s, _ in periods), max(e for _, e in periods)
     # Three disjoint sets, each found by an index: the reviews assigned in the periods
     # (ix_review_assignment_team_assigned), and those assigned before them that ended after their start

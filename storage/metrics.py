@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import Float, Index, Text, UniqueConstraint, and_, case, delete, func, update
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import Index, Text, UniqueConstraint, and_, case, delete, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from storage import gate_days
 from storage.db import dialect_insert
+from storage.sql import epoch_seconds
 from storage.types import UTCDateTime
 
 DOR, DOD = "dor", "dod"
@@ -453,23 +452,6 @@ def _cycle_rows(session, workspace_id, team_ids, bounds):
     query = (select(inner.c.team_id, inner.c.bucket, func.count(inner.c.hours), func.sum(inner.c.hours))
              .group_by(inner.c.team_id, inner.c.bucket))
     return session.exec(query).all()
-
-
-class epoch_seconds(FunctionElement):
-    """Seconds since 1970 of a timestamp column, in whichever database we are on."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element, compiler, **kw):
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_postgresql(element, compiler, **kw):
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
 def revoke(session: Session, token: ApiToken, *, actor_id: str, now: datetime) -> bool:

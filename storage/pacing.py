@@ -11,10 +11,10 @@ lock). A sender that takes a slot and dies wastes that one slot: nothing is held
 from __future__ import annotations
 
 from sqlalchemy import Float, Column, select
-from sqlalchemy import func as sa_func
 from sqlmodel import Field, Session, SQLModel, delete
 
 from storage.db import dialect_insert
+from storage.sql import greatest
 
 
 class ChannelPace(SQLModel, table=True):
@@ -31,12 +31,11 @@ def take(session: Session, workspace_id: str, channel: str, *, now: float, inter
     seconds early at most: a burst of tolerance / interval + 1). Returns (taken, when): when taken,
     when the channel's next message may go; else when this one may."""
     table = ChannelPace.__table__
-    greater = sa_func.greatest if session.get_bind().dialect.name == "postgresql" else sa_func.max
     statement = (
         dialect_insert(session, table)
         .values(workspace_id=workspace_id, channel=channel, next_at=now + interval)
         .on_conflict_do_update(index_elements=[table.c.workspace_id, table.c.channel],
-                               set_={"next_at": greater(table.c.next_at, now) + interval},
+                               set_={"next_at": greatest(table.c.next_at, now) + interval},
                                where=table.c.next_at - tolerance <= now)
         .returning(table.c.next_at)
     )
@@ -52,12 +51,11 @@ def hold(session: Session, workspace_id: str, channel: str, *, until: float, tol
     """Slack said wait (a 429): no message to `channel` before `until`, from any sender, and no burst
     right after. Returns when the channel's next message may go."""
     table = ChannelPace.__table__
-    greater = sa_func.greatest if session.get_bind().dialect.name == "postgresql" else sa_func.max
     statement = (
         dialect_insert(session, table)
         .values(workspace_id=workspace_id, channel=channel, next_at=until + tolerance)
         .on_conflict_do_update(index_elements=[table.c.workspace_id, table.c.channel],
-                               set_={"next_at": greater(table.c.next_at, until + tolerance)})
+                               set_={"next_at": greatest(table.c.next_at, until + tolerance)})
         .returning(table.c.next_at)
     )
     return session.execute(statement).scalar_one() - tolerance

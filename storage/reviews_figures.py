@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, case, literal, or_
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float
 from sqlmodel import Session, func, select
 
+from storage.sql import epoch_seconds, greatest, least
 from storage.reviews import DONE, FINISHED, ReviewAssignment, ReviewRequest
 from storage.teams import Reviewer
 from storage.types import UTCDateTime
@@ -138,15 +136,21 @@ def _busy_seconds(session: Session, workspace_id: str, team_id: int, start: date
                   by_reviewer: bool) -> dict[str, float]:
     """Seconds of open assignments inside [start, end), summed per reviewer (or for the team)."""
     a = ReviewAssignment
-    begin_at = _greatest(a.assigned_at, literal(start, UTCDateTime))
-    end_at = _least(func.coalesce(a.ended_at, literal(end, UTCDateTime)), literal(end, UTCDateTime))
-    seconds = _epoch(end_at) - _epoch(begin_at)
-    query = (select(*_key(a, by_reviewer), func.sum(seconds))
+    query = (select(*_key(a, by_reviewer), func.sum(open_seconds_within(start, end)))
              .where(a.workspace_id == workspace_id, a.team_id == team_id, a.assigned_at < end,
                     or_(a.ended_at.is_(None), a.ended_at > start)))
     if by_reviewer:
         query = query.group_by(a.reviewer_id)
     return {k: float(total or 0) for k, total in session.execute(query)}
+
+
+def open_seconds_within(start: datetime, end: datetime):
+    """SQL: the seconds an assignment was open inside [start, end) (negative when it lies outside:
+    callers select or weigh only the overlapping ones)."""
+    a = ReviewAssignment
+    begin_at = greatest(a.assigned_at, literal(start, UTCDateTime))
+    end_at = least(func.coalesce(a.ended_at, literal(end, UTCDateTime)), literal(end, UTCDateTime))
+    return epoch_seconds(end_at) - epoch_seconds(begin_at)
 
 
 def _team_utilization(session: Session, workspace_id: str, team_id: int, start: datetime,
@@ -168,47 +172,3 @@ def _key(assignment, by_reviewer: bool) -> list:
 
 def _float(value) -> float | None:
     return None if value is None else float(value)
-
-
-# Seconds since the epoch, and the larger/smaller of two values, on SQLite and PostgreSQL alike.
-class _epoch(FunctionElement):
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(_epoch)
-def _epoch_default(element, compiler, **kw):
-    return "EXTRACT(EPOCH FROM %s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(_epoch, "sqlite")
-def _epoch_sqlite(element, compiler, **kw):
-    return "((julianday(%s) - 2440587.5) * 86400.0)" % compiler.process(element.clauses, **kw)
-
-
-class _greatest(FunctionElement):
-    inherit_cache = True
-
-
-class _least(FunctionElement):
-    inherit_cache = True
-
-
-@compiles(_greatest)
-def _greatest_default(element, compiler, **kw):
-    return "GREATEST(%s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(_greatest, "sqlite")
-def _greatest_sqlite(element, compiler, **kw):
-    return "MAX(%s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(_least)
-def _least_default(element, compiler, **kw):
-    return "LEAST(%s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(_least, "sqlite")
-def _least_sqlite(element, compiler, **kw):
-    return "MIN(%s)" % compiler.process(element.clauses, **kw)
