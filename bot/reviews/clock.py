@@ -24,7 +24,7 @@ from sqlmodel import Session
 from bot import teams
 from bot.reviews import messages as notify
 from bot.reviews import service as reviews
-from bot.teams import WorkingHours
+from bot.teams import WorkingHours, notices
 from storage import audit
 from storage import reviews as store
 from storage import teams as team_store
@@ -64,7 +64,7 @@ def sweep(db: Database, *, now: datetime) -> SweepReport:
         report.accept_nudges += done.accept_nudges
         report.stalled += done.stalled
     with db.transaction() as session:  # what the sweep has for each person, as one message per kind
-        notify.release_held(session, now=now)
+        notices.release_held(session, now=now)
     return report
 
 

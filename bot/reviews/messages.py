@@ -202,9 +202,6 @@ def _hold(session: Session, request: ReviewRequest, person: str, kind: str, key:
                         message=message, team_id=request.team_id, now=now)
 
 
-release_held = notices.release_held
-
-
 def _still_due(session: Session, item: held.HeldMessage) -> bool:
     """A reminder that waited goes out only while its request is active and, for a reviewer's, while
     their part is open (a reminder to accept: while not yet accepted)."""

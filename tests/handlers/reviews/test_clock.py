@@ -311,7 +311,7 @@ def test_a_sweep_with_several_stalled_reviews_sends_the_lead_one_message_and_eac
 
 
 def test_an_item_held_by_a_sweep_that_died_goes_out_with_the_next_sweep(bot, slack):
-    from bot.reviews import messages as notify
+    from bot.teams import notices
     from storage import held
 
     matrix(bot.db)
@@ -328,4 +328,4 @@ def test_an_item_held_by_a_sweep_that_died_goes_out_with_the_next_sweep(bot, sla
     [told] = stalled_pings(slack, "alice")  # the held one, not a second one for the same request
     assert told["text"] == "CR-001 in Payments is stalled"
     with bot.db.transaction() as session:
-        assert notify.release_held(session, now=at("2026-03-02 16:02:00")) == 0
+        assert notices.release_held(session, now=at("2026-03-02 16:02:00")) == 0
